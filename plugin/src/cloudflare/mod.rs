@@ -1,0 +1,6 @@
+//! Cloudflare-specific request building and response parsing, over [`crate::http::Transport`].
+
+pub mod catalog;
+pub mod envelope;
+pub mod graphql;
+pub mod verify;

@@ -1,0 +1,191 @@
+//! The connection options: validated once, kept for the instance's later calls.
+
+use crate::cloudflare::catalog::{self, SERVICES};
+use crate::error::invalid;
+use crate::wit_types::{Error, Service};
+use std::sync::Mutex;
+
+/// A validated connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    /// Lower-case, 32 hexadecimal characters.
+    pub account_id: String,
+    /// Non-empty, in catalog order, without duplicates.
+    pub services: Vec<Service>,
+    /// `connect` or `environment`.
+    pub source: &'static str,
+}
+
+impl Connection {
+    pub fn has(&self, service: Service) -> bool {
+        self.services.contains(&service)
+    }
+
+    /// Whether any enabled service calls the Cloudflare API (and so needs the token).
+    pub fn needs_token(&self) -> bool {
+        self.services.iter().any(|s| !catalog::required_permissions(*s).is_empty())
+    }
+}
+
+/// Checks an account ID: 32 hexadecimal characters, surrounding spaces forgiven.
+pub fn validate_account_id(raw: &str) -> Result<String, Error> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err(invalid(
+            "account-id",
+            "the account ID is empty: copy it from the Cloudflare dashboard (Account home, or a \
+             domain's Overview page, right sidebar under API)",
+        ));
+    }
+    if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        let shape = if id.chars().all(|c| c.is_ascii_hexdigit()) {
+            format!("{} characters", id.chars().count())
+        } else {
+            "characters other than 0-9 and a-f".to_string()
+        };
+        return Err(invalid(
+            "account-id",
+            format!(
+                "an account ID is 32 hexadecimal characters (0-9, a-f); this one has {shape}. \
+                 Copy the Account ID from the dashboard, not the zone ID, email or token"
+            ),
+        ));
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
+/// Orders and de-duplicates services; refuses an empty list.
+pub fn validate_services(services: &[Service]) -> Result<Vec<Service>, Error> {
+    let ordered: Vec<Service> = SERVICES.into_iter().filter(|s| services.contains(s)).collect();
+    if ordered.is_empty() {
+        return Err(invalid(
+            "enabled-services",
+            format!("enable at least one service: {}", catalog::accepted_service_names()),
+        ));
+    }
+    Ok(ordered)
+}
+
+/// Parses service names (as in `ENABLED_SERVICES` or tool arguments), naming any unknown one.
+pub fn parse_services<'a>(
+    field: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Service>, Error> {
+    let mut services = Vec::new();
+    for name in names {
+        if name.trim().is_empty() {
+            continue;
+        }
+        match catalog::parse_service(name) {
+            Some(s) => services.push(s),
+            None => {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "unknown service {:?}; accepted: {}",
+                        name.trim(),
+                        catalog::accepted_service_names()
+                    ),
+                ));
+            }
+        }
+    }
+    validate_services(&services)
+}
+
+/// Builds a connection from `connect`'s arguments.
+pub fn from_options(account_id: &str, services: &[Service]) -> Result<Connection, Error> {
+    Ok(Connection {
+        account_id: validate_account_id(account_id)?,
+        services: validate_services(services)?,
+        source: "connect",
+    })
+}
+
+/// Builds a connection from `CLOUDFLARE_ACCOUNT_ID` and `ENABLED_SERVICES` (comma-separated).
+pub fn from_environment(
+    account_id: Option<String>,
+    services: Option<String>,
+) -> Result<Connection, Error> {
+    let (Some(account_id), Some(services)) = (account_id, services) else {
+        return Err(Error::NotConnected(
+            "not connected: call connect with the account ID and services, or have the host \
+             grant CLOUDFLARE_ACCOUNT_ID and ENABLED_SERVICES"
+                .to_string(),
+        ));
+    };
+    Ok(Connection {
+        account_id: validate_account_id(&account_id)?,
+        services: parse_services("ENABLED_SERVICES", services.split(','))?,
+        source: "environment",
+    })
+}
+
+static CURRENT: Mutex<Option<Connection>> = Mutex::new(None);
+
+/// Keeps the connection for later calls of this instance.
+pub fn store(connection: Connection) {
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection);
+}
+
+/// The connection set by `connect`, else one from the environment the host granted.
+pub fn current() -> Result<Connection, Error> {
+    if let Some(c) = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return Ok(c);
+    }
+    from_environment(
+        std::env::var("CLOUDFLARE_ACCOUNT_ID").ok(),
+        std::env::var("ENABLED_SERVICES").ok(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wit_types::InputProblem;
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::InvalidInput(InputProblem { field, .. }) => field,
+            other => panic!("expected invalid-input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn account_ids_must_be_32_hex() {
+        assert_eq!(
+            validate_account_id(" 01A7362D577A6C3019A474FD6F485823 ").expect("valid"),
+            "01a7362d577a6c3019a474fd6f485823"
+        );
+        for bad in ["", "abc", "01a7362d577a6c3019a474fd6f48582z", "01a7362d577a6c3019a474fd6f4858231"] {
+            assert_eq!(field_of(validate_account_id(bad).expect_err(bad)), "account-id");
+        }
+    }
+
+    #[test]
+    fn services_are_ordered_deduplicated_and_non_empty() {
+        let s = validate_services(&[Service::GraphqlAnalytics, Service::Documentation, Service::GraphqlAnalytics])
+            .expect("valid");
+        assert_eq!(s, vec![Service::Documentation, Service::GraphqlAnalytics]);
+        assert_eq!(field_of(validate_services(&[]).expect_err("empty")), "enabled-services");
+    }
+
+    #[test]
+    fn environment_services_parse_and_unknown_names_are_named() {
+        let c = from_environment(
+            Some("01a7362d577a6c3019a474fd6f485823".into()),
+            Some("Documentation, DNS Analytics,graphql-analytics".into()),
+        )
+        .expect("valid");
+        assert_eq!(c.services.len(), 3);
+        assert_eq!(c.source, "environment");
+        let e = from_environment(Some("01a7362d577a6c3019a474fd6f485823".into()), Some("dns,docs".into()))
+            .expect_err("unknown");
+        assert_eq!(field_of(e), "ENABLED_SERVICES");
+    }
+
+    #[test]
+    fn missing_environment_is_not_connected() {
+        assert!(matches!(from_environment(None, None), Err(Error::NotConnected(_))));
+    }
+}

@@ -1,0 +1,4 @@
+//! The `Guest` implementations: thin adapters from the WIT exports to the pure modules.
+
+mod connector;
+mod tools;
