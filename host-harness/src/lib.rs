@@ -1,0 +1,15 @@
+//! The wasmtime host for the Cloudflare connector plugin: loads the component, grants it only
+//! outbound HTTPS to Cloudflare through a policy, injects the API token on the way out, and
+//! limits each call's memory, CPU and wall-clock time.
+
+pub mod credentials;
+pub mod policy;
+pub mod report;
+pub mod runtime;
+
+pub use credentials::ApiToken;
+pub use policy::OutboundPolicy;
+pub use runtime::{CallError, Harness, HarnessConfig, Limits, PluginInstance};
+
+/// Where `make build` puts the plugin, relative to the workspace root.
+pub const DEFAULT_PLUGIN: &str = "target/wasm32-wasip2/release/cloudflare_connector.wasm";

@@ -1,1 +1,274 @@
-fn main() {}
+//! `cf-harness`: run the Cloudflare connector plugin in its sandbox from the command line.
+
+use clap::{Parser, Subcommand};
+use host_harness::runtime::PluginError;
+use host_harness::{ApiToken, Harness, HarnessConfig, OutboundPolicy, report};
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cf-harness",
+    version,
+    about = "Run the Cloudflare connector plugin in a WebAssembly sandbox",
+    after_help = "The API token comes from CLOUDFLARE_API_TOKEN or --token-file, never from the \
+                  command line. The plugin never sees it: the host adds it to requests for \
+                  api.cloudflare.com only."
+)]
+struct Cli {
+    /// The plugin component.
+    #[arg(long, global = true, env = "CF_PLUGIN", default_value = host_harness::DEFAULT_PLUGIN)]
+    plugin: PathBuf,
+    /// The Cloudflare account ID (32 hexadecimal characters).
+    #[arg(long, global = true, env = "CLOUDFLARE_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Services to enable, comma-separated: Documentation, DNS Analytics, GraphQL Analytics.
+    #[arg(long, global = true, env = "ENABLED_SERVICES")]
+    services: Option<String>,
+    /// Read the API token from this file instead of CLOUDFLARE_API_TOKEN.
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    /// Send requests for an allowed HOST to URL instead, e.g. api.cloudflare.com=http://127.0.0.1:8787 (repeatable).
+    #[arg(long = "upstream", global = true, value_name = "HOST=URL")]
+    upstreams: Vec<String>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Wall-clock limit of one plugin call, in seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    timeout: u64,
+    /// Log each outbound request to stderr.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// Refused: a token on the command line is visible to other users of the machine.
+    #[arg(long, global = true, hide = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the connection options and show what each service needs.
+    Connect,
+    /// Check the token, the account and every permission the enabled services need.
+    Verify,
+    /// List the plugin's tools.
+    Tools,
+    /// Call a tool with JSON arguments.
+    Call {
+        /// The tool's name (see `tools`).
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+    },
+}
+
+/// How the process ends: 0 all well, 1 a failure found or returned, 2 a usage error.
+enum Outcome {
+    Success,
+    Failure,
+    Usage,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = if cli.verbose { "host_harness=debug" } else { "host_harness=warn" };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time()
+        .init();
+    if cli.token.is_some() {
+        eprintln!(
+            "error: the token is never taken on the command line (other users can read it); \
+             set CLOUDFLARE_API_TOKEN or use --token-file"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failure => ExitCode::from(1),
+        Outcome::Usage => ExitCode::from(2),
+    }
+}
+
+/// Prints to stdout, with the token removed should it ever appear.
+struct Printer {
+    token: Option<ApiToken>,
+    json: bool,
+}
+
+impl Printer {
+    fn out(&self, text: &str) {
+        let text = self.token.as_ref().map_or_else(|| text.to_string(), |t| t.redact(text));
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", text.trim_end());
+    }
+
+    fn err(&self, text: &str) {
+        let text = self.token.as_ref().map_or_else(|| text.to_string(), |t| t.redact(text));
+        eprintln!("{}", text.trim_end());
+    }
+
+    fn value(&self, value: &Value, readable: impl FnOnce(&Value) -> String) {
+        if self.json {
+            self.out(&serde_json::to_string_pretty(value).unwrap_or_default());
+        } else {
+            self.out(&readable(value));
+        }
+    }
+
+    /// A plugin error; usage errors (bad input, missing connection) exit 2, others 1.
+    fn plugin_error(&self, error: &PluginError) -> Outcome {
+        if self.json {
+            self.out(&serde_json::to_string_pretty(&report::error_json(error)).unwrap_or_default());
+        } else {
+            self.err(&report::error_text(error));
+        }
+        match error {
+            PluginError::InvalidInput(_) | PluginError::NotConnected(_) => Outcome::Usage,
+            _ => Outcome::Failure,
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let token = match &cli.token_file {
+        Some(path) => ApiToken::from_file(path).map(Some),
+        None => ApiToken::from_env(),
+    };
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Usage;
+        }
+    };
+    let printer = Printer { token: token.clone(), json: cli.json };
+    let mut policy = OutboundPolicy::cloudflare();
+    for spec in &cli.upstreams {
+        policy = match policy.with_upstream(spec) {
+            Ok(p) => p,
+            Err(e) => {
+                printer.err(&format!("error: --upstream: {e}"));
+                return Outcome::Usage;
+            }
+        };
+    }
+    let mut config = HarnessConfig::new(&cli.plugin);
+    config.token = token.clone();
+    config.policy = policy;
+    config.limits.wall_time = Duration::from_secs(cli.timeout.max(1));
+    // The guest may read these (the plugin falls back to them); never the token.
+    if let Some(id) = &cli.account_id {
+        config.guest_env.push(("CLOUDFLARE_ACCOUNT_ID".into(), id.clone()));
+    }
+    if let Some(services) = &cli.services {
+        config.guest_env.push(("ENABLED_SERVICES".into(), services.clone()));
+    }
+    let harness = match Harness::new(config) {
+        Ok(h) => h,
+        Err(e) => {
+            printer.err(&format!("error: {e:#}"));
+            return Outcome::Failure;
+        }
+    };
+    let mut instance = match harness.instantiate().await {
+        Ok(i) => i,
+        Err(e) => {
+            printer.err(&format!("error: cannot instantiate the plugin: {e:#}"));
+            return Outcome::Failure;
+        }
+    };
+
+    if matches!(cli.command, Command::Tools) {
+        return match instance.list_tools().await {
+            Ok(tools) => {
+                let list: Vec<Value> = tools
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "name": t.name,
+                            "description": t.description,
+                            "input_schema": serde_json::from_str::<Value>(&t.input_schema).unwrap_or(Value::Null),
+                        })
+                    })
+                    .collect();
+                printer.value(&Value::Array(list), |_| {
+                    tools.iter().map(|t| format!("{:<16} {}\n", t.name, t.description)).collect()
+                });
+                Outcome::Success
+            }
+            Err(e) => {
+                printer.err(&format!("error: {e}"));
+                Outcome::Failure
+            }
+        };
+    }
+
+    // Every other command starts from a connection made through the plugin's `connect`.
+    let (Some(account_id), Some(services)) = (&cli.account_id, &cli.services) else {
+        printer.err(
+            "error: the account ID and the services are needed: set CLOUDFLARE_ACCOUNT_ID and \
+             ENABLED_SERVICES, or pass --account-id and --services",
+        );
+        return Outcome::Usage;
+    };
+    if token.is_none() {
+        printer.err("warning: CLOUDFLARE_API_TOKEN is not set: requests to the Cloudflare API will be refused");
+    }
+    let connect_args = json!({
+        "account_id": account_id,
+        "enabled_services": services.split(',').map(str::trim).collect::<Vec<_>>(),
+    });
+    let connected = match instance.call_tool("connect", &connect_args.to_string()).await {
+        Ok(Ok(json)) => serde_json::from_str::<Value>(&json).unwrap_or(Value::Null),
+        Ok(Err(e)) => return printer.plugin_error(&e),
+        Err(e) => {
+            printer.err(&format!("error: {e}"));
+            return Outcome::Failure;
+        }
+    };
+    let (tool, arguments) = match &cli.command {
+        Command::Connect => {
+            printer.value(&connected, report::connection);
+            return Outcome::Success;
+        }
+        Command::Verify => ("verify".to_string(), "{}".to_string()),
+        Command::Call { tool, arguments } => (tool.clone(), arguments.clone()),
+        Command::Tools => unreachable!("handled above"),
+    };
+    match instance.call_tool(&tool, &arguments).await {
+        Ok(Ok(json)) => {
+            let value = serde_json::from_str::<Value>(&json).unwrap_or(Value::String(json));
+            if tool == "verify" {
+                printer.value(&value, report::verify);
+                if value.get("ready").and_then(Value::as_bool) == Some(true) {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                }
+            } else {
+                printer.out(&serde_json::to_string_pretty(&value).unwrap_or_default());
+                Outcome::Success
+            }
+        }
+        Ok(Err(e)) => printer.plugin_error(&e),
+        Err(e) => {
+            printer.err(&format!("error: {e}"));
+            Outcome::Failure
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Readable renderings of the plugin's JSON results and errors, for people at a terminal.
+
+use crate::runtime::PluginError;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn status_mark(status: &str) -> &'static str {
+    match status {
+        "ok" => "[ok]     ",
+        "warning" => "[warning]",
+        "failed" => "[FAILED] ",
+        "skipped" => "[skipped]",
+        "rate-limited" => "[limited]",
+        _ => "[?]      ",
+    }
+}
+
+/// The `connect` result: services, what each needs, hosts.
+pub fn connection(info: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Account: {}", text(info, "account_id"));
+    for service in info.get("services").and_then(Value::as_array).into_iter().flatten() {
+        let _ = writeln!(out, "\n{}", text(service, "display_name"));
+        let permissions = service.get("permissions").and_then(Value::as_array);
+        match permissions {
+            Some(list) if !list.is_empty() => {
+                for p in list {
+                    let _ = writeln!(out, "  needs {:<40} to {}", text(p, "dashboard_name"), text(p, "reason"));
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "  needs no permission");
+            }
+        }
+    }
+    let hosts: Vec<&str> = info
+        .get("hosts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let _ = writeln!(out, "\nThe plugin will call: {}", hosts.join(", "));
+    out
+}
+
+/// The `verify` report: one line per check, with the hint under each one that is not ok.
+pub fn verify(report: &Value) -> String {
+    let mut out = String::new();
+    let ready = report.get("ready").and_then(Value::as_bool).unwrap_or(false);
+    let _ = writeln!(out, "Cloudflare connection for account {}", text(report, "account_id"));
+    let token = &report["token"];
+    if !text(token, "state").is_empty() && text(token, "state") != "unknown" {
+        let mut line = format!("Token: {}", text(token, "state"));
+        if let Some(owner) = token.get("owner").and_then(Value::as_str) {
+            let _ = write!(line, ", {owner}-owned");
+        }
+        if let Some(exp) = token.get("expires_on").and_then(Value::as_str) {
+            let _ = write!(line, ", expires {exp}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(out);
+    for check in report.get("checks").and_then(Value::as_array).into_iter().flatten() {
+        let status = text(check, "status");
+        let _ = writeln!(out, "{} {}", status_mark(status), text(check, "title"));
+        let _ = writeln!(out, "          {}", text(check, "detail"));
+        if let Some(hint) = check.get("hint").and_then(Value::as_str) {
+            if status != "ok" {
+                let _ = writeln!(out, "          fix: {hint}");
+            }
+        }
+        if let Some(after) = check.get("retry_after_seconds").and_then(Value::as_u64) {
+            let _ = writeln!(out, "          retry after {after} s");
+        }
+    }
+    let security = report.get("security").and_then(Value::as_array);
+    if let Some(findings) = security.filter(|f| !f.is_empty()) {
+        let _ = writeln!(out, "\nSecurity review of the token:");
+        for f in findings {
+            let _ = writeln!(out, "  - {}\n    {}", text(f, "detail"), text(f, "hint"));
+        }
+    }
+    let _ = writeln!(out);
+    for service in report.get("services").and_then(Value::as_array).into_iter().flatten() {
+        let _ = writeln!(out, "{:<18} {}", text(service, "service"), text(service, "summary"));
+    }
+    let _ = writeln!(out, "\n{}", if ready { "READY" } else { "NOT READY" });
+    out
+}
+
+/// Kind, message and hint of a plugin error.
+pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>) {
+    use PluginError as E;
+    match error {
+        E::InvalidInput(p) => ("invalid-input", format!("{}: {}", p.field, p.message), None),
+        E::NotConnected(m) => ("not-connected", m.clone(), None),
+        E::ServiceDisabled(s) => ("service-disabled", format!("the service {s:?} is not enabled"), None),
+        E::Unauthorized(f) => ("unauthorized", api_failure(f), f.hint.clone()),
+        E::Forbidden(f) => ("forbidden", api_failure(f), f.hint.clone()),
+        E::NotFound(f) => ("not-found", api_failure(f), f.hint.clone()),
+        E::PlanLimit(f) => ("plan-limit", api_failure(f), f.hint.clone()),
+        E::Upstream(f) => ("upstream", api_failure(f), f.hint.clone()),
+        E::RateLimited(after) => (
+            "rate-limited",
+            match after {
+                Some(s) => format!("Cloudflare's rate limit answered; retry after {s} s"),
+                None => "Cloudflare's rate limit answered; retry later".to_string(),
+            },
+            None,
+        ),
+        E::QueryRejected(problems) => (
+            "query-rejected",
+            problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "),
+            None,
+        ),
+        E::DeniedByHost(m) => ("denied-by-host", m.clone(), None),
+        E::Transport(m) => ("transport", m.clone(), None),
+        E::Internal(m) => ("internal", m.clone(), None),
+    }
+}
+
+fn api_failure(f: &crate::runtime::ApiFailure) -> String {
+    let codes: Vec<String> = f.codes.iter().map(u32::to_string).collect();
+    if codes.is_empty() {
+        format!("HTTP {}: {}", f.status, f.message)
+    } else {
+        format!("HTTP {} (code {}): {}", f.status, codes.join(", "), f.message)
+    }
+}
+
+/// The error as JSON, for `--json`.
+pub fn error_json(error: &PluginError) -> Value {
+    let (kind, message, hint) = error_parts(error);
+    serde_json::json!({ "error": { "kind": kind, "message": message, "hint": hint } })
+}
+
+/// The error for a terminal.
+pub fn error_text(error: &PluginError) -> String {
+    let (kind, message, hint) = error_parts(error);
+    match hint {
+        Some(h) => format!("error ({kind}): {message}\nfix: {h}"),
+        None => format!("error ({kind}): {message}"),
+    }
+}
