@@ -9,7 +9,7 @@ pub mod runtime;
 
 pub use credentials::ApiToken;
 pub use policy::OutboundPolicy;
-pub use runtime::{CallError, Harness, HarnessConfig, Limits, PluginInstance};
+pub use runtime::{CallError, Harness, Limits, PluginInstance, SandboxConfig};
 
 /// Where `make build` puts the plugin, relative to the workspace root.
 pub const DEFAULT_PLUGIN: &str = "target/wasm32-wasip2/release/cloudflare_connector.wasm";

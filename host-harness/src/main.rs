@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use host_harness::runtime::PluginError;
-use host_harness::{ApiToken, Harness, HarnessConfig, OutboundPolicy, report};
+use host_harness::{ApiToken, Harness, OutboundPolicy, SandboxConfig, report};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if cli.token.is_some() {
         eprintln!(
@@ -167,7 +168,7 @@ async fn run(cli: Cli) -> Outcome {
             }
         };
     }
-    let mut config = HarnessConfig::new(&cli.plugin);
+    let mut config = SandboxConfig::default();
     config.token = token.clone();
     config.policy = policy;
     config.limits.wall_time = Duration::from_secs(cli.timeout.max(1));
@@ -178,14 +179,14 @@ async fn run(cli: Cli) -> Outcome {
     if let Some(services) = &cli.services {
         config.guest_env.push(("ENABLED_SERVICES".into(), services.clone()));
     }
-    let harness = match Harness::new(config) {
+    let harness = match Harness::load(&cli.plugin) {
         Ok(h) => h,
         Err(e) => {
             printer.err(&format!("error: {e:#}"));
             return Outcome::Failure;
         }
     };
-    let mut instance = match harness.instantiate().await {
+    let mut instance = match harness.instantiate(&config).await {
         Ok(i) => i,
         Err(e) => {
             printer.err(&format!("error: cannot instantiate the plugin: {e:#}"));

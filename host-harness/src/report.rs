@@ -64,18 +64,16 @@ pub fn verify(report: &Value) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
+    let checks: Vec<&Value> = report.get("checks").and_then(Value::as_array).into_iter().flatten().collect();
     let _ = writeln!(out);
-    for check in report.get("checks").and_then(Value::as_array).into_iter().flatten() {
-        let status = text(check, "status");
-        let _ = writeln!(out, "{} {}", status_mark(status), text(check, "title"));
-        let _ = writeln!(out, "          {}", text(check, "detail"));
-        if let Some(hint) = check.get("hint").and_then(Value::as_str) {
-            if status != "ok" {
-                let _ = writeln!(out, "          fix: {hint}");
-            }
-        }
-        if let Some(after) = check.get("retry_after_seconds").and_then(Value::as_u64) {
-            let _ = writeln!(out, "          retry after {after} s");
+    for check in checks.iter().filter(|c| c["service"].is_null()) {
+        write_check(&mut out, check);
+    }
+    for service in report.get("services").and_then(Value::as_array).into_iter().flatten() {
+        let slug = text(service, "service");
+        let _ = writeln!(out, "\n{}", display_name(slug));
+        for check in checks.iter().filter(|c| c["service"].as_str() == Some(slug)) {
+            write_check(&mut out, check);
         }
     }
     let security = report.get("security").and_then(Value::as_array);
@@ -87,10 +85,33 @@ pub fn verify(report: &Value) -> String {
     }
     let _ = writeln!(out);
     for service in report.get("services").and_then(Value::as_array).into_iter().flatten() {
-        let _ = writeln!(out, "{:<18} {}", text(service, "service"), text(service, "summary"));
+        let _ = writeln!(out, "{:<18} {}", display_name(text(service, "service")), text(service, "summary"));
     }
     let _ = writeln!(out, "\n{}", if ready { "READY" } else { "NOT READY" });
     out
+}
+
+fn display_name(slug: &str) -> &str {
+    match slug {
+        "documentation" => "Documentation",
+        "dns-analytics" => "DNS Analytics",
+        "graphql-analytics" => "GraphQL Analytics",
+        other => other,
+    }
+}
+
+fn write_check(out: &mut String, check: &Value) {
+    let status = text(check, "status");
+    let _ = writeln!(out, "{} {}", status_mark(status), text(check, "title"));
+    let _ = writeln!(out, "          {}", text(check, "detail"));
+    if let Some(hint) = check.get("hint").and_then(Value::as_str) {
+        if status != "ok" {
+            let _ = writeln!(out, "          fix: {hint}");
+        }
+    }
+    if let Some(after) = check.get("retry_after_seconds").and_then(Value::as_u64) {
+        let _ = writeln!(out, "          retry after {after} s");
+    }
 }
 
 /// Kind, message and hint of a plugin error.

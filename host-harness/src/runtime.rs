@@ -4,7 +4,7 @@ use crate::credentials::ApiToken;
 use crate::policy::{Decision, OutboundPolicy};
 use anyhow::Context as _;
 use http_body_util::BodyExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -60,27 +60,14 @@ impl Default for Limits {
     }
 }
 
-/// Everything the harness needs to run the plugin.
-#[derive(Clone, Debug)]
-pub struct HarnessConfig {
-    pub plugin: PathBuf,
+/// What one instance may do and holds: its token, outbound policy, limits and environment.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxConfig {
     pub token: Option<ApiToken>,
     pub policy: OutboundPolicy,
     pub limits: Limits,
     /// Variables the guest may read (`CLOUDFLARE_ACCOUNT_ID`, `ENABLED_SERVICES`); never the token.
     pub guest_env: Vec<(String, String)>,
-}
-
-impl HarnessConfig {
-    pub fn new(plugin: impl Into<PathBuf>) -> Self {
-        HarnessConfig {
-            plugin: plugin.into(),
-            token: None,
-            policy: OutboundPolicy::cloudflare(),
-            limits: Limits::default(),
-            guest_env: Vec::new(),
-        }
-    }
 }
 
 /// One outbound request as the host saw it (no headers: nothing secret is kept).
@@ -226,8 +213,6 @@ impl WasiHttpView for PluginState {
 pub struct Harness {
     engine: Engine,
     pre: ConnectorPluginPre<PluginState>,
-    config: Arc<HarnessConfig>,
-    policy: Arc<OutboundPolicy>,
     _ticker: Arc<EpochTicker>,
 }
 
@@ -256,40 +241,32 @@ impl EpochTicker {
 
 impl Harness {
     /// Compiles the plugin and links it against WASI and WASI HTTP.
-    pub fn new(config: HarnessConfig) -> anyhow::Result<Self> {
+    pub fn load(plugin: &Path) -> anyhow::Result<Self> {
         let mut wasm_config = Config::new();
         wasm_config.wasm_component_model(true).epoch_interruption(true);
         let engine = Engine::new(&wasm_config)?;
-        let component = Component::from_file(&engine, &config.plugin).map_err(anyhow::Error::from).with_context(|| {
-            format!(
-                "cannot load the plugin {} (build it with `make build`, or pass --plugin)",
-                config.plugin.display()
-            )
-        })?;
+        let component = Component::from_file(&engine, plugin)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "cannot load the plugin {} (build it with `make build`, or pass --plugin)",
+                    plugin.display()
+                )
+            })?;
         let mut linker = Linker::<PluginState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = ConnectorPluginPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = Arc::new(EpochTicker::start(&engine));
-        Ok(Harness {
-            engine,
-            pre,
-            policy: Arc::new(config.policy.clone()),
-            config: Arc::new(config),
-            _ticker: ticker,
-        })
-    }
-
-    pub fn config(&self) -> &HarnessConfig {
-        &self.config
+        Ok(Harness { engine, pre, _ticker: ticker })
     }
 
     /// A fresh instance with its own store, limits and request log.
-    pub async fn instantiate(&self) -> anyhow::Result<PluginInstance> {
-        let limits = &self.config.limits;
+    pub async fn instantiate(&self, config: &SandboxConfig) -> anyhow::Result<PluginInstance> {
+        let limits = &config.limits;
         let mut wasi = WasiCtx::builder();
         wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
-        for (k, v) in &self.config.guest_env {
+        for (k, v) in &config.guest_env {
             wasi.env(k, v);
         }
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -298,8 +275,8 @@ impl Harness {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: OutboundHooks {
-                policy: self.policy.clone(),
-                token: self.config.token.clone(),
+                policy: Arc::new(config.policy.clone()),
+                token: config.token.clone(),
                 limits: limits.clone(),
                 log: log.clone(),
             },

@@ -463,7 +463,6 @@ impl Verifier<'_> {
         }
         let in_listing = visible.iter().any(|(a, _)| *a == id);
         let confirmed = in_listing || self.token_owner == Some("account");
-        let needs_settings = self.connection.has(Service::DnsAnalytics);
         if confirmed {
             return Outcome {
                 status: CheckStatus::Ok,
@@ -482,28 +481,22 @@ impl Verifier<'_> {
                 "Ensure the Account ID matches the account the token was created for (dashboard → Account home → Account ID).".to_string(),
             );
         }
-        if needs_settings {
-            fail(
-                format!("Cloudflare refused to read account {id}: {}.", message(probe.error.as_ref().unwrap_or(&Error::Internal(String::new())))),
-                format!(
-                    "Ensure the Account ID matches the account the token was created for, and that \
-                     the token has {}.",
-                    catalog::dashboard_name(Permission::AccountSettingsRead)
-                ),
-            )
-        } else {
-            Outcome {
-                status: CheckStatus::Skipped,
-                detail: format!(
-                    "Could not confirm account {id}: the token may not read account settings, \
-                     which the enabled services do not need. The account analytics check below \
-                     shows whether the token reaches this account."
-                ),
-                hint: None,
-                evidence: Some(probe.evidence.clone()),
-                error: None,
-                retry_after: None,
-            }
+        // Refused without proof of a mismatch: a missing Account Settings Read looks the same,
+        // and that permission has its own check. Only a proven mismatch fails this one.
+        Outcome {
+            status: CheckStatus::Skipped,
+            detail: format!(
+                "Could not confirm account {id}: Cloudflare refused to read it ({}).",
+                probe.error.as_ref().map(message).unwrap_or_default()
+            ),
+            hint: Some(
+                "Ensure the Account ID matches the account the token was created for. If it \
+                 does, the token lacks Account Settings Read, which only DNS Analytics needs."
+                    .to_string(),
+            ),
+            evidence: Some(probe.evidence.clone()),
+            error: None,
+            retry_after: None,
         }
     }
 
@@ -695,8 +688,12 @@ impl Verifier<'_> {
             };
         }
         let mut outcome = self.denied_or_unusable(Permission::AccountSettingsRead, &probe, "Reading the account");
-        if matches!(probe.error, Some(Error::NotFound(_))) {
-            outcome.status = CheckStatus::Failed;
+        if outcome.status == CheckStatus::Failed {
+            outcome.hint = Some(format!(
+                "{} If the token already has it, check that the Account ID is the account the \
+                 token was created for.",
+                catalog::grant_hint(Permission::AccountSettingsRead)
+            ));
         }
         outcome
     }
