@@ -281,7 +281,8 @@ impl Harness {
                 log: log.clone(),
             },
             limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).instances(8).build(),
-            cpu_ticks_left: 0,
+            // Instantiation runs guest code too (static initialisers): give it a call's budget.
+            cpu_ticks_left: cpu_ticks(limits),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -310,13 +311,17 @@ pub struct PluginInstance {
     log: Arc<Mutex<Vec<OutboundRecord>>>,
 }
 
+/// The CPU limit in epoch ticks.
+fn cpu_ticks(limits: &Limits) -> u64 {
+    (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
 macro_rules! guarded_call {
     ($self:ident, |$store:ident, $b:ident| $call:expr) => {{
         if $self.poisoned {
             return Err(CallError::Poisoned);
         }
-        $self.store.data_mut().cpu_ticks_left =
-            ($self.limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        $self.store.data_mut().cpu_ticks_left = cpu_ticks(&$self.limits);
         $self.store.set_epoch_deadline(1);
         let wall = $self.limits.wall_time;
         let $store = &mut $self.store;
