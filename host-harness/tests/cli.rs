@@ -1,0 +1,145 @@
+//! `cf-harness` as a user runs it: exit codes, JSON, and the token never printed.
+
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn plugin() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
+    assert!(path.exists(), "{} is missing: run `make build` (or `make test`)", path.display());
+    path
+}
+
+/// Runs the CLI against the fake with the token in the environment, as a user would.
+fn run(fake: &FakeCloudflare, services: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+        .env("ENABLED_SERVICES", services)
+        .arg("--plugin")
+        .arg(plugin())
+        .arg("--upstream")
+        .arg(format!("api.cloudflare.com={}", fake.url()))
+        .arg("--upstream")
+        .arg(format!("developers.cloudflare.com={}", fake.url()))
+        .args(args)
+        .output()
+        .expect("cf-harness runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
+
+#[test]
+fn verify_json_says_ready_and_lists_every_check() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let output = run(&fake, ALL, &["verify", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = json(&output);
+    assert_eq!(report["ready"], true);
+    let checks = report["checks"].as_array().expect("checks");
+    assert!(checks.len() >= 9);
+    for c in checks {
+        for key in ["service", "permission", "status", "hint"] {
+            assert!(c.get(key).is_some(), "check {} has {key}", c["id"]);
+        }
+    }
+}
+
+#[test]
+fn verify_exits_1_and_names_the_missing_permission() {
+    let fake = FakeCloudflare::spawn(Scenario::Missing(cf_fake::Permission::DnsRead));
+    let output = run(&fake, ALL, &["verify", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&output);
+    assert_eq!(report["ready"], false);
+    let failed: Vec<&Value> = report["checks"].as_array().expect("checks").iter().filter(|c| c["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["permission"], "dns-read");
+    assert_eq!(failed[0]["service"], "dns-analytics");
+    assert!(failed[0]["hint"].is_string());
+    let readable = run(&fake, ALL, &["verify"]);
+    assert_eq!(readable.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&readable.stdout);
+    assert!(text.contains("Zone → DNS → Read") && text.contains("NOT READY"), "{text}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    for args in [
+        vec!["verify", "--account-id", "not-an-account"],
+        vec!["verify", "--services", "DNS,Docs"],
+        vec!["verify", "--upstream", "evil.test=http://127.0.0.1:1"],
+        vec!["call", "verify", "{not json"],
+        vec!["frobnicate"],
+    ] {
+        let output = run(&fake, ALL, &args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .args(["--plugin"])
+        .arg(plugin())
+        .arg("verify")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "no account ID or services");
+}
+
+#[test]
+fn a_token_on_the_command_line_is_refused_and_not_echoed() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let secret = "cfut_typed_on_the_command_line_0123456789";
+    let output = run(&fake, ALL, &["verify", "--token", secret]);
+    assert_eq!(output.status.code(), Some(2));
+    let all = [output.stdout, output.stderr].concat();
+    assert!(!String::from_utf8_lossy(&all).contains(secret));
+}
+
+#[test]
+fn the_token_is_never_printed_in_any_scenario() {
+    let dir = std::env::temp_dir().join(format!("cf-harness-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+    let token_file = token_file.to_string_lossy().to_string();
+    for &scenario in Scenario::ALL {
+        let fake = FakeCloudflare::spawn(scenario);
+        for args in [
+            vec!["verify"],
+            vec!["verify", "--json", "-v"],
+            vec!["connect"],
+            vec!["call", "verify"],
+            vec!["verify", "--token-file", token_file.as_str()],
+        ] {
+            let output = run(&fake, ALL, &args);
+            for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+                let text = String::from_utf8_lossy(bytes);
+                assert!(!text.contains(TOKEN), "{scenario:?} {args:?}: the token is in {stream}");
+                assert!(!text.contains("f3b2a9e7d4c6b1a"), "{scenario:?} {args:?}: part of the token is in {stream}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn tools_and_connect_print_what_the_plugin_offers() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let output = run(&fake, ALL, &["tools", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let names: Vec<String> = json(&output).as_array().expect("list").iter().filter_map(|t| t["name"].as_str().map(String::from)).collect();
+    assert_eq!(names, ["connect", "verify"]);
+    let output = run(&fake, "dns-analytics", &["connect", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let info = json(&output);
+    assert_eq!(info["account_id"], ACCOUNT_ID);
+    assert_eq!(info["services"][0]["permissions"].as_array().map(Vec::len), Some(4));
+    assert!(fake.requests().is_empty(), "connect and tools send nothing");
+}
