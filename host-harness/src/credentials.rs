@@ -11,10 +11,17 @@ pub struct ApiToken(String);
 /// Why a token could not be taken. It never contains the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenError {
-    Empty { source: String },
+    Empty {
+        source: String,
+    },
     /// Control characters or spaces inside: the value would not survive as an HTTP header.
-    Malformed { source: String },
-    Unreadable { source: String, reason: String },
+    Malformed {
+        source: String,
+    },
+    Unreadable {
+        source: String,
+        reason: String,
+    },
 }
 
 impl fmt::Display for TokenError {
@@ -40,10 +47,14 @@ impl ApiToken {
     pub fn new(value: &str, source: &str) -> Result<Self, TokenError> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(TokenError::Empty { source: source.to_string() });
+            return Err(TokenError::Empty {
+                source: source.to_string(),
+            });
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(TokenError::Malformed { source: source.to_string() });
+            return Err(TokenError::Malformed {
+                source: source.to_string(),
+            });
         }
         Ok(ApiToken(value.to_string()))
     }
@@ -53,17 +64,19 @@ impl ApiToken {
         match std::env::var("CLOUDFLARE_API_TOKEN") {
             Ok(v) => ApiToken::new(&v, "CLOUDFLARE_API_TOKEN").map(Some),
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(TokenError::Malformed { source: "CLOUDFLARE_API_TOKEN".to_string() })
-            }
+            Err(std::env::VarError::NotUnicode(_)) => Err(TokenError::Malformed {
+                source: "CLOUDFLARE_API_TOKEN".to_string(),
+            }),
         }
     }
 
     /// From a file holding only the token (a secret mount, for example).
     pub fn from_file(path: &Path) -> Result<Self, TokenError> {
         let source = format!("file {}", path.display());
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| TokenError::Unreadable { source: source.clone(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| TokenError::Unreadable {
+            source: source.clone(),
+            reason: e.to_string(),
+        })?;
         ApiToken::new(&text, &source)
     }
 
@@ -110,8 +123,16 @@ mod tests {
     #[test]
     fn surrounding_white_space_is_trimmed_and_inner_rejected() {
         let token = ApiToken::new(&format!("  {SECRET}\n"), "test").expect("valid");
-        assert_eq!(token.bearer_header().to_str().expect("ascii"), format!("Bearer {SECRET}"));
-        assert_eq!(ApiToken::new(" \n", "test").err(), Some(TokenError::Empty { source: "test".into() }));
+        assert_eq!(
+            token.bearer_header().to_str().expect("ascii"),
+            format!("Bearer {SECRET}")
+        );
+        assert_eq!(
+            ApiToken::new(" \n", "test").err(),
+            Some(TokenError::Empty {
+                source: "test".into()
+            })
+        );
         let err = ApiToken::new("abc def", "test").expect_err("space inside");
         assert!(matches!(err, TokenError::Malformed { .. }));
         assert!(!err.to_string().contains("abc def"));

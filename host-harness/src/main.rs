@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use host_harness::runtime::PluginError;
-use host_harness::{ApiToken, Harness, OutboundPolicy, SandboxConfig, report};
+use host_harness::{ApiToken, Harness, Limits, OutboundPolicy, SandboxConfig, report};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -77,7 +77,11 @@ enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = if cli.verbose { "host_harness=debug" } else { "host_harness=warn" };
+    let filter = if cli.verbose {
+        "host_harness=debug"
+    } else {
+        "host_harness=warn"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -91,7 +95,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -113,13 +120,19 @@ struct Printer {
 
 impl Printer {
     fn out(&self, text: &str) {
-        let text = self.token.as_ref().map_or_else(|| text.to_string(), |t| t.redact(text));
+        let text = self
+            .token
+            .as_ref()
+            .map_or_else(|| text.to_string(), |t| t.redact(text));
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", text.trim_end());
     }
 
     fn err(&self, text: &str) {
-        let text = self.token.as_ref().map_or_else(|| text.to_string(), |t| t.redact(text));
+        let text = self
+            .token
+            .as_ref()
+            .map_or_else(|| text.to_string(), |t| t.redact(text));
         eprintln!("{}", text.trim_end());
     }
 
@@ -157,7 +170,10 @@ async fn run(cli: Cli) -> Outcome {
             return Outcome::Usage;
         }
     };
-    let printer = Printer { token: token.clone(), json: cli.json };
+    let printer = Printer {
+        token: token.clone(),
+        json: cli.json,
+    };
     let mut policy = OutboundPolicy::cloudflare();
     for spec in &cli.upstreams {
         policy = match policy.with_upstream(spec) {
@@ -168,17 +184,23 @@ async fn run(cli: Cli) -> Outcome {
             }
         };
     }
-    let mut config = SandboxConfig::default();
-    config.token = token.clone();
-    config.policy = policy;
-    config.limits.wall_time = Duration::from_secs(cli.timeout.max(1));
-    // The guest may read these (the plugin falls back to them); never the token.
-    if let Some(id) = &cli.account_id {
-        config.guest_env.push(("CLOUDFLARE_ACCOUNT_ID".into(), id.clone()));
-    }
-    if let Some(services) = &cli.services {
-        config.guest_env.push(("ENABLED_SERVICES".into(), services.clone()));
-    }
+    // The guest may read the account and services (the plugin falls back to them); never the token.
+    let guest_env = [
+        ("CLOUDFLARE_ACCOUNT_ID", &cli.account_id),
+        ("ENABLED_SERVICES", &cli.services),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_ref().map(|v| (name.to_string(), v.clone())))
+    .collect();
+    let config = SandboxConfig {
+        token: token.clone(),
+        policy,
+        limits: Limits {
+            wall_time: Duration::from_secs(cli.timeout.max(1)),
+            ..Limits::default()
+        },
+        guest_env,
+    };
     let harness = match Harness::load(&cli.plugin) {
         Ok(h) => h,
         Err(e) => {
@@ -208,7 +230,10 @@ async fn run(cli: Cli) -> Outcome {
                     })
                     .collect();
                 printer.value(&Value::Array(list), |_| {
-                    tools.iter().map(|t| format!("{:<16} {}\n", t.name, t.description)).collect()
+                    tools
+                        .iter()
+                        .map(|t| format!("{:<16} {}\n", t.name, t.description))
+                        .collect()
                 });
                 Outcome::Success
             }
@@ -234,7 +259,10 @@ async fn run(cli: Cli) -> Outcome {
         "account_id": account_id,
         "enabled_services": services.split(',').map(str::trim).collect::<Vec<_>>(),
     });
-    let connected = match instance.call_tool("connect", &connect_args.to_string()).await {
+    let connected = match instance
+        .call_tool("connect", &connect_args.to_string())
+        .await
+    {
         Ok(Ok(json)) => serde_json::from_str::<Value>(&json).unwrap_or(Value::Null),
         Ok(Err(e)) => return printer.plugin_error(&e),
         Err(e) => {

@@ -27,7 +27,10 @@ pub struct OutboundPolicy {
 /// What happens to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    Allow { inject_token: bool, upstream: Option<Upstream> },
+    Allow {
+        inject_token: bool,
+        upstream: Option<Upstream>,
+    },
     Deny(DenyReason),
 }
 
@@ -38,7 +41,10 @@ pub enum DenyReason {
     PortNotAllowed(u16),
     UserInfoInAuthority,
     /// The plugin only reads: GET and HEAD, and POST only for GraphQL queries.
-    MethodNotAllowed { method: String, path: String },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+    },
 }
 
 impl fmt::Display for DenyReason {
@@ -46,10 +52,17 @@ impl fmt::Display for DenyReason {
         match self {
             DenyReason::NotHttps => f.write_str("only HTTPS is allowed"),
             DenyReason::HostNotAllowed(h) => write!(f, "host {h:?} is not on the allow-list"),
-            DenyReason::PortNotAllowed(p) => write!(f, "port {p} is not allowed (HTTPS on 443 only)"),
-            DenyReason::UserInfoInAuthority => f.write_str("credentials in the URL are not allowed"),
+            DenyReason::PortNotAllowed(p) => {
+                write!(f, "port {p} is not allowed (HTTPS on 443 only)")
+            }
+            DenyReason::UserInfoInAuthority => {
+                f.write_str("credentials in the URL are not allowed")
+            }
             DenyReason::MethodNotAllowed { method, path } => {
-                write!(f, "{method} {path} is not allowed: the plugin may only read")
+                write!(
+                    f,
+                    "{method} {path} is not allowed: the plugin may only read"
+                )
             }
         }
     }
@@ -61,7 +74,11 @@ pub struct UpstreamError(pub String);
 
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (expected HOST=URL, for example api.cloudflare.com=http://127.0.0.1:8787)", self.0)
+        write!(
+            f,
+            "{} (expected HOST=URL, for example api.cloudflare.com=http://127.0.0.1:8787)",
+            self.0
+        )
     }
 }
 
@@ -85,7 +102,8 @@ impl OutboundPolicy {
 
     /// Only these hosts (a subset of the defaults, for a stricter host).
     pub fn allow_only(mut self, hosts: &[&str]) -> Self {
-        self.allowed_hosts.retain(|h| hosts.iter().any(|x| x.eq_ignore_ascii_case(h)));
+        self.allowed_hosts
+            .retain(|h| hosts.iter().any(|x| x.eq_ignore_ascii_case(h)));
         self
     }
 
@@ -125,7 +143,11 @@ impl OutboundPolicy {
             return Err(UpstreamError(format!("{url:?}: give no path or query")));
         }
         self.upstreams.retain(|u| u.host != host);
-        self.upstreams.push(Upstream { host, scheme, authority });
+        self.upstreams.push(Upstream {
+            host,
+            scheme,
+            authority,
+        });
         Ok(self)
     }
 
@@ -175,33 +197,59 @@ mod tests {
     fn token_goes_to_the_api_host_only() {
         let p = OutboundPolicy::cloudflare();
         assert_eq!(
-            decide(&p, Method::GET, "https://api.cloudflare.com/client/v4/zones"),
-            Decision::Allow { inject_token: true, upstream: None }
+            decide(
+                &p,
+                Method::GET,
+                "https://api.cloudflare.com/client/v4/zones"
+            ),
+            Decision::Allow {
+                inject_token: true,
+                upstream: None
+            }
         );
         assert_eq!(
-            decide(&p, Method::GET, "https://developers.cloudflare.com/llms.txt"),
-            Decision::Allow { inject_token: false, upstream: None }
+            decide(
+                &p,
+                Method::GET,
+                "https://developers.cloudflare.com/llms.txt"
+            ),
+            Decision::Allow {
+                inject_token: false,
+                upstream: None
+            }
         );
     }
 
     #[test]
     fn hosts_match_exactly_and_case_insensitively() {
         let p = OutboundPolicy::cloudflare();
-        assert!(matches!(decide(&p, Method::GET, "https://API.Cloudflare.com/x"), Decision::Allow { .. }));
+        assert!(matches!(
+            decide(&p, Method::GET, "https://API.Cloudflare.com/x"),
+            Decision::Allow { .. }
+        ));
         for url in [
             "https://api.cloudflare.com.evil.test/x",
             "https://evil.api.cloudflare.com/x",
             "https://denied.test/x",
             "https://127.0.0.1/x",
         ] {
-            assert!(matches!(decide(&p, Method::GET, url), Decision::Deny(DenyReason::HostNotAllowed(_))), "{url}");
+            assert!(
+                matches!(
+                    decide(&p, Method::GET, url),
+                    Decision::Deny(DenyReason::HostNotAllowed(_))
+                ),
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn only_https_on_443_without_credentials() {
         let p = OutboundPolicy::cloudflare();
-        assert_eq!(decide(&p, Method::GET, "http://api.cloudflare.com/x"), Decision::Deny(DenyReason::NotHttps));
+        assert_eq!(
+            decide(&p, Method::GET, "http://api.cloudflare.com/x"),
+            Decision::Deny(DenyReason::NotHttps)
+        );
         assert_eq!(
             decide(&p, Method::GET, "https://api.cloudflare.com:8443/x"),
             Decision::Deny(DenyReason::PortNotAllowed(8443))
@@ -215,16 +263,38 @@ mod tests {
     #[test]
     fn only_reads_and_graphql_posts_pass() {
         let p = OutboundPolicy::cloudflare();
-        assert!(matches!(decide(&p, Method::POST, "https://api.cloudflare.com/client/v4/graphql"), Decision::Allow { .. }));
+        assert!(matches!(
+            decide(
+                &p,
+                Method::POST,
+                "https://api.cloudflare.com/client/v4/graphql"
+            ),
+            Decision::Allow { .. }
+        ));
         for (method, url) in [
             (Method::POST, "https://api.cloudflare.com/client/v4/zones"),
-            (Method::DELETE, "https://api.cloudflare.com/client/v4/zones/abc"),
-            (Method::PUT, "https://api.cloudflare.com/client/v4/zones/abc/dns_records/x"),
-            (Method::PATCH, "https://api.cloudflare.com/client/v4/zones/abc"),
-            (Method::POST, "https://developers.cloudflare.com/client/v4/graphql"),
+            (
+                Method::DELETE,
+                "https://api.cloudflare.com/client/v4/zones/abc",
+            ),
+            (
+                Method::PUT,
+                "https://api.cloudflare.com/client/v4/zones/abc/dns_records/x",
+            ),
+            (
+                Method::PATCH,
+                "https://api.cloudflare.com/client/v4/zones/abc",
+            ),
+            (
+                Method::POST,
+                "https://developers.cloudflare.com/client/v4/graphql",
+            ),
         ] {
             assert!(
-                matches!(decide(&p, method.clone(), url), Decision::Deny(DenyReason::MethodNotAllowed { .. })),
+                matches!(
+                    decide(&p, method.clone(), url),
+                    Decision::Deny(DenyReason::MethodNotAllowed { .. })
+                ),
                 "{method} {url}"
             );
         }
@@ -235,23 +305,44 @@ mod tests {
         let p = OutboundPolicy::cloudflare()
             .with_upstream("api.cloudflare.com=http://127.0.0.1:8787")
             .expect("valid");
-        let Decision::Allow { inject_token: true, upstream: Some(u) } =
-            decide(&p, Method::GET, "https://api.cloudflare.com/client/v4/zones")
+        let Decision::Allow {
+            inject_token: true,
+            upstream: Some(u),
+        } = decide(
+            &p,
+            Method::GET,
+            "https://api.cloudflare.com/client/v4/zones",
+        )
         else {
             panic!("expected an allowed, redirected request");
         };
         assert_eq!(u.authority.as_str(), "127.0.0.1:8787");
-        assert!(p.clone().with_upstream("denied.test=http://127.0.0.1:1").is_err());
+        assert!(
+            p.clone()
+                .with_upstream("denied.test=http://127.0.0.1:1")
+                .is_err()
+        );
         assert!(p.clone().with_upstream("api.cloudflare.com").is_err());
-        assert!(p.clone().with_upstream("api.cloudflare.com=http://127.0.0.1:1/prefix").is_err());
-        assert!(p.with_upstream("api.cloudflare.com=ftp://127.0.0.1:1").is_err());
+        assert!(
+            p.clone()
+                .with_upstream("api.cloudflare.com=http://127.0.0.1:1/prefix")
+                .is_err()
+        );
+        assert!(
+            p.with_upstream("api.cloudflare.com=ftp://127.0.0.1:1")
+                .is_err()
+        );
     }
 
     #[test]
     fn allow_only_narrows_the_list() {
         let p = OutboundPolicy::cloudflare().allow_only(&[API_HOST]);
         assert!(matches!(
-            decide(&p, Method::GET, "https://developers.cloudflare.com/llms.txt"),
+            decide(
+                &p,
+                Method::GET,
+                "https://developers.cloudflare.com/llms.txt"
+            ),
             Decision::Deny(DenyReason::HostNotAllowed(_))
         ));
     }

@@ -23,13 +23,23 @@ fn status_mark(status: &str) -> &'static str {
 pub fn connection(info: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Account: {}", text(info, "account_id"));
-    for service in info.get("services").and_then(Value::as_array).into_iter().flatten() {
+    for service in info
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let _ = writeln!(out, "\n{}", text(service, "display_name"));
         let permissions = service.get("permissions").and_then(Value::as_array);
         match permissions {
             Some(list) if !list.is_empty() => {
                 for p in list {
-                    let _ = writeln!(out, "  needs {:<40} to {}", text(p, "dashboard_name"), text(p, "reason"));
+                    let _ = writeln!(
+                        out,
+                        "  needs {:<40} to {}",
+                        text(p, "dashboard_name"),
+                        text(p, "reason")
+                    );
                 }
             }
             _ => {
@@ -51,8 +61,15 @@ pub fn connection(info: &Value) -> String {
 /// The `verify` report: one line per check, with the hint under each one that is not ok.
 pub fn verify(report: &Value) -> String {
     let mut out = String::new();
-    let ready = report.get("ready").and_then(Value::as_bool).unwrap_or(false);
-    let _ = writeln!(out, "Cloudflare connection for account {}", text(report, "account_id"));
+    let ready = report
+        .get("ready")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let _ = writeln!(
+        out,
+        "Cloudflare connection for account {}",
+        text(report, "account_id")
+    );
     let token = &report["token"];
     if !text(token, "state").is_empty() && text(token, "state") != "unknown" {
         let mut line = format!("Token: {}", text(token, "state"));
@@ -64,15 +81,28 @@ pub fn verify(report: &Value) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
-    let checks: Vec<&Value> = report.get("checks").and_then(Value::as_array).into_iter().flatten().collect();
+    let checks: Vec<&Value> = report
+        .get("checks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
     let _ = writeln!(out);
     for check in checks.iter().filter(|c| c["service"].is_null()) {
         write_check(&mut out, check);
     }
-    for service in report.get("services").and_then(Value::as_array).into_iter().flatten() {
+    for service in report
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let slug = text(service, "service");
         let _ = writeln!(out, "\n{}", display_name(slug));
-        for check in checks.iter().filter(|c| c["service"].as_str() == Some(slug)) {
+        for check in checks
+            .iter()
+            .filter(|c| c["service"].as_str() == Some(slug))
+        {
             write_check(&mut out, check);
         }
     }
@@ -84,8 +114,18 @@ pub fn verify(report: &Value) -> String {
         }
     }
     let _ = writeln!(out);
-    for service in report.get("services").and_then(Value::as_array).into_iter().flatten() {
-        let _ = writeln!(out, "{:<18} {}", display_name(text(service, "service")), text(service, "summary"));
+    for service in report
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(
+            out,
+            "{:<18} {}",
+            display_name(text(service, "service")),
+            text(service, "summary")
+        );
     }
     let _ = writeln!(out, "\n{}", if ready { "READY" } else { "NOT READY" });
     out
@@ -104,10 +144,10 @@ fn write_check(out: &mut String, check: &Value) {
     let status = text(check, "status");
     let _ = writeln!(out, "{} {}", status_mark(status), text(check, "title"));
     let _ = writeln!(out, "          {}", text(check, "detail"));
-    if let Some(hint) = check.get("hint").and_then(Value::as_str) {
-        if status != "ok" {
-            let _ = writeln!(out, "          fix: {hint}");
-        }
+    if let Some(hint) = check.get("hint").and_then(Value::as_str)
+        && status != "ok"
+    {
+        let _ = writeln!(out, "          fix: {hint}");
     }
     if let Some(after) = check.get("retry_after_seconds").and_then(Value::as_u64) {
         let _ = writeln!(out, "          retry after {after} s");
@@ -120,7 +160,11 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
     match error {
         E::InvalidInput(p) => ("invalid-input", format!("{}: {}", p.field, p.message), None),
         E::NotConnected(m) => ("not-connected", m.clone(), None),
-        E::ServiceDisabled(s) => ("service-disabled", format!("the service {s:?} is not enabled"), None),
+        E::ServiceDisabled(s) => (
+            "service-disabled",
+            format!("the service {s:?} is not enabled"),
+            None,
+        ),
         E::Unauthorized(f) => ("unauthorized", api_failure(f), f.hint.clone()),
         E::Forbidden(f) => ("forbidden", api_failure(f), f.hint.clone()),
         E::NotFound(f) => ("not-found", api_failure(f), f.hint.clone()),
@@ -136,7 +180,11 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
         ),
         E::QueryRejected(problems) => (
             "query-rejected",
-            problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "),
+            problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
             None,
         ),
         E::DeniedByHost(m) => ("denied-by-host", m.clone(), None),
@@ -150,7 +198,12 @@ fn api_failure(f: &crate::runtime::ApiFailure) -> String {
     if codes.is_empty() {
         format!("HTTP {}: {}", f.status, f.message)
     } else {
-        format!("HTTP {} (code {}): {}", f.status, codes.join(", "), f.message)
+        format!(
+            "HTTP {} (code {}): {}",
+            f.status,
+            codes.join(", "),
+            f.message
+        )
     }
 }
 

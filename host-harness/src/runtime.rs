@@ -95,8 +95,14 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Trap(e) => write!(f, "the plugin trapped: {e:#}"),
-            CallError::Timeout(d) => write!(f, "the call took longer than {} s and was stopped", d.as_secs()),
-            CallError::Poisoned => f.write_str("the plugin instance failed earlier; create a new one"),
+            CallError::Timeout(d) => write!(
+                f,
+                "the call took longer than {} s and was stopped",
+                d.as_secs()
+            ),
+            CallError::Poisoned => {
+                f.write_str("the plugin instance failed earlier; create a new one")
+            }
         }
     }
 }
@@ -138,22 +144,27 @@ impl WasiHttpHooks for OutboundHooks {
             denied: None,
             token_injected: false,
         };
-        let Decision::Allow { inject_token, upstream } = decision else {
+        let Decision::Allow {
+            inject_token,
+            upstream,
+        } = decision
+        else {
             if let Decision::Deny(reason) = decision {
                 tracing::warn!(method = %record.method, url = %record.url, %reason, "outbound request denied");
                 record.denied = Some(reason.to_string());
             }
-            self.log.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+            self.log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(record);
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         };
         // The guest never authenticates itself: whatever it set is dropped.
         let headers = request.headers_mut();
         headers.remove(http::header::AUTHORIZATION);
-        if inject_token {
-            if let Some(token) = &self.token {
-                headers.insert(http::header::AUTHORIZATION, token.bearer_header());
-                record.token_injected = true;
-            }
+        if inject_token && let Some(token) = &self.token {
+            headers.insert(http::header::AUTHORIZATION, token.bearer_header());
+            record.token_injected = true;
         }
         if let Some(upstream) = upstream {
             let mut parts = request.uri().clone().into_parts();
@@ -161,22 +172,37 @@ impl WasiHttpHooks for OutboundHooks {
             parts.authority = Some(upstream.authority);
             match http::Uri::from_parts(parts) {
                 Ok(uri) => *request.uri_mut() = uri,
-                Err(_) => return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestUriInvalid) }),
+                Err(_) => {
+                    return Box::new(async {
+                        Err(wasmtime_wasi_http::Error::HttpRequestUriInvalid)
+                    });
+                }
             }
         }
         tracing::debug!(method = %record.method, url = %record.url, token = record.token_injected, "outbound request");
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(record);
-        let clamp = |asked: Option<Duration>, max: Duration| Some(asked.map_or(max, |d| d.min(max)));
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record);
+        let clamp =
+            |asked: Option<Duration>, max: Duration| Some(asked.map_or(max, |d| d.min(max)));
         let options = wasmtime_wasi_http::RequestOptions {
-            connect_timeout: clamp(options.and_then(|o| o.connect_timeout), self.limits.connect_timeout),
-            first_byte_timeout: clamp(options.and_then(|o| o.first_byte_timeout), self.limits.first_byte_timeout),
+            connect_timeout: clamp(
+                options.and_then(|o| o.connect_timeout),
+                self.limits.connect_timeout,
+            ),
+            first_byte_timeout: clamp(
+                options.and_then(|o| o.first_byte_timeout),
+                self.limits.first_byte_timeout,
+            ),
             between_bytes_timeout: clamp(
                 options.and_then(|o| o.between_bytes_timeout),
                 self.limits.between_bytes_timeout,
             ),
         };
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
@@ -198,13 +224,20 @@ pub struct PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for PluginState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -243,7 +276,9 @@ impl Harness {
     /// Compiles the plugin and links it against WASI and WASI HTTP.
     pub fn load(plugin: &Path) -> anyhow::Result<Self> {
         let mut wasm_config = Config::new();
-        wasm_config.wasm_component_model(true).epoch_interruption(true);
+        wasm_config
+            .wasm_component_model(true)
+            .epoch_interruption(true);
         let engine = Engine::new(&wasm_config)?;
         let component = Component::from_file(&engine, plugin)
             .map_err(anyhow::Error::from)
@@ -258,14 +293,20 @@ impl Harness {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = ConnectorPluginPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = Arc::new(EpochTicker::start(&engine));
-        Ok(Harness { engine, pre, _ticker: ticker })
+        Ok(Harness {
+            engine,
+            pre,
+            _ticker: ticker,
+        })
     }
 
     /// A fresh instance with its own store, limits and request log.
     pub async fn instantiate(&self, config: &SandboxConfig) -> anyhow::Result<PluginInstance> {
         let limits = &config.limits;
         let mut wasi = WasiCtx::builder();
-        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         for (k, v) in &config.guest_env {
             wasi.env(k, v);
         }
@@ -280,7 +321,10 @@ impl Harness {
                 limits: limits.clone(),
                 log: log.clone(),
             },
-            limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).instances(8).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .instances(8)
+                .build(),
             // Instantiation runs guest code too (static initialisers): give it a call's budget.
             cpu_ticks_left: cpu_ticks(limits),
         };
@@ -298,7 +342,13 @@ impl Harness {
         });
         store.set_epoch_deadline(1);
         let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(PluginInstance { store, bindings, limits: limits.clone(), poisoned: false, log })
+        Ok(PluginInstance {
+            store,
+            bindings,
+            limits: limits.clone(),
+            poisoned: false,
+            log,
+        })
     }
 }
 
@@ -328,7 +378,10 @@ macro_rules! guarded_call {
         let $b = &$self.bindings;
         let started = Instant::now();
         let outcome = tokio::time::timeout(wall, $call).await;
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "plugin call finished");
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin call finished"
+        );
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(trap)) => {
@@ -348,15 +401,21 @@ impl PluginInstance {
         &mut self,
         options: &ConnectOptions,
     ) -> Result<Result<ConnectionInfo, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b.cloudflare_connector_connector().call_connect(store, options))
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_connector()
+            .call_connect(store, options))
     }
 
     pub async fn verify(&mut self) -> Result<Result<VerifyReport, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b.cloudflare_connector_connector().call_verify(store))
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_connector()
+            .call_verify(store))
     }
 
     pub async fn list_tools(&mut self) -> Result<Vec<ToolSpec>, CallError> {
-        guarded_call!(self, |store, b| b.cloudflare_connector_tools().call_list_tools(store))
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_tools()
+            .call_list_tools(store))
     }
 
     pub async fn call_tool(

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn plugin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
-    assert!(path.exists(), "{} is missing: run `make build` (or `make test`)", path.display());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`)",
+        path.display()
+    );
     path
 }
 
@@ -30,7 +35,12 @@ fn run(fake: &FakeCloudflare, services: &str, args: &[&str]) -> Output {
 }
 
 fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
@@ -39,7 +49,12 @@ const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
 fn verify_json_says_ready_and_lists_every_check() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let output = run(&fake, ALL, &["verify", "--json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = json(&output);
     assert_eq!(report["ready"], true);
     let checks = report["checks"].as_array().expect("checks");
@@ -58,7 +73,12 @@ fn verify_exits_1_and_names_the_missing_permission() {
     assert_eq!(output.status.code(), Some(1));
     let report = json(&output);
     assert_eq!(report["ready"], false);
-    let failed: Vec<&Value> = report["checks"].as_array().expect("checks").iter().filter(|c| c["status"] == "failed").collect();
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["permission"], "dns-read");
     assert_eq!(failed[0]["service"], "dns-analytics");
@@ -66,7 +86,10 @@ fn verify_exits_1_and_names_the_missing_permission() {
     let readable = run(&fake, ALL, &["verify"]);
     assert_eq!(readable.status.code(), Some(1));
     let text = String::from_utf8_lossy(&readable.stdout);
-    assert!(text.contains("Zone → DNS → Read") && text.contains("NOT READY"), "{text}");
+    assert!(
+        text.contains("Zone → DNS → Read") && text.contains("NOT READY"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -80,7 +103,12 @@ fn usage_errors_exit_2() {
         vec!["frobnicate"],
     ] {
         let output = run(&fake, ALL, &args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
         .env_clear()
@@ -121,8 +149,14 @@ fn the_token_is_never_printed_in_any_scenario() {
             let output = run(&fake, ALL, &args);
             for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
                 let text = String::from_utf8_lossy(bytes);
-                assert!(!text.contains(TOKEN), "{scenario:?} {args:?}: the token is in {stream}");
-                assert!(!text.contains("f3b2a9e7d4c6b1a"), "{scenario:?} {args:?}: part of the token is in {stream}");
+                assert!(
+                    !text.contains(TOKEN),
+                    "{scenario:?} {args:?}: the token is in {stream}"
+                );
+                assert!(
+                    !text.contains("f3b2a9e7d4c6b1a"),
+                    "{scenario:?} {args:?}: part of the token is in {stream}"
+                );
             }
         }
     }
@@ -134,12 +168,20 @@ fn tools_and_connect_print_what_the_plugin_offers() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let output = run(&fake, ALL, &["tools", "--json"]);
     assert_eq!(output.status.code(), Some(0));
-    let names: Vec<String> = json(&output).as_array().expect("list").iter().filter_map(|t| t["name"].as_str().map(String::from)).collect();
+    let names: Vec<String> = json(&output)
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(String::from))
+        .collect();
     assert_eq!(names, ["connect", "verify"]);
     let output = run(&fake, "dns-analytics", &["connect", "--json"]);
     assert_eq!(output.status.code(), Some(0));
     let info = json(&output);
     assert_eq!(info["account_id"], ACCOUNT_ID);
-    assert_eq!(info["services"][0]["permissions"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        info["services"][0]["permissions"].as_array().map(Vec::len),
+        Some(4)
+    );
     assert!(fake.requests().is_empty(), "connect and tools send nothing");
 }

@@ -23,7 +23,9 @@ impl Connection {
 
     /// Whether any enabled service calls the Cloudflare API (and so needs the token).
     pub fn needs_token(&self) -> bool {
-        self.services.iter().any(|s| !catalog::required_permissions(*s).is_empty())
+        self.services
+            .iter()
+            .any(|s| !catalog::required_permissions(*s).is_empty())
     }
 }
 
@@ -56,11 +58,17 @@ pub fn validate_account_id(raw: &str) -> Result<String, Error> {
 
 /// Orders and de-duplicates services; refuses an empty list.
 pub fn validate_services(services: &[Service]) -> Result<Vec<Service>, Error> {
-    let ordered: Vec<Service> = SERVICES.into_iter().filter(|s| services.contains(s)).collect();
+    let ordered: Vec<Service> = SERVICES
+        .into_iter()
+        .filter(|s| services.contains(s))
+        .collect();
     if ordered.is_empty() {
         return Err(invalid(
             "enabled-services",
-            format!("enable at least one service: {}", catalog::accepted_service_names()),
+            format!(
+                "enable at least one service: {}",
+                catalog::accepted_service_names()
+            ),
         ));
     }
     Ok(ordered)
@@ -157,17 +165,32 @@ mod tests {
             validate_account_id(" 01A7362D577A6C3019A474FD6F485823 ").expect("valid"),
             "01a7362d577a6c3019a474fd6f485823"
         );
-        for bad in ["", "abc", "01a7362d577a6c3019a474fd6f48582z", "01a7362d577a6c3019a474fd6f4858231"] {
-            assert_eq!(field_of(validate_account_id(bad).expect_err(bad)), "account-id");
+        for bad in [
+            "",
+            "abc",
+            "01a7362d577a6c3019a474fd6f48582z",
+            "01a7362d577a6c3019a474fd6f4858231",
+        ] {
+            assert_eq!(
+                field_of(validate_account_id(bad).expect_err(bad)),
+                "account-id"
+            );
         }
     }
 
     #[test]
     fn services_are_ordered_deduplicated_and_non_empty() {
-        let s = validate_services(&[Service::GraphqlAnalytics, Service::Documentation, Service::GraphqlAnalytics])
-            .expect("valid");
+        let s = validate_services(&[
+            Service::GraphqlAnalytics,
+            Service::Documentation,
+            Service::GraphqlAnalytics,
+        ])
+        .expect("valid");
         assert_eq!(s, vec![Service::Documentation, Service::GraphqlAnalytics]);
-        assert_eq!(field_of(validate_services(&[]).expect_err("empty")), "enabled-services");
+        assert_eq!(
+            field_of(validate_services(&[]).expect_err("empty")),
+            "enabled-services"
+        );
     }
 
     #[test]
@@ -179,13 +202,19 @@ mod tests {
         .expect("valid");
         assert_eq!(c.services.len(), 3);
         assert_eq!(c.source, "environment");
-        let e = from_environment(Some("01a7362d577a6c3019a474fd6f485823".into()), Some("dns,docs".into()))
-            .expect_err("unknown");
+        let e = from_environment(
+            Some("01a7362d577a6c3019a474fd6f485823".into()),
+            Some("dns,docs".into()),
+        )
+        .expect_err("unknown");
         assert_eq!(field_of(e), "ENABLED_SERVICES");
     }
 
     #[test]
     fn missing_environment_is_not_connected() {
-        assert!(matches!(from_environment(None, None), Err(Error::NotConnected(_))));
+        assert!(matches!(
+            from_environment(None, None),
+            Err(Error::NotConnected(_))
+        ));
     }
 }

@@ -10,7 +10,10 @@ pub const HINT_RATE_LIMIT: &str =
 
 /// `invalid-input` for a field, with what is accepted.
 pub fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error::InvalidInput(InputProblem { field: field.to_string(), message: message.into() })
+    Error::InvalidInput(InputProblem {
+        field: field.to_string(),
+        message: message.into(),
+    })
 }
 
 /// Classifies a failed API answer by HTTP status and Cloudflare error codes. `forbidden_hint`
@@ -101,18 +104,40 @@ mod tests {
 
     #[test]
     fn classifies_by_status_and_code() {
-        assert!(matches!(classify(401, &[1000], "Invalid API Token", None, None), Error::Unauthorized(_)));
-        assert!(matches!(classify(403, &[10000], "Authentication error", None, None), Error::Forbidden(_)));
-        assert!(matches!(classify(400, &[9109], "Unauthorized", None, None), Error::Forbidden(_)));
-        assert!(matches!(classify(404, &[7003, 7000], "no route", None, None), Error::NotFound(_)));
-        assert!(matches!(classify(429, &[971], "slow down", Some(30), None), Error::RateLimited(Some(30))));
-        assert!(matches!(classify(403, &[1034], "plan", None, None), Error::PlanLimit(_)));
-        assert!(matches!(classify(500, &[], "boom", None, None), Error::Upstream(_)));
+        assert!(matches!(
+            classify(401, &[1000], "Invalid API Token", None, None),
+            Error::Unauthorized(_)
+        ));
+        assert!(matches!(
+            classify(403, &[10000], "Authentication error", None, None),
+            Error::Forbidden(_)
+        ));
+        assert!(matches!(
+            classify(400, &[9109], "Unauthorized", None, None),
+            Error::Forbidden(_)
+        ));
+        assert!(matches!(
+            classify(404, &[7003, 7000], "no route", None, None),
+            Error::NotFound(_)
+        ));
+        assert!(matches!(
+            classify(429, &[971], "slow down", Some(30), None),
+            Error::RateLimited(Some(30))
+        ));
+        assert!(matches!(
+            classify(403, &[1034], "plan", None, None),
+            Error::PlanLimit(_)
+        ));
+        assert!(matches!(
+            classify(500, &[], "boom", None, None),
+            Error::Upstream(_)
+        ));
     }
 
     #[test]
     fn forbidden_carries_the_callers_hint() {
-        let Error::Forbidden(f) = classify(403, &[10000], "x", None, Some("add Zone → DNS → Read")) else {
+        let Error::Forbidden(f) = classify(403, &[10000], "x", None, Some("add Zone → DNS → Read"))
+        else {
             panic!("expected forbidden");
         };
         assert_eq!(f.hint.as_deref(), Some("add Zone → DNS → Read"));

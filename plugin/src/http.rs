@@ -44,7 +44,12 @@ pub struct Request {
 
 impl Request {
     pub fn get(host: &'static str, path: String) -> Self {
-        Request { method: Method::Get, host, path, body: None }
+        Request {
+            method: Method::Get,
+            host,
+            path,
+            body: None,
+        }
     }
 
     /// `GET /client/v4/...` on the API host.
@@ -126,7 +131,11 @@ impl Transport for WasiTransport {
                 }
             }
         }
-        Ok(Response { status, retry_after, body })
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        })
     }
 }
 

@@ -58,7 +58,10 @@ pub fn error(e: &Error) -> Value {
                 .map(|p| json!({ "message": p.message, "path": p.path, "code": p.code }))
                 .collect();
         }
-        Error::NotConnected(_) | Error::DeniedByHost(_) | Error::Transport(_) | Error::Internal(_) => {}
+        Error::NotConnected(_)
+        | Error::DeniedByHost(_)
+        | Error::Transport(_)
+        | Error::Internal(_) => {}
     }
     v
 }

@@ -84,8 +84,14 @@ mod tests {
     fn parses_utc_and_offsets() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2020-01-01T00:00:00Z"), Some(1_577_836_800));
-        assert_eq!(parse_rfc3339("2020-01-01T01:00:00+01:00"), Some(1_577_836_800));
-        assert_eq!(parse_rfc3339("2020-01-01T00:00:00.123456Z"), Some(1_577_836_800));
+        assert_eq!(
+            parse_rfc3339("2020-01-01T01:00:00+01:00"),
+            Some(1_577_836_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2020-01-01T00:00:00.123456Z"),
+            Some(1_577_836_800)
+        );
         assert_eq!(parse_rfc3339("not a date"), None);
         assert_eq!(parse_rfc3339("2020-13-01T00:00:00Z"), None);
     }

@@ -4,7 +4,9 @@ mod common;
 
 use cf_fake::{Permission as FakePermission, Scenario, TOKEN};
 use common::{ALL_SERVICES, api_requests, check, verify_on};
-use host_harness::runtime::{CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport};
+use host_harness::runtime::{
+    CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport,
+};
 
 const DNS: Service = Service::DnsAnalytics;
 const GQL: Service = Service::GraphqlAnalytics;
@@ -14,7 +16,12 @@ fn permission_checks(report: &VerifyReport) -> impl Iterator<Item = &host_harnes
 }
 
 fn service_ready(report: &VerifyReport, service: Service) -> bool {
-    report.services.iter().find(|s| s.service == service).expect("service in report").ready
+    report
+        .services
+        .iter()
+        .find(|s| s.service == service)
+        .expect("service in report")
+        .ready
 }
 
 #[tokio::test]
@@ -25,7 +32,10 @@ async fn a_token_with_every_permission_is_ready() {
     assert_eq!(report.token.owner.as_deref(), Some("user"));
     assert_eq!(check(&report, "token").status, CheckStatus::Ok);
     assert_eq!(check(&report, "account").status, CheckStatus::Ok);
-    assert_eq!(check(&report, "documentation/docs-host").status, CheckStatus::Ok);
+    assert_eq!(
+        check(&report, "documentation/docs-host").status,
+        CheckStatus::Ok
+    );
     // One check per permission of each enabled service: 4 for DNS, 2 for GraphQL.
     assert_eq!(permission_checks(&report).count(), 6);
     assert!(permission_checks(&report).all(|c| c.status == CheckStatus::Ok));
@@ -35,8 +45,14 @@ async fn a_token_with_every_permission_is_ready() {
     assert!(expiry.hint.is_some());
     assert!(!report.security_reviewed);
     // Zone Analytics Read is needed by both services but probed once.
-    let graphql_posts = requests.iter().filter(|r| r.path == "/client/v4/graphql").count();
-    assert_eq!(graphql_posts, 2, "one zone-level and one account-level probe");
+    let graphql_posts = requests
+        .iter()
+        .filter(|r| r.path == "/client/v4/graphql")
+        .count();
+    assert_eq!(
+        graphql_posts, 2,
+        "one zone-level and one account-level probe"
+    );
 }
 
 #[tokio::test]
@@ -46,19 +62,39 @@ async fn an_invalid_token_fails_every_check_that_needs_it() {
     assert_eq!(report.token.state, TokenState::Invalid);
     let token = check(&report, "token");
     assert_eq!(token.status, CheckStatus::Failed);
-    assert!(matches!(token.error, Some(PluginError::Unauthorized(_))), "{:?}", token.error);
+    assert!(
+        matches!(token.error, Some(PluginError::Unauthorized(_))),
+        "{:?}",
+        token.error
+    );
     assert!(token.hint.is_some());
     for c in permission_checks(&report) {
         assert_eq!(c.status, CheckStatus::Failed, "{}", c.id);
-        assert!(matches!(c.error, Some(PluginError::Unauthorized(_))), "{}", c.id);
+        assert!(
+            matches!(c.error, Some(PluginError::Unauthorized(_))),
+            "{}",
+            c.id
+        );
         assert!(c.hint.is_some(), "{}", c.id);
     }
     // Documentation needs no token.
-    assert_eq!(check(&report, "documentation/docs-host").status, CheckStatus::Ok);
+    assert_eq!(
+        check(&report, "documentation/docs-host").status,
+        CheckStatus::Ok
+    );
     assert!(service_ready(&report, Service::Documentation));
     // Only the two verify endpoints were tried; nothing else is sent with a rejected token.
-    let paths: Vec<&str> = api_requests(&requests).iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(paths, ["/client/v4/user/tokens/verify", "/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/tokens/verify"]);
+    let paths: Vec<&str> = api_requests(&requests)
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/client/v4/user/tokens/verify",
+            "/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/tokens/verify"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -72,15 +108,34 @@ async fn an_account_owned_token_verifies_on_the_account_endpoint() {
 #[tokio::test]
 async fn each_missing_permission_is_named_with_a_fix() {
     let cases = [
-        (FakePermission::ZoneRead, Permission::ZoneRead, vec!["dns-analytics/zone-read"]),
-        (FakePermission::DnsRead, Permission::DnsRead, vec!["dns-analytics/dns-read"]),
+        (
+            FakePermission::ZoneRead,
+            Permission::ZoneRead,
+            vec!["dns-analytics/zone-read"],
+        ),
+        (
+            FakePermission::DnsRead,
+            Permission::DnsRead,
+            vec!["dns-analytics/dns-read"],
+        ),
         (
             FakePermission::ZoneAnalyticsRead,
             Permission::ZoneAnalyticsRead,
-            vec!["dns-analytics/zone-analytics-read", "graphql-analytics/zone-analytics-read"],
+            vec![
+                "dns-analytics/zone-analytics-read",
+                "graphql-analytics/zone-analytics-read",
+            ],
         ),
-        (FakePermission::AccountSettingsRead, Permission::AccountSettingsRead, vec!["dns-analytics/account-settings-read"]),
-        (FakePermission::AccountAnalyticsRead, Permission::AccountAnalyticsRead, vec!["graphql-analytics/account-analytics-read"]),
+        (
+            FakePermission::AccountSettingsRead,
+            Permission::AccountSettingsRead,
+            vec!["dns-analytics/account-settings-read"],
+        ),
+        (
+            FakePermission::AccountAnalyticsRead,
+            Permission::AccountAnalyticsRead,
+            vec!["graphql-analytics/account-analytics-read"],
+        ),
     ];
     for (fake_permission, permission, failing) in cases {
         let (report, _) = verify_on(Scenario::Missing(fake_permission), &ALL_SERVICES).await;
@@ -90,7 +145,10 @@ async fn each_missing_permission_is_named_with_a_fix() {
             assert_eq!(c.status, CheckStatus::Failed, "{id}");
             assert_eq!(c.permission, Some(permission), "{id}");
             assert!(
-                matches!(c.error, Some(PluginError::Forbidden(_) | PluginError::QueryRejected(_))),
+                matches!(
+                    c.error,
+                    Some(PluginError::Forbidden(_) | PluginError::QueryRejected(_))
+                ),
                 "{id}: {:?}",
                 c.error
             );
@@ -98,7 +156,12 @@ async fn each_missing_permission_is_named_with_a_fix() {
         }
         // Every other permission check passes or is skipped for want of a zone.
         for c in permission_checks(&report).filter(|c| !failing.contains(&c.id.as_str())) {
-            assert!(matches!(c.status, CheckStatus::Ok | CheckStatus::Skipped), "{permission:?}: {} is {:?}", c.id, c.status);
+            assert!(
+                matches!(c.status, CheckStatus::Ok | CheckStatus::Skipped),
+                "{permission:?}: {} is {:?}",
+                c.id,
+                c.status
+            );
         }
         assert_eq!(check(&report, "token").status, CheckStatus::Ok);
     }
@@ -110,8 +173,15 @@ async fn a_missing_permission_only_blocks_the_services_that_need_it() {
     assert!(!service_ready(&report, DNS));
     assert!(service_ready(&report, GQL));
     assert!(service_ready(&report, Service::Documentation));
-    let (report, _) = verify_on(Scenario::Missing(FakePermission::AccountSettingsRead), &[GQL]).await;
-    assert!(report.ready, "GraphQL Analytics does not need Account Settings Read: {report:#?}");
+    let (report, _) = verify_on(
+        Scenario::Missing(FakePermission::AccountSettingsRead),
+        &[GQL],
+    )
+    .await;
+    assert!(
+        report.ready,
+        "GraphQL Analytics does not need Account Settings Read: {report:#?}"
+    );
     assert_eq!(check(&report, "account").status, CheckStatus::Skipped);
 }
 
@@ -122,9 +192,19 @@ async fn an_account_id_of_another_account_is_named_as_the_problem() {
     let account = check(&report, "account");
     assert_eq!(account.status, CheckStatus::Failed);
     assert!(account.hint.is_some());
-    assert!(account.detail.contains(cf_fake::OTHER_ACCOUNT_ID), "names the token's account: {}", account.detail);
-    assert_eq!(check(&report, "dns-analytics/account-settings-read").status, CheckStatus::Skipped);
-    assert_eq!(check(&report, "graphql-analytics/account-analytics-read").status, CheckStatus::Failed);
+    assert!(
+        account.detail.contains(cf_fake::OTHER_ACCOUNT_ID),
+        "names the token's account: {}",
+        account.detail
+    );
+    assert_eq!(
+        check(&report, "dns-analytics/account-settings-read").status,
+        CheckStatus::Skipped
+    );
+    assert_eq!(
+        check(&report, "graphql-analytics/account-analytics-read").status,
+        CheckStatus::Failed
+    );
 }
 
 #[tokio::test]
@@ -139,19 +219,33 @@ async fn a_rate_limit_gives_rate_limited_checks_not_permission_failures() {
         assert_eq!(c.status, CheckStatus::RateLimited, "{}", c.id);
         assert_eq!(c.retry_after_seconds, Some(30), "{}", c.id);
     }
-    assert_eq!(api_requests(&requests).len(), 1, "no more requests after a 429");
+    assert_eq!(
+        api_requests(&requests).len(),
+        1,
+        "no more requests after a 429"
+    );
 }
 
 #[tokio::test]
 async fn zone_checks_are_skipped_with_a_reason_when_the_account_has_no_zones() {
     let (report, _) = verify_on(Scenario::NoZones, &[DNS, GQL]).await;
-    assert_eq!(check(&report, "dns-analytics/zone-read").status, CheckStatus::Ok);
-    for id in ["dns-analytics/dns-read", "dns-analytics/zone-analytics-read", "graphql-analytics/zone-analytics-read"] {
+    assert_eq!(
+        check(&report, "dns-analytics/zone-read").status,
+        CheckStatus::Ok
+    );
+    for id in [
+        "dns-analytics/dns-read",
+        "dns-analytics/zone-analytics-read",
+        "graphql-analytics/zone-analytics-read",
+    ] {
         let c = check(&report, id);
         assert_eq!(c.status, CheckStatus::Skipped, "{id}");
         assert!(!c.detail.is_empty() && c.hint.is_some(), "{id} says why");
     }
-    assert_eq!(check(&report, "graphql-analytics/account-analytics-read").status, CheckStatus::Ok);
+    assert_eq!(
+        check(&report, "graphql-analytics/account-analytics-read").status,
+        CheckStatus::Ok
+    );
     assert!(report.ready, "skipped checks do not block");
 }
 
@@ -165,13 +259,20 @@ async fn a_token_expiring_within_14_days_is_a_warning() {
 
 #[tokio::test]
 async fn disabled_and_expired_tokens_fail_with_their_state() {
-    for (scenario, state) in [(Scenario::DisabledToken, TokenState::Disabled), (Scenario::ExpiredToken, TokenState::Expired)] {
+    for (scenario, state) in [
+        (Scenario::DisabledToken, TokenState::Disabled),
+        (Scenario::ExpiredToken, TokenState::Expired),
+    ] {
         let (report, requests) = verify_on(scenario, &[DNS, GQL]).await;
         assert!(!report.ready);
         assert_eq!(report.token.state, state);
         assert_eq!(check(&report, "token").status, CheckStatus::Failed);
         assert!(permission_checks(&report).all(|c| c.status == CheckStatus::Failed));
-        assert_eq!(api_requests(&requests).len(), 1, "{scenario:?}: nothing sent after the token failed");
+        assert_eq!(
+            api_requests(&requests).len(),
+            1,
+            "{scenario:?}: nothing sent after the token failed"
+        );
     }
 }
 
@@ -180,8 +281,19 @@ async fn a_token_that_reads_its_own_details_gets_a_security_review() {
     let (report, _) = verify_on(Scenario::TokenDetailsReadable, &[DNS, GQL]).await;
     assert!(report.security_reviewed);
     let ids: Vec<&str> = report.security.iter().map(|f| f.id.as_str()).collect();
-    assert_eq!(ids, ["extra-permissions", "all-zones", "no-ip-restriction", "no-expiry"]);
-    assert!(report.security[0].detail.contains("DNS Write"), "names the extra permission");
+    assert_eq!(
+        ids,
+        [
+            "extra-permissions",
+            "all-zones",
+            "no-ip-restriction",
+            "no-expiry"
+        ]
+    );
+    assert!(
+        report.security[0].detail.contains("DNS Write"),
+        "names the extra permission"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +303,12 @@ async fn verify_only_reads_and_authenticates_every_api_request() {
         for r in &requests {
             match r.host.as_str() {
                 "api.cloudflare.com" => {
-                    assert_eq!(r.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()), "{scenario:?} {}", r.path);
+                    assert_eq!(
+                        r.header("authorization"),
+                        Some(format!("Bearer {TOKEN}").as_str()),
+                        "{scenario:?} {}",
+                        r.path
+                    );
                     assert!(
                         r.method == "GET" || (r.method == "POST" && r.path == "/client/v4/graphql"),
                         "{scenario:?}: {} {}",
@@ -200,7 +317,11 @@ async fn verify_only_reads_and_authenticates_every_api_request() {
                     );
                 }
                 "developers.cloudflare.com" => {
-                    assert_eq!(r.header("authorization"), None, "{scenario:?}: the docs host never gets the token");
+                    assert_eq!(
+                        r.header("authorization"),
+                        None,
+                        "{scenario:?}: the docs host never gets the token"
+                    );
                     assert!(r.method == "GET" || r.method == "HEAD");
                 }
                 other => panic!("request to unexpected host {other}"),

@@ -4,8 +4,11 @@ use crate::http::{API_HOST, DOCS_HOST};
 use crate::wit_types::{Permission, Service};
 
 /// Every service, in the order reports list them.
-pub const SERVICES: [Service; 3] =
-    [Service::Documentation, Service::DnsAnalytics, Service::GraphqlAnalytics];
+pub const SERVICES: [Service; 3] = [
+    Service::Documentation,
+    Service::DnsAnalytics,
+    Service::GraphqlAnalytics,
+];
 
 /// The name users see in the connection dialog.
 pub fn display_name(service: Service) -> &'static str {
@@ -35,9 +38,10 @@ pub fn required_permissions(service: Service) -> &'static [Permission] {
             Permission::DnsRead,
             Permission::AccountSettingsRead,
         ],
-        Service::GraphqlAnalytics => {
-            &[Permission::AccountAnalyticsRead, Permission::ZoneAnalyticsRead]
-        }
+        Service::GraphqlAnalytics => &[
+            Permission::AccountAnalyticsRead,
+            Permission::ZoneAnalyticsRead,
+        ],
     }
 }
 
@@ -129,7 +133,9 @@ pub fn parse_service(name: &str) -> Option<Service> {
         .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
         .collect();
-    SERVICES.into_iter().find(|s| slug(*s).replace('-', "") == folded)
+    SERVICES
+        .into_iter()
+        .find(|s| slug(*s).replace('-', "") == folded)
 }
 
 /// What `parse_service` accepts, for error messages.
@@ -147,11 +153,23 @@ mod tests {
 
     #[test]
     fn service_names_parse_as_users_write_them() {
-        for name in ["DNS Analytics", "dns-analytics", "dns_analytics", "DNSANALYTICS", " dns analytics "] {
+        for name in [
+            "DNS Analytics",
+            "dns-analytics",
+            "dns_analytics",
+            "DNSANALYTICS",
+            " dns analytics ",
+        ] {
             assert_eq!(parse_service(name), Some(Service::DnsAnalytics), "{name}");
         }
-        assert_eq!(parse_service("GraphQL Analytics"), Some(Service::GraphqlAnalytics));
-        assert_eq!(parse_service("graphql-analytics"), Some(Service::GraphqlAnalytics));
+        assert_eq!(
+            parse_service("GraphQL Analytics"),
+            Some(Service::GraphqlAnalytics)
+        );
+        assert_eq!(
+            parse_service("graphql-analytics"),
+            Some(Service::GraphqlAnalytics)
+        );
         assert_eq!(parse_service("Documentation"), Some(Service::Documentation));
         assert_eq!(parse_service("dns"), None);
         assert_eq!(parse_service(""), None);
@@ -163,7 +181,10 @@ mod tests {
         assert_eq!(required_permissions(Service::DnsAnalytics).len(), 4);
         assert_eq!(
             required_permissions(Service::GraphqlAnalytics),
-            &[Permission::AccountAnalyticsRead, Permission::ZoneAnalyticsRead]
+            &[
+                Permission::AccountAnalyticsRead,
+                Permission::ZoneAnalyticsRead
+            ]
         );
     }
 }

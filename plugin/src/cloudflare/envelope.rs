@@ -90,7 +90,13 @@ impl ApiReply {
     /// The error this reply means, or `None` when it succeeded.
     pub fn error(&self, forbidden_hint: Option<&str>) -> Option<Error> {
         (!self.is_success()).then(|| {
-            classify(self.status, &self.codes(), &self.message(), self.retry_after, forbidden_hint)
+            classify(
+                self.status,
+                &self.codes(),
+                &self.message(),
+                self.retry_after,
+                forbidden_hint,
+            )
         })
     }
 
@@ -116,7 +122,11 @@ mod tests {
     fn reply(status: u16, body: &str) -> ApiReply {
         ApiReply::from_response(
             &Request::api_get("/x"),
-            Response { status, retry_after: None, body: body.as_bytes().to_vec() },
+            Response {
+                status,
+                retry_after: None,
+                body: body.as_bytes().to_vec(),
+            },
         )
     }
 
@@ -133,7 +143,10 @@ mod tests {
 
     #[test]
     fn error_bodies_without_result_or_messages_parse() {
-        let r = reply(403, r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}"#);
+        let r = reply(
+            403,
+            r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}"#,
+        );
         assert!(!r.is_success());
         assert_eq!(r.codes(), vec![10000]);
         assert!(matches!(r.error(None), Some(Error::Forbidden(_))));

@@ -54,7 +54,11 @@ fn problem(raw: RawProblem) -> GraphqlProblem {
         .and_then(|e| e.get("code"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    GraphqlProblem { message: raw.message, path, code }
+    GraphqlProblem {
+        message: raw.message,
+        path,
+        code,
+    }
 }
 
 /// Reads a GraphQL response. The endpoint may answer an authentication failure with the REST
@@ -63,7 +67,10 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
     let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
         classify_or(
             &response,
-            Error::Transport(format!("{}: the response is not JSON: {e}", request.describe())),
+            Error::Transport(format!(
+                "{}: the response is not JSON: {e}",
+                request.describe()
+            )),
         )
     })?;
     if value.get("success").is_some() && value.get("data").is_none() {
@@ -83,13 +90,28 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
         };
     }
     if !(200..300).contains(&response.status) && value.get("data").is_none() {
-        return Err(classify(response.status, &[], "GraphQL request failed", response.retry_after, None));
+        return Err(classify(
+            response.status,
+            &[],
+            "GraphQL request failed",
+            response.retry_after,
+            None,
+        ));
     }
-    let raw: RawResponse = serde_json::from_value(value)
-        .map_err(|e| Error::Transport(format!("{}: unexpected GraphQL body: {e}", request.describe())))?;
+    let raw: RawResponse = serde_json::from_value(value).map_err(|e| {
+        Error::Transport(format!(
+            "{}: unexpected GraphQL body: {e}",
+            request.describe()
+        ))
+    })?;
     Ok(Answer {
         data: raw.data,
-        problems: raw.errors.unwrap_or_default().into_iter().map(problem).collect(),
+        problems: raw
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(problem)
+            .collect(),
     })
 }
 
@@ -98,7 +120,13 @@ fn classify_or(response: &Response, fallback: Error) -> Error {
     if (200..300).contains(&response.status) {
         fallback
     } else {
-        classify(response.status, &[], "GraphQL request failed", response.retry_after, None)
+        classify(
+            response.status,
+            &[],
+            "GraphQL request failed",
+            response.retry_after,
+            None,
+        )
     }
 }
 
@@ -109,14 +137,22 @@ mod tests {
     fn answer(status: u16, body: &str) -> Result<Answer, Error> {
         parse(
             &request("{ viewer { budget } }", &json!({})),
-            Response { status, retry_after: None, body: body.as_bytes().to_vec() },
+            Response {
+                status,
+                retry_after: None,
+                body: body.as_bytes().to_vec(),
+            },
         )
     }
 
     #[test]
     fn variables_are_sent_apart_from_the_query() {
-        let r = request("query($zoneTag: string!) { viewer { zones(filter: {zoneTag: $zoneTag}) { zoneTag } } }", &json!({"zoneTag": "\"}) { evil"}));
-        let body: Value = serde_json::from_slice(r.body.as_deref().unwrap_or_default()).expect("json");
+        let r = request(
+            "query($zoneTag: string!) { viewer { zones(filter: {zoneTag: $zoneTag}) { zoneTag } } }",
+            &json!({"zoneTag": "\"}) { evil"}),
+        );
+        let body: Value =
+            serde_json::from_slice(r.body.as_deref().unwrap_or_default()).expect("json");
         assert_eq!(body["variables"]["zoneTag"], "\"}) { evil");
         assert!(!body["query"].as_str().unwrap_or_default().contains("evil"));
     }
@@ -135,7 +171,10 @@ mod tests {
 
     #[test]
     fn a_rest_envelope_becomes_an_api_error() {
-        let e = answer(401, r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#);
+        let e = answer(
+            401,
+            r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#,
+        );
         assert!(matches!(e, Err(Error::Unauthorized(_))));
     }
 

@@ -69,7 +69,7 @@ struct Zone {
 
 enum Zones {
     Found(Zone),
-    NoZones,
+    Empty,
     Unavailable(Probe),
 }
 
@@ -118,11 +118,11 @@ pub fn verify(connection: &Connection, transport: &dyn Transport, now: i64) -> V
                 v.push_permission_check(service, permission, outcome);
             }
         }
-        if let (Some(id), TokenState::Active) = (token.id.clone(), token.state) {
-            if let Some(findings) = v.security_review(&id) {
-                security = findings;
-                security_reviewed = true;
-            }
+        if let (Some(id), TokenState::Active) = (token.id.clone(), token.state)
+            && let Some(findings) = v.security_review(&id)
+        {
+            security = findings;
+            security_reviewed = true;
         }
     }
     if connection.has(Service::Documentation) {
@@ -141,7 +141,11 @@ pub fn verify(connection: &Connection, transport: &dyn Transport, now: i64) -> V
 }
 
 fn evidence_of(reply: &ApiReply) -> Evidence {
-    Evidence { request: reply.request.clone(), status: Some(reply.status), codes: reply.codes() }
+    Evidence {
+        request: reply.request.clone(),
+        status: Some(reply.status),
+        codes: reply.codes(),
+    }
 }
 
 impl Verifier<'_> {
@@ -166,33 +170,53 @@ impl Verifier<'_> {
         let is_graphql = request.method == Method::Post;
         let probe = match self.transport.send(&request) {
             Err(error) => Probe {
-                evidence: Evidence { request: request.describe(), status: None, codes: Vec::new() },
+                evidence: Evidence {
+                    request: request.describe(),
+                    status: None,
+                    codes: Vec::new(),
+                },
                 result: Value::Null,
                 error: Some(error),
                 sent: true,
             },
             Ok(response) if is_graphql => {
                 let status = response.status;
-                let evidence =
-                    Evidence { request: request.describe(), status: Some(status), codes: Vec::new() };
+                let evidence = Evidence {
+                    request: request.describe(),
+                    status: Some(status),
+                    codes: Vec::new(),
+                };
                 match graphql::parse(&request, response) {
-                    Ok(answer) if answer.problems.is_empty() => {
-                        Probe { evidence, result: answer.data, error: None, sent: true }
-                    }
+                    Ok(answer) if answer.problems.is_empty() => Probe {
+                        evidence,
+                        result: answer.data,
+                        error: None,
+                        sent: true,
+                    },
                     Ok(answer) => Probe {
                         evidence,
                         result: answer.data,
                         error: Some(Error::QueryRejected(answer.problems)),
                         sent: true,
                     },
-                    Err(error) => Probe { evidence, result: Value::Null, error: Some(error), sent: true },
+                    Err(error) => Probe {
+                        evidence,
+                        result: Value::Null,
+                        error: Some(error),
+                        sent: true,
+                    },
                 }
             }
             Ok(response) => {
                 let reply = ApiReply::from_response(&request, response);
                 let evidence = evidence_of(&reply);
                 let error = reply.error(forbidden_hint);
-                Probe { evidence, result: reply.envelope.result, error, sent: true }
+                Probe {
+                    evidence,
+                    result: reply.envelope.result,
+                    error,
+                    sent: true,
+                }
             }
         };
         match &probe.error {
@@ -205,7 +229,14 @@ impl Verifier<'_> {
         probe
     }
 
-    fn push(&mut self, id: String, service: Option<Service>, permission: Option<Permission>, title: &str, outcome: Outcome) {
+    fn push(
+        &mut self,
+        id: String,
+        service: Option<Service>,
+        permission: Option<Permission>,
+        title: &str,
+        outcome: Outcome,
+    ) {
         self.checks.push(Check {
             id,
             service,
@@ -223,7 +254,13 @@ impl Verifier<'_> {
     /// The token check: user tokens verify at `/user/tokens/verify`, account-owned tokens only at
     /// `/accounts/{id}/tokens/verify`.
     fn check_token(&mut self) -> TokenInfo {
-        let mut info = TokenInfo { state: TokenState::Unknown, id: None, owner: None, expires_on: None, not_before: None };
+        let mut info = TokenInfo {
+            state: TokenState::Unknown,
+            id: None,
+            owner: None,
+            expires_on: None,
+            not_before: None,
+        };
         let user = self.probe(Request::api_get("/user/tokens/verify"), None);
         let (probe, owner) = match &user.error {
             None => (user, "user"),
@@ -235,7 +272,11 @@ impl Verifier<'_> {
             Some(_) => {
                 let path = format!("/accounts/{}/tokens/verify", self.connection.account_id);
                 let account = self.probe(Request::api_get(&path), None);
-                if account.ok() { (account, "account") } else { (user, "user") }
+                if account.ok() {
+                    (account, "account")
+                } else {
+                    (user, "user")
+                }
             }
         };
         if let Some(error) = probe.error.clone() {
@@ -250,17 +291,29 @@ impl Verifier<'_> {
                  account the token was created in."
             );
             self.halt = Some(Halt::TokenRejected(error.clone()));
-            self.push("token".into(), None, None, "API token is valid", Outcome {
-                status: CheckStatus::Failed,
-                detail,
-                hint: Some(hint),
-                evidence: Some(probe.evidence),
-                error: Some(error),
-                retry_after: None,
-            });
+            self.push(
+                "token".into(),
+                None,
+                None,
+                "API token is valid",
+                Outcome {
+                    status: CheckStatus::Failed,
+                    detail,
+                    hint: Some(hint),
+                    evidence: Some(probe.evidence),
+                    error: Some(error),
+                    retry_after: None,
+                },
+            );
             return info;
         }
-        let field = |name: &str| probe.result.get(name).and_then(Value::as_str).map(str::to_string);
+        let field = |name: &str| {
+            probe
+                .result
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         info.id = field("id");
         info.owner = Some(owner.to_string());
         info.expires_on = field("expires_on");
@@ -319,17 +372,29 @@ impl Verifier<'_> {
             })));
         }
         let usable = status == CheckStatus::Ok;
-        self.push("token".into(), None, None, "API token is valid", Outcome {
-            status,
-            detail,
-            hint,
-            evidence: Some(probe.evidence),
-            error: None,
-            retry_after: None,
-        });
+        self.push(
+            "token".into(),
+            None,
+            None,
+            "API token is valid",
+            Outcome {
+                status,
+                detail,
+                hint,
+                evidence: Some(probe.evidence),
+                error: None,
+                retry_after: None,
+            },
+        );
         if usable {
             let outcome = self.expiry_outcome(&info);
-            self.push("token-expiry".into(), None, None, "API token expiry", outcome);
+            self.push(
+                "token-expiry".into(),
+                None,
+                None,
+                "API token expiry",
+                outcome,
+            );
         }
         info
     }
@@ -344,12 +409,20 @@ impl Verifier<'_> {
             Some(date) => match parse_rfc3339(date) {
                 Some(t) if (t - self.now) < EXPIRY_WARNING_DAYS * 86_400 => (
                     CheckStatus::Warning,
-                    format!("The token expires on {date}, in {} day(s).", (t - self.now).max(0) / 86_400),
-                    Some(format!("Create a replacement token before then. {ROTATION_ADVICE}")),
+                    format!(
+                        "The token expires on {date}, in {} day(s).",
+                        (t - self.now).max(0) / 86_400
+                    ),
+                    Some(format!(
+                        "Create a replacement token before then. {ROTATION_ADVICE}"
+                    )),
                 ),
                 Some(t) => (
                     CheckStatus::Ok,
-                    format!("The token expires on {date}, in {} days.", (t - self.now) / 86_400),
+                    format!(
+                        "The token expires on {date}, in {} days.",
+                        (t - self.now) / 86_400
+                    ),
                     None,
                 ),
                 None => (
@@ -359,14 +432,25 @@ impl Verifier<'_> {
                 ),
             },
         };
-        Outcome { status, detail, hint, evidence: None, error: None, retry_after: None }
+        Outcome {
+            status,
+            detail,
+            hint,
+            evidence: None,
+            error: None,
+            retry_after: None,
+        }
     }
 
     /// The outcome of a probe whose answer says nothing about permissions (rate limit, host
     /// denial, network, rejected token).
     fn unusable_outcome(&self, probe: &Probe, what: &str) -> Outcome {
         let error = probe.error.clone();
-        let prefix = if probe.sent { what.to_string() } else { format!("{what} (not sent)") };
+        let prefix = if probe.sent {
+            what.to_string()
+        } else {
+            format!("{what} (not sent)")
+        };
         let (status, detail, hint, retry_after) = match &error {
             Some(Error::RateLimited(after)) => (
                 CheckStatus::RateLimited,
@@ -377,7 +461,9 @@ impl Verifier<'_> {
             Some(Error::DeniedByHost(m)) => (
                 CheckStatus::Failed,
                 format!("{prefix}: {m}."),
-                Some(format!("The host that runs the plugin must allow HTTPS requests to {API_HOST}.")),
+                Some(format!(
+                    "The host that runs the plugin must allow HTTPS requests to {API_HOST}."
+                )),
                 None,
             ),
             Some(Error::Transport(m)) => (
@@ -392,10 +478,22 @@ impl Verifier<'_> {
                 Some(HINT_TOKEN.to_string()),
                 None,
             ),
-            Some(other) => (CheckStatus::Failed, format!("{prefix}: {}.", message(other)), None, None),
+            Some(other) => (
+                CheckStatus::Failed,
+                format!("{prefix}: {}.", message(other)),
+                None,
+                None,
+            ),
             None => (CheckStatus::Ok, what.to_string(), None, None),
         };
-        Outcome { status, detail, hint, evidence: Some(probe.evidence.clone()), error, retry_after }
+        Outcome {
+            status,
+            detail,
+            hint,
+            evidence: Some(probe.evidence.clone()),
+            error,
+            retry_after,
+        }
     }
 
     /// Reads the account; when refused, tells a wrong account ID apart from a missing
@@ -408,7 +506,11 @@ impl Verifier<'_> {
         let title = "Account ID matches the token";
         let outcome = match &probe.error {
             None => {
-                let name = probe.result.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+                let name = probe
+                    .result
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(unnamed)");
                 Outcome {
                     status: CheckStatus::Ok,
                     detail: format!("The token reads account {id} ({name})."),
@@ -426,7 +528,10 @@ impl Verifier<'_> {
 
     fn account_refused(&mut self, probe: &Probe) -> Outcome {
         let id = self.connection.account_id.clone();
-        let listing = self.probe(Request::api_get(&with_query("/accounts", &[("per_page", "50")])), None);
+        let listing = self.probe(
+            Request::api_get(&with_query("/accounts", &[("per_page", "50")])),
+            None,
+        );
         let visible: Vec<(String, String)> = listing
             .result
             .as_array()
@@ -435,7 +540,11 @@ impl Verifier<'_> {
                     .iter()
                     .filter_map(|a| {
                         let aid = a.get("id")?.as_str()?.to_string();
-                        let name = a.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                        let name = a
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
                         Some((aid, name))
                     })
                     .collect()
@@ -466,7 +575,9 @@ impl Verifier<'_> {
         if confirmed {
             return Outcome {
                 status: CheckStatus::Ok,
-                detail: format!("The token belongs to account {id} (its settings are not readable)."),
+                detail: format!(
+                    "The token belongs to account {id} (its settings are not readable)."
+                ),
                 hint: None,
                 evidence: Some(probe.evidence.clone()),
                 error: None,
@@ -503,7 +614,13 @@ impl Verifier<'_> {
     /// The first zone of the account, listed once.
     fn zones(&mut self) -> &Zones {
         if self.zones.is_none() {
-            let path = with_query("/zones", &[("account.id", &self.connection.account_id.clone()), ("per_page", "5")]);
+            let path = with_query(
+                "/zones",
+                &[
+                    ("account.id", &self.connection.account_id.clone()),
+                    ("per_page", "5"),
+                ],
+            );
             let hint = catalog::grant_hint(Permission::ZoneRead);
             let probe = self.probe(Request::api_get(&path), Some(&hint));
             let zones = if probe.ok() {
@@ -513,30 +630,39 @@ impl Verifier<'_> {
                     .iter()
                     .find(|z| z.get("status").and_then(Value::as_str) == Some("active"))
                     .or_else(|| list.first());
-                match pick.and_then(|z| Some(Zone { id: z.get("id")?.as_str()?.to_string(), name: z.get("name")?.as_str()?.to_string() })) {
+                match pick.and_then(|z| {
+                    Some(Zone {
+                        id: z.get("id")?.as_str()?.to_string(),
+                        name: z.get("name")?.as_str()?.to_string(),
+                    })
+                }) {
                     Some(zone) => Zones::Found(zone),
-                    None => Zones::NoZones,
+                    None => Zones::Empty,
                 }
             } else {
                 Zones::Unavailable(probe.clone())
             };
-            self.outcomes.push((Permission::ZoneRead, self.zone_read_outcome(&zones, &probe)));
+            self.outcomes
+                .push((Permission::ZoneRead, self.zone_read_outcome(&zones, &probe)));
             self.zones = Some(zones);
         }
-        self.zones.as_ref().unwrap_or(&Zones::NoZones)
+        self.zones.as_ref().unwrap_or(&Zones::Empty)
     }
 
     fn zone_read_outcome(&self, zones: &Zones, probe: &Probe) -> Outcome {
         match zones {
             Zones::Found(zone) => Outcome {
                 status: CheckStatus::Ok,
-                detail: format!("The token lists the account's zones (for example {}).", zone.name),
+                detail: format!(
+                    "The token lists the account's zones (for example {}).",
+                    zone.name
+                ),
                 hint: None,
                 evidence: Some(probe.evidence.clone()),
                 error: None,
                 retry_after: None,
             },
-            Zones::NoZones => Outcome {
+            Zones::Empty => Outcome {
                 status: CheckStatus::Ok,
                 detail: "The token may list zones, but it sees none in this account.".to_string(),
                 hint: Some(
@@ -548,7 +674,9 @@ impl Verifier<'_> {
                 error: None,
                 retry_after: None,
             },
-            Zones::Unavailable(p) => self.denied_or_unusable(Permission::ZoneRead, p, "Listing zones"),
+            Zones::Unavailable(p) => {
+                self.denied_or_unusable(Permission::ZoneRead, p, "Listing zones")
+            }
         }
     }
 
@@ -566,20 +694,30 @@ impl Verifier<'_> {
             },
             Some(Error::QueryRejected(problems)) => {
                 let authz = problems.iter().any(|p| p.code.as_deref() == Some("authz"));
-                let limited = problems.iter().any(|p| matches!(p.code.as_deref(), Some("budget" | "quota")));
+                let limited = problems
+                    .iter()
+                    .any(|p| matches!(p.code.as_deref(), Some("budget" | "quota")));
                 let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
                 let (status, detail, hint) = if limited {
                     (
                         CheckStatus::RateLimited,
-                        format!("{what} hit the GraphQL query budget: {}.", messages.join("; ")),
-                        "GraphQL Analytics allows 300 queries per 5 minutes; wait and retry.".to_string(),
+                        format!(
+                            "{what} hit the GraphQL query budget: {}.",
+                            messages.join("; ")
+                        ),
+                        "GraphQL Analytics allows 300 queries per 5 minutes; wait and retry."
+                            .to_string(),
                     )
                 } else if authz {
                     let mut hint = catalog::grant_hint(permission);
                     if let Some(mismatch) = &self.account_mismatch {
                         hint = format!("{mismatch} {hint}");
                     }
-                    (CheckStatus::Failed, format!("{what} was refused (authz): the token lacks {name}."), hint)
+                    (
+                        CheckStatus::Failed,
+                        format!("{what} was refused (authz): the token lacks {name}."),
+                        hint,
+                    )
                 } else {
                     (
                         CheckStatus::Failed,
@@ -587,7 +725,14 @@ impl Verifier<'_> {
                         "Retry later; if it persists, Cloudflare's GraphQL API is failing for this query.".to_string(),
                     )
                 };
-                Outcome { status, detail, hint: Some(hint), evidence: Some(probe.evidence.clone()), error: probe.error.clone(), retry_after: None }
+                Outcome {
+                    status,
+                    detail,
+                    hint: Some(hint),
+                    evidence: Some(probe.evidence.clone()),
+                    error: probe.error.clone(),
+                    retry_after: None,
+                }
             }
             None => Outcome {
                 status: CheckStatus::Ok,
@@ -640,7 +785,7 @@ impl Verifier<'_> {
                     let probe = self.probe(request, Some(&hint));
                     self.denied_or_unusable(permission, &probe, &what)
                 }
-                Zones::NoZones => Outcome {
+                Zones::Empty => Outcome {
                     status: CheckStatus::Skipped,
                     detail: "Not checked: the token sees no zone in this account to probe with.".to_string(),
                     hint: Some(
@@ -675,7 +820,14 @@ impl Verifier<'_> {
 
     fn account_settings_outcome(&self) -> Outcome {
         let Some(probe) = self.account_probe.clone() else {
-            return Outcome { status: CheckStatus::Skipped, detail: "The account was not read.".into(), hint: None, evidence: None, error: None, retry_after: None };
+            return Outcome {
+                status: CheckStatus::Skipped,
+                detail: "The account was not read.".into(),
+                hint: None,
+                evidence: None,
+                error: None,
+                retry_after: None,
+            };
         };
         if let Some(mismatch) = &self.account_mismatch {
             return Outcome {
@@ -687,7 +839,11 @@ impl Verifier<'_> {
                 retry_after: None,
             };
         }
-        let mut outcome = self.denied_or_unusable(Permission::AccountSettingsRead, &probe, "Reading the account");
+        let mut outcome = self.denied_or_unusable(
+            Permission::AccountSettingsRead,
+            &probe,
+            "Reading the account",
+        );
         if outcome.status == CheckStatus::Failed {
             outcome.hint = Some(format!(
                 "{} If the token already has it, check that the Account ID is the account the \
@@ -698,21 +854,45 @@ impl Verifier<'_> {
         outcome
     }
 
-    fn push_permission_check(&mut self, service: Service, permission: Permission, outcome: Outcome) {
-        let id = format!("{}/{}", catalog::slug(service), catalog::slug_of_permission(permission));
-        self.push(id, Some(service), Some(permission), catalog::dashboard_name(permission), outcome);
+    fn push_permission_check(
+        &mut self,
+        service: Service,
+        permission: Permission,
+        outcome: Outcome,
+    ) {
+        let id = format!(
+            "{}/{}",
+            catalog::slug(service),
+            catalog::slug_of_permission(permission)
+        );
+        self.push(
+            id,
+            Some(service),
+            Some(permission),
+            catalog::dashboard_name(permission),
+            outcome,
+        );
     }
 
     /// Documentation needs no permission: its check is that the docs host answers.
     fn check_docs(&mut self) {
-        let request = Request { method: Method::Head, host: DOCS_HOST, path: "/llms.txt".to_string(), body: None };
+        let request = Request {
+            method: Method::Head,
+            host: DOCS_HOST,
+            path: "/llms.txt".to_string(),
+            body: None,
+        };
         let describe = format!("HEAD https://{DOCS_HOST}/llms.txt");
         let outcome = match self.transport.send(&request) {
             Ok(r) if (200..400).contains(&r.status) => Outcome {
                 status: CheckStatus::Ok,
                 detail: format!("{DOCS_HOST} answers (HTTP {}).", r.status),
                 hint: None,
-                evidence: Some(Evidence { request: describe, status: Some(r.status), codes: Vec::new() }),
+                evidence: Some(Evidence {
+                    request: describe,
+                    status: Some(r.status),
+                    codes: Vec::new(),
+                }),
                 error: None,
                 retry_after: None,
             },
@@ -720,33 +900,53 @@ impl Verifier<'_> {
                 status: CheckStatus::Failed,
                 detail: format!("{DOCS_HOST} answered HTTP {}.", r.status),
                 hint: Some("Cloudflare's documentation site is failing; retry later.".to_string()),
-                evidence: Some(Evidence { request: describe, status: Some(r.status), codes: Vec::new() }),
+                evidence: Some(Evidence {
+                    request: describe,
+                    status: Some(r.status),
+                    codes: Vec::new(),
+                }),
                 error: None,
                 retry_after: r.retry_after,
             },
             Err(error) => {
                 let hint = match &error {
-                    Error::DeniedByHost(_) => format!("The host that runs the plugin must allow HTTPS requests to {DOCS_HOST}."),
-                    _ => format!("Check the network path from the host to {DOCS_HOST}, then retry."),
+                    Error::DeniedByHost(_) => format!(
+                        "The host that runs the plugin must allow HTTPS requests to {DOCS_HOST}."
+                    ),
+                    _ => {
+                        format!("Check the network path from the host to {DOCS_HOST}, then retry.")
+                    }
                 };
                 Outcome {
                     status: CheckStatus::Failed,
                     detail: format!("{DOCS_HOST} could not be reached: {}.", message(&error)),
                     hint: Some(hint),
-                    evidence: Some(Evidence { request: describe, status: None, codes: Vec::new() }),
+                    evidence: Some(Evidence {
+                        request: describe,
+                        status: None,
+                        codes: Vec::new(),
+                    }),
                     error: Some(error),
                     retry_after: None,
                 }
             }
         };
-        self.push("documentation/docs-host".into(), Some(Service::Documentation), None, "developers.cloudflare.com is reachable", outcome);
+        self.push(
+            "documentation/docs-host".into(),
+            Some(Service::Documentation),
+            None,
+            "developers.cloudflare.com is reachable",
+            outcome,
+        );
     }
 
     /// Reviews the token against Cloudflare's best practices when it may read its own details
     /// ("API Tokens Read", usually absent: then `None`, quietly).
     fn security_review(&mut self, token_id: &str) -> Option<Vec<SecurityFinding>> {
         let path = match self.token_owner {
-            Some("account") => format!("/accounts/{}/tokens/{token_id}", self.connection.account_id),
+            Some("account") => {
+                format!("/accounts/{}/tokens/{token_id}", self.connection.account_id)
+            }
             _ => format!("/user/tokens/{token_id}"),
         };
         let probe = self.probe(Request::api_get(&path), None);
@@ -772,7 +972,10 @@ impl Verifier<'_> {
                     .filter(|c| matches!(c.status, CheckStatus::Failed | CheckStatus::RateLimited))
                     .map(|c| c.title.as_str())
                     .collect();
-                let skipped = relevant.iter().filter(|c| c.status == CheckStatus::Skipped && c.service.is_some()).count();
+                let skipped = relevant
+                    .iter()
+                    .filter(|c| c.status == CheckStatus::Skipped && c.service.is_some())
+                    .count();
                 let summary = if !blocking.is_empty() {
                     format!("Not ready: {}.", blocking.join(", "))
                 } else if skipped > 0 {
@@ -780,7 +983,11 @@ impl Verifier<'_> {
                 } else {
                     "Ready.".to_string()
                 };
-                ServiceReadiness { service, ready: blocking.is_empty(), summary }
+                ServiceReadiness {
+                    service,
+                    ready: blocking.is_empty(),
+                    summary,
+                }
             })
             .collect()
     }
@@ -796,19 +1003,34 @@ pub fn review_token(token: &Value, services: &[Service]) -> Vec<SecurityFinding>
     let is_needed = |group: &str| {
         needed.iter().any(|p| {
             catalog::permission_group_name(*p).eq_ignore_ascii_case(group)
-                || catalog::permission_group_aliases(*p).iter().any(|a| a.eq_ignore_ascii_case(group))
+                || catalog::permission_group_aliases(*p)
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(group))
         })
     };
-    let policies = token.get("policies").and_then(Value::as_array).cloned().unwrap_or_default();
+    let policies = token
+        .get("policies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut extra: Vec<String> = Vec::new();
     let mut all_zones = false;
     let mut all_accounts = false;
-    for policy in policies.iter().filter(|p| p.get("effect").and_then(Value::as_str) != Some("deny")) {
-        for group in policy.get("permission_groups").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(name) = group.get("name").and_then(Value::as_str) {
-                if !is_needed(name) && !extra.iter().any(|e| e == name) {
-                    extra.push(name.to_string());
-                }
+    for policy in policies
+        .iter()
+        .filter(|p| p.get("effect").and_then(Value::as_str) != Some("deny"))
+    {
+        for group in policy
+            .get("permission_groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = group.get("name").and_then(Value::as_str)
+                && !is_needed(name)
+                && !extra.iter().any(|e| e == name)
+            {
+                extra.push(name.to_string());
             }
         }
         if let Some(resources) = policy.get("resources").and_then(Value::as_object) {
@@ -822,10 +1044,17 @@ pub fn review_token(token: &Value, services: &[Service]) -> Vec<SecurityFinding>
         let needed_names: Vec<&str> = needed.iter().map(|p| catalog::dashboard_name(*p)).collect();
         findings.push(SecurityFinding {
             id: "extra-permissions".into(),
-            detail: format!("The token has permissions the enabled services do not need: {}.", extra.join(", ")),
+            detail: format!(
+                "The token has permissions the enabled services do not need: {}.",
+                extra.join(", ")
+            ),
             hint: format!(
                 "Follow least privilege: remove them, keeping only {}.",
-                if needed_names.is_empty() { "none".to_string() } else { needed_names.join(", ") }
+                if needed_names.is_empty() {
+                    "none".to_string()
+                } else {
+                    needed_names.join(", ")
+                }
             ),
         });
     }

@@ -17,7 +17,11 @@ impl Guest for Component {
 
     fn verify() -> Result<VerifyReport, Error> {
         let connection = connection::current()?;
-        Ok(verify::verify(&connection, &WasiTransport, time::now_unix()))
+        Ok(verify::verify(
+            &connection,
+            &WasiTransport,
+            time::now_unix(),
+        ))
     }
 }
 
@@ -37,7 +41,10 @@ pub fn connection_info(connection: &Connection) -> ConnectionInfo {
                     reason: catalog::reason(service, permission).to_string(),
                 })
                 .collect(),
-            hosts: catalog::hosts(service).iter().map(|h| h.to_string()).collect(),
+            hosts: catalog::hosts(service)
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
         })
         .collect();
     let mut hosts: Vec<String> = services.iter().flat_map(|s| s.hosts.clone()).collect();

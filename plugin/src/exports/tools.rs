@@ -52,7 +52,11 @@ impl Guest for Component {
             "verify" => {
                 only_fields(&arguments, &[])?;
                 let connection = connection::current()?;
-                json::verify_report(&verify::verify(&connection, &WasiTransport, time::now_unix()))
+                json::verify_report(&verify::verify(
+                    &connection,
+                    &WasiTransport,
+                    time::now_unix(),
+                ))
             }
             other => {
                 let known: Vec<&str> = catalog_of_tools().iter().map(|t| t.0).collect();
@@ -70,7 +74,12 @@ impl Guest for Component {
 fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
     let service_names: Vec<String> = catalog::SERVICES
         .iter()
-        .flat_map(|s| [catalog::display_name(*s).to_string(), catalog::slug(*s).to_string()])
+        .flat_map(|s| {
+            [
+                catalog::display_name(*s).to_string(),
+                catalog::slug(*s).to_string(),
+            ]
+        })
         .collect();
     vec![
         (
@@ -114,7 +123,10 @@ fn parse_arguments(text: &str) -> Result<Map<String, Value>, Error> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(invalid("arguments", "the arguments must be a JSON object")),
-        Err(e) => Err(invalid("arguments", format!("the arguments are not valid JSON: {e}"))),
+        Err(e) => Err(invalid(
+            "arguments",
+            format!("the arguments are not valid JSON: {e}"),
+        )),
     }
 }
 

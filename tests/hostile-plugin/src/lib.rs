@@ -31,13 +31,22 @@ impl tools::Guest for Hostile {
     fn list_tools() -> Vec<ToolSpec> {
         ["fetch", "allocate", "spin", "sleep", "env", "read-file"]
             .into_iter()
-            .map(|name| ToolSpec { name: name.into(), description: String::new(), input_schema: "{}".into() })
+            .map(|name| ToolSpec {
+                name: name.into(),
+                description: String::new(),
+                input_schema: "{}".into(),
+            })
             .collect()
     }
 
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
         let args: Value = serde_json::from_str(&arguments_json).unwrap_or(Value::Null);
-        let text = |key: &str| args.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |key: &str| {
+            args.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         match name.as_str() {
             "fetch" => fetch(&text("method"), &text("url"), &args),
             "allocate" => {

@@ -8,27 +8,38 @@ use host_harness::{ApiToken, Harness, OutboundPolicy, PluginInstance, SandboxCon
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-pub const ALL_SERVICES: [Service; 3] =
-    [Service::Documentation, Service::DnsAnalytics, Service::GraphqlAnalytics];
+pub const ALL_SERVICES: [Service; 3] = [
+    Service::Documentation,
+    Service::DnsAnalytics,
+    Service::GraphqlAnalytics,
+];
 
 fn component(file: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/wasm32-wasip2/release")
         .join(file);
-    assert!(path.exists(), "{} is missing: run `make build` (or `make test`)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`)",
+        path.display()
+    );
     path
 }
 
 /// The connector plugin, compiled once per test binary.
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(|| Harness::load(&component("cloudflare_connector.wasm")).expect("plugin loads"))
+    HARNESS.get_or_init(|| {
+        Harness::load(&component("cloudflare_connector.wasm")).expect("plugin loads")
+    })
 }
 
 /// The hostile test component, compiled once per test binary.
 pub fn hostile_harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(|| Harness::load(&component("hostile_plugin.wasm")).expect("hostile component loads"))
+    HARNESS.get_or_init(|| {
+        Harness::load(&component("hostile_plugin.wasm")).expect("hostile component loads")
+    })
 }
 
 /// The sandbox as `cf-harness` sets it up, with both Cloudflare hosts sent to the fake.
@@ -47,7 +58,10 @@ pub fn sandbox(fake: &FakeCloudflare) -> SandboxConfig {
 pub async fn connected(config: &SandboxConfig, services: &[Service]) -> PluginInstance {
     let mut instance = harness().instantiate(config).await.expect("instantiates");
     instance
-        .connect(&ConnectOptions { account_id: ACCOUNT_ID.to_string(), enabled_services: services.to_vec() })
+        .connect(&ConnectOptions {
+            account_id: ACCOUNT_ID.to_string(),
+            enabled_services: services.to_vec(),
+        })
         .await
         .expect("no trap")
         .expect("valid options");
@@ -55,10 +69,17 @@ pub async fn connected(config: &SandboxConfig, services: &[Service]) -> PluginIn
 }
 
 /// Runs `verify` on a scenario; returns the report and what the fake received.
-pub async fn verify_on(scenario: Scenario, services: &[Service]) -> (VerifyReport, Vec<RecordedRequest>) {
+pub async fn verify_on(
+    scenario: Scenario,
+    services: &[Service],
+) -> (VerifyReport, Vec<RecordedRequest>) {
     let fake = FakeCloudflare::spawn(scenario);
     let mut instance = connected(&sandbox(&fake), services).await;
-    let report = instance.verify().await.expect("no trap").expect("verify returns a report");
+    let report = instance
+        .verify()
+        .await
+        .expect("no trap")
+        .expect("verify returns a report");
     (report, fake.requests())
 }
 
@@ -67,7 +88,12 @@ pub fn check<'a>(report: &'a VerifyReport, id: &str) -> &'a Check {
         .checks
         .iter()
         .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id} in {:?}", report.checks.iter().map(|c| &c.id).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no check {id} in {:?}",
+                report.checks.iter().map(|c| &c.id).collect::<Vec<_>>()
+            )
+        })
 }
 
 pub fn api_requests(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs connect and verify through cf-harness against a simulated Cloudflare API on a free local
+# port. Nothing leaves this machine; the token below is the fake's own, not a real one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fake_out=$(mktemp)
+./target/debug/fake-cloudflare --scenario "${SCENARIO:-all-permissions}" >"$fake_out" &
+fake_pid=$!
+trap 'kill $fake_pid 2>/dev/null; rm -f "$fake_out"' EXIT
+for _ in $(seq 50); do [ -s "$fake_out" ] && break; sleep 0.1; done
+url=$(head -n 1 "$fake_out")
+
+export CLOUDFLARE_API_TOKEN=cfut_fake0token0never0print0me0f3b2a9e7d4c6b1a
+export CLOUDFLARE_ACCOUNT_ID=01a7362d577a6c3019a474fd6f485823
+export ENABLED_SERVICES="Documentation,DNS Analytics,GraphQL Analytics"
+harness=(./target/debug/cf-harness --upstream "api.cloudflare.com=$url" --upstream "developers.cloudflare.com=$url")
+
+echo "== Simulated Cloudflare API at $url (scenario: ${SCENARIO:-all-permissions}); no real account is used"
+echo
+echo "== cf-harness connect"
+"${harness[@]}" connect
+echo
+echo "== cf-harness verify"
+status=0
+"${harness[@]}" verify || status=$?
+echo
+echo "(cf-harness verify exited with $status. Try another scenario: make demo SCENARIO=missing-dns-read;"
+echo " list them with ./target/debug/fake-cloudflare --list-scenarios)"
