@@ -251,6 +251,11 @@ impl Verifier<'_> {
         });
     }
 
+    /// A check of the token or the account, which belong to no single service.
+    fn push_general(&mut self, id: &str, title: &str, outcome: Outcome) {
+        self.push(id.to_string(), None, None, title, outcome);
+    }
+
     /// The token check: user tokens verify at `/user/tokens/verify`, account-owned tokens only at
     /// `/accounts/{id}/tokens/verify`.
     fn check_token(&mut self) -> TokenInfo {
@@ -266,7 +271,7 @@ impl Verifier<'_> {
             None => (user, "user"),
             Some(Error::RateLimited(_) | Error::DeniedByHost(_) | Error::Transport(_)) => {
                 let outcome = self.unusable_outcome(&user, "The token could not be checked");
-                self.push("token".into(), None, None, "API token is valid", outcome);
+                self.push_general("token", "API token is valid", outcome);
                 return info;
             }
             Some(_) => {
@@ -291,10 +296,8 @@ impl Verifier<'_> {
                  account the token was created in."
             );
             self.halt = Some(Halt::TokenRejected(error.clone()));
-            self.push(
-                "token".into(),
-                None,
-                None,
+            self.push_general(
+                "token",
                 "API token is valid",
                 Outcome {
                     status: CheckStatus::Failed,
@@ -372,10 +375,8 @@ impl Verifier<'_> {
             })));
         }
         let usable = status == CheckStatus::Ok;
-        self.push(
-            "token".into(),
-            None,
-            None,
+        self.push_general(
+            "token",
             "API token is valid",
             Outcome {
                 status,
@@ -388,13 +389,7 @@ impl Verifier<'_> {
         );
         if usable {
             let outcome = self.expiry_outcome(&info);
-            self.push(
-                "token-expiry".into(),
-                None,
-                None,
-                "API token expiry",
-                outcome,
-            );
+            self.push_general("token-expiry", "API token expiry", outcome);
         }
         info
     }
@@ -523,7 +518,7 @@ impl Verifier<'_> {
             Some(Error::Forbidden(_) | Error::NotFound(_)) => self.account_refused(&probe),
             Some(_) => self.unusable_outcome(&probe, "The account could not be read"),
         };
-        self.push("account".into(), None, None, title, outcome);
+        self.push_general("account", title, outcome);
     }
 
     fn account_refused(&mut self, probe: &Probe) -> Outcome {
@@ -1091,4 +1086,129 @@ pub fn review_token(token: &Value, services: &[Service]) -> Vec<SecurityFinding>
         });
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Response;
+    use std::cell::RefCell;
+
+    /// Answers by path prefix and records what was asked.
+    struct Scripted {
+        routes: Vec<(&'static str, u16, String)>,
+        sent: RefCell<Vec<String>>,
+    }
+
+    impl Transport for Scripted {
+        fn send(&self, request: &Request) -> Result<Response, Error> {
+            self.sent.borrow_mut().push(request.describe());
+            let path = request.path.split('?').next().unwrap_or_default();
+            let (status, body) = self
+                .routes
+                .iter()
+                .find(|(prefix, _, _)| path.starts_with(prefix))
+                .map_or(
+                    (404, r#"{"success":false,"errors":[{"code":7000}]}"#),
+                    |(_, status, body)| (*status, body.as_str()),
+                );
+            let retry_after = (status == 429).then_some(7);
+            Ok(Response {
+                status,
+                retry_after,
+                body: body.as_bytes().to_vec(),
+            })
+        }
+    }
+
+    const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
+    const NOW: i64 = 1_800_000_000;
+
+    fn connection(services: &[Service]) -> Connection {
+        Connection {
+            account_id: ACCOUNT.into(),
+            services: services.to_vec(),
+            source: "connect",
+        }
+    }
+
+    #[test]
+    fn a_429_stops_all_further_requests() {
+        let t = Scripted {
+            routes: vec![(
+                "/client/v4/",
+                429,
+                r#"{"success":false,"errors":[{"code":971,"message":"slow down"}]}"#.to_string(),
+            )],
+            sent: RefCell::new(Vec::new()),
+        };
+        let report = verify(&connection(&[Service::DnsAnalytics]), &t, NOW);
+        assert_eq!(t.sent.borrow().len(), 1);
+        assert!(
+            report
+                .checks
+                .iter()
+                .all(|c| c.status == CheckStatus::RateLimited)
+        );
+        assert!(
+            report
+                .checks
+                .iter()
+                .all(|c| c.retry_after_seconds == Some(7))
+        );
+        assert!(!report.ready);
+    }
+
+    #[test]
+    fn a_token_expiring_soon_warns_and_one_far_off_does_not() {
+        for (expires, status) in [
+            ("2027-01-16T00:00:00Z", CheckStatus::Warning),
+            ("2027-12-01T00:00:00Z", CheckStatus::Ok),
+        ] {
+            let body = format!(
+                r#"{{"success":true,"errors":[],"result":{{"id":"t1","status":"active","expires_on":"{expires}"}}}}"#
+            );
+            let t = Scripted {
+                routes: vec![("/client/v4/user/tokens/verify", 200, body)],
+                sent: RefCell::new(Vec::new()),
+            };
+            let report = verify(&connection(&[Service::GraphqlAnalytics]), &t, NOW);
+            let expiry = report
+                .checks
+                .iter()
+                .find(|c| c.id == "token-expiry")
+                .expect("expiry check");
+            assert_eq!(expiry.status, status, "{expires}");
+        }
+    }
+
+    #[test]
+    fn only_documentation_sends_nothing_to_the_api() {
+        let t = Scripted {
+            routes: vec![("/llms.txt", 200, String::new())],
+            sent: RefCell::new(Vec::new()),
+        };
+        let report = verify(&connection(&[Service::Documentation]), &t, NOW);
+        assert_eq!(*t.sent.borrow(), ["HEAD /llms.txt"]);
+        assert!(report.ready);
+    }
+
+    #[test]
+    fn the_security_review_follows_cloudflares_advice() {
+        let token = json!({
+            "policies": [{
+                "effect": "allow",
+                "resources": {"com.cloudflare.api.account.zone.*": "*"},
+                "permission_groups": [{"name": "Zone Read"}, {"name": "DNS Write"}]
+            }],
+            "condition": {"request_ip": {"in": ["192.0.2.1/32"]}},
+            "expires_on": "2027-01-01T00:00:00Z"
+        });
+        let findings = review_token(&token, &[Service::DnsAnalytics]);
+        let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["extra-permissions", "all-zones"]);
+        assert!(
+            findings[0].detail.contains("DNS Write") && !findings[0].detail.contains("Zone Read")
+        );
+    }
 }
