@@ -26,8 +26,7 @@ demo: build
 	@bash scripts/demo.sh
 
 test: plugin
-	$(CARGO) test -p plugin --lib
-	$(CARGO) test -p host-harness -p connector-tests
+	@CARGO=$(CARGO) bash scripts/test.sh
 
 lint: wasm-target
 	$(CARGO) fmt --all --check
