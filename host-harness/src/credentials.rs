@@ -14,7 +14,7 @@ pub enum TokenError {
     Empty {
         source: String,
     },
-    /// Control characters or spaces inside: the value would not survive as an HTTP header.
+    /// Spaces, control or non-ASCII characters inside: the value cannot be an HTTP header.
     Malformed {
         source: String,
     },
@@ -30,7 +30,7 @@ impl fmt::Display for TokenError {
             TokenError::Empty { source } => write!(f, "the API token from {source} is empty"),
             TokenError::Malformed { source } => write!(
                 f,
-                "the API token from {source} contains spaces or control characters; copy it again \
+                "the API token from {source} contains spaces, control or non-ASCII characters; copy it again \
                  from the Cloudflare dashboard (it is shown once, at creation)"
             ),
             TokenError::Unreadable { source, reason } => {
@@ -51,7 +51,8 @@ impl ApiToken {
                 source: source.to_string(),
             });
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // An HTTP header carries visible ASCII only.
+        if !value.chars().all(|c| c.is_ascii_graphic()) {
             return Err(TokenError::Malformed {
                 source: source.to_string(),
             });
@@ -133,6 +134,7 @@ mod tests {
                 source: "test".into()
             })
         );
+        assert!(ApiToken::new("abcdé", "test").is_err(), "non-ASCII");
         let err = ApiToken::new("abc def", "test").expect_err("space inside");
         assert!(matches!(err, TokenError::Malformed { .. }));
         assert!(!err.to_string().contains("abc def"));

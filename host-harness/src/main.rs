@@ -2,10 +2,10 @@
 
 use clap::{Parser, Subcommand};
 use host_harness::runtime::PluginError;
-use host_harness::{ApiToken, Harness, Limits, OutboundPolicy, SandboxConfig, report};
+use host_harness::{ApiToken, CallError, Harness, Limits, OutboundPolicy, SandboxConfig, report};
 use serde_json::{Value, json};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -144,6 +144,31 @@ impl Printer {
         }
     }
 
+    /// A failure of the host itself (load, instantiate, trap, timeout): JSON on stdout with
+    /// `--json`, text on stderr otherwise. `usage` exits 2, the rest 1.
+    fn host_error(&self, kind: &str, message: &str) -> Outcome {
+        if self.json {
+            let value = json!({ "error": { "kind": kind, "message": message, "hint": null } });
+            self.out(&serde_json::to_string_pretty(&value).unwrap_or_default());
+        } else {
+            self.err(&format!("error: {message}"));
+        }
+        if kind == "usage" {
+            Outcome::Usage
+        } else {
+            Outcome::Failure
+        }
+    }
+
+    fn call_error(&self, error: &CallError) -> Outcome {
+        let kind = match error {
+            CallError::Trap(_) => "trap",
+            CallError::Timeout(_) => "timeout",
+            CallError::Poisoned => "poisoned",
+        };
+        self.host_error(kind, &error.to_string())
+    }
+
     /// A plugin error; usage errors (bad input, missing connection) exit 2, others 1.
     fn plugin_error(&self, error: &PluginError) -> Outcome {
         if self.json {
@@ -156,6 +181,20 @@ impl Printer {
             _ => Outcome::Failure,
         }
     }
+}
+
+/// The default plugin path is relative to the repository; when run from elsewhere, look for it
+/// beside the executable's `target/` folder.
+fn plugin_path(given: &Path) -> PathBuf {
+    if given.exists() || given != Path::new(host_harness::DEFAULT_PLUGIN) {
+        return given.to_path_buf();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+        .map(|target| target.join("wasm32-wasip2/release/cloudflare_connector.wasm"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| given.to_path_buf())
 }
 
 async fn run(cli: Cli) -> Outcome {
@@ -201,18 +240,27 @@ async fn run(cli: Cli) -> Outcome {
         },
         guest_env,
     };
-    let harness = match Harness::load(&cli.plugin) {
+    let plugin = plugin_path(&cli.plugin);
+    if !plugin.exists() {
+        return printer.host_error(
+            "usage",
+            &format!(
+                "no plugin at {}: build it with `make build`, or pass --plugin",
+                plugin.display()
+            ),
+        );
+    }
+    let harness = match Harness::load(&plugin) {
         Ok(h) => h,
-        Err(e) => {
-            printer.err(&format!("error: {e:#}"));
-            return Outcome::Failure;
-        }
+        Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };
     let mut instance = match harness.instantiate(&config).await {
         Ok(i) => i,
         Err(e) => {
-            printer.err(&format!("error: cannot instantiate the plugin: {e:#}"));
-            return Outcome::Failure;
+            return printer.host_error(
+                "instantiate",
+                &format!("cannot instantiate the plugin: {e:#}"),
+            );
         }
     };
 
@@ -237,10 +285,7 @@ async fn run(cli: Cli) -> Outcome {
                 });
                 Outcome::Success
             }
-            Err(e) => {
-                printer.err(&format!("error: {e}"));
-                Outcome::Failure
-            }
+            Err(e) => printer.call_error(&e),
         };
     }
 
@@ -265,10 +310,7 @@ async fn run(cli: Cli) -> Outcome {
     {
         Ok(Ok(json)) => serde_json::from_str::<Value>(&json).unwrap_or(Value::Null),
         Ok(Err(e)) => return printer.plugin_error(&e),
-        Err(e) => {
-            printer.err(&format!("error: {e}"));
-            return Outcome::Failure;
-        }
+        Err(e) => return printer.call_error(&e),
     };
     let (tool, arguments) = match &cli.command {
         Command::Connect => {
@@ -295,9 +337,6 @@ async fn run(cli: Cli) -> Outcome {
             }
         }
         Ok(Err(e)) => printer.plugin_error(&e),
-        Err(e) => {
-            printer.err(&format!("error: {e}"));
-            Outcome::Failure
-        }
+        Err(e) => printer.call_error(&e),
     }
 }

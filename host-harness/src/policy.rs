@@ -84,6 +84,14 @@ impl fmt::Display for UpstreamError {
 
 impl std::error::Error for UpstreamError {}
 
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Default for OutboundPolicy {
     fn default() -> Self {
         OutboundPolicy::cloudflare()
@@ -138,6 +146,15 @@ impl OutboundPolicy {
         };
         if scheme != http::uri::Scheme::HTTP && scheme != http::uri::Scheme::HTTPS {
             return Err(UpstreamError(format!("{url:?}: only http and https")));
+        }
+        if authority.as_str().contains('@') {
+            return Err(UpstreamError(format!("{url:?}: no credentials in the URL")));
+        }
+        // The token may travel to an upstream: in clear text only within this machine.
+        if scheme == http::uri::Scheme::HTTP && !is_loopback(authority.host()) {
+            return Err(UpstreamError(format!(
+                "{url:?}: plain http only to this machine (127.0.0.1, ::1, localhost); use https"
+            )));
         }
         if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
             return Err(UpstreamError(format!("{url:?}: give no path or query")));

@@ -144,20 +144,26 @@ impl WasiHttpHooks for OutboundHooks {
             denied: None,
             token_injected: false,
         };
-        let Decision::Allow {
-            inject_token,
-            upstream,
-        } = decision
-        else {
-            if let Decision::Deny(reason) = decision {
+        let (inject_token, upstream) = match decision {
+            Decision::Allow {
+                inject_token,
+                upstream,
+            } => (inject_token, upstream),
+            Decision::Deny(reason) => {
                 tracing::warn!(method = %record.method, url = %record.url, %reason, "outbound request denied");
                 record.denied = Some(reason.to_string());
+                self.log
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(record);
+                // Drain (and discard) the body first: a guest writing one would otherwise meet
+                // a closed stream before it could read why the request failed.
+                let mut body = request.into_body();
+                return Box::new(async move {
+                    while let Some(Ok(_)) = body.frame().await {}
+                    Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+                });
             }
-            self.log
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(record);
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         };
         // The guest never authenticates itself: whatever it set is dropped.
         let headers = request.headers_mut();
@@ -321,9 +327,14 @@ impl Harness {
                 limits: limits.clone(),
                 log: log.clone(),
             },
+            // The component has one linear memory and a few small tables; the counts cap what
+            // a hostile one could allocate outside the memory limit.
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
-                .instances(8)
+                .memories(2)
+                .tables(16)
+                .table_elements(100_000)
+                .instances(16)
                 .build(),
             // Instantiation runs guest code too (static initialisers): give it a call's budget.
             cpu_ticks_left: cpu_ticks(limits),

@@ -118,6 +118,16 @@ fn usage_errors_exit_2() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2), "no account ID or services");
+    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .args(["--plugin", "/nonexistent/plugin.wasm", "--json", "tools"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "no plugin at that path");
+    assert!(
+        json(&output)["error"]["message"].is_string(),
+        "--json errors are JSON"
+    );
 }
 
 #[test]

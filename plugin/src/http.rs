@@ -10,8 +10,9 @@ pub const DOCS_HOST: &str = "developers.cloudflare.com";
 /// The v4 API's path prefix.
 pub const API_PREFIX: &str = "/client/v4";
 
-/// Responses larger than this are refused rather than buffered.
-const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Responses larger than this are refused rather than buffered: below the host's 64 MiB memory
+/// limit with room to parse, so an oversized answer is an error, not a trap.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("cloudflare-connector/", env!("CARGO_PKG_VERSION"));
 
 /// The methods the connector uses: it only ever reads.

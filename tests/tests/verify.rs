@@ -246,7 +246,21 @@ async fn zone_checks_are_skipped_with_a_reason_when_the_account_has_no_zones() {
         check(&report, "graphql-analytics/account-analytics-read").status,
         CheckStatus::Ok
     );
-    assert!(report.ready, "skipped checks do not block");
+    // A permission that could not be probed is not confirmed, so not ready; nothing failed.
+    assert!(!report.ready);
+    assert!(
+        report
+            .checks
+            .iter()
+            .all(|c| c.status != CheckStatus::Failed)
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_verify_leaves_the_token_state_unknown() {
+    let (report, _) = verify_on(Scenario::RateLimited, &[GQL]).await;
+    assert_eq!(report.token.state, TokenState::Unknown);
+    assert_eq!(check(&report, "token").status, CheckStatus::RateLimited);
 }
 
 #[tokio::test]

@@ -4,36 +4,61 @@
 use crate::error::classify;
 use crate::http::{Request, Response, Transport};
 use crate::wit_types::Error;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// One entry of `errors` or `messages`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiMessage {
-    #[serde(default)]
     pub code: u32,
-    #[serde(default)]
     pub message: String,
-    #[serde(default)]
     pub error_chain: Vec<ApiMessage>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Envelope {
-    #[serde(default)]
-    pub success: bool,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    /// `None` when the body did not say.
+    pub success: Option<bool>,
     pub errors: Vec<ApiMessage>,
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub messages: Vec<ApiMessage>,
-    #[serde(default)]
     pub result: Value,
-    #[serde(default)]
     pub result_info: Option<Value>,
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ApiMessage>, D::Error> {
-    Ok(Option::<Vec<ApiMessage>>::deserialize(d)?.unwrap_or_default())
+impl Envelope {
+    /// Reads an envelope field by field, so that a `null`, a string code or a missing key in
+    /// one place does not lose the rest.
+    pub fn from_value(value: &Value) -> Envelope {
+        Envelope {
+            success: value.get("success").and_then(Value::as_bool),
+            errors: messages(value.get("errors")),
+            messages: messages(value.get("messages")),
+            result: value.get("result").cloned().unwrap_or(Value::Null),
+            result_info: value.get("result_info").filter(|v| !v.is_null()).cloned(),
+        }
+    }
+}
+
+fn messages(list: Option<&Value>) -> Vec<ApiMessage> {
+    list.and_then(Value::as_array)
+        .map(|items| items.iter().map(message).collect())
+        .unwrap_or_default()
+}
+
+fn message(item: &Value) -> ApiMessage {
+    let code = match item.get("code") {
+        Some(Value::Number(n)) => n.as_u64().and_then(|c| u32::try_from(c).ok()),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    ApiMessage {
+        code: code.unwrap_or_default(),
+        message: item
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        error_chain: messages(item.get("error_chain")),
+    }
 }
 
 /// An HTTP answer from the API, successful or not.
@@ -48,7 +73,9 @@ pub struct ApiReply {
 impl ApiReply {
     pub fn from_response(request: &Request, response: Response) -> ApiReply {
         // A body that is not an envelope (an HTML error page from a proxy) still has a status.
-        let envelope = serde_json::from_slice(&response.body).unwrap_or_default();
+        let envelope = serde_json::from_slice::<Value>(&response.body)
+            .map(|v| Envelope::from_value(&v))
+            .unwrap_or_default();
         ApiReply {
             request: request.describe(),
             status: response.status,
@@ -59,7 +86,9 @@ impl ApiReply {
 
     /// Only `errors` signals failure: code 10000 in `messages` of a valid token is not one.
     pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status) && self.envelope.errors.is_empty()
+        (200..300).contains(&self.status)
+            && self.envelope.errors.is_empty()
+            && self.envelope.success != Some(false)
     }
 
     /// Every code in `errors`, including those in `error_chain`.
@@ -162,6 +191,25 @@ mod tests {
         );
         assert_eq!(r.codes(), vec![6003, 6111]);
         assert!(matches!(r.error(None), Some(Error::Unauthorized(_))));
+    }
+
+    #[test]
+    fn nulls_and_string_codes_do_not_lose_the_rest() {
+        let r = reply(
+            403,
+            r#"{"success":false,"errors":[{"code":"9109","message":null,"error_chain":null},
+               {"code":10000,"message":"Authentication error"}],"messages":null,"result":null}"#,
+        );
+        assert_eq!(r.codes(), vec![9109, 10000]);
+        assert_eq!(r.message(), "Authentication error");
+        assert!(matches!(r.error(None), Some(Error::Forbidden(_))));
+    }
+
+    #[test]
+    fn success_false_without_errors_is_a_failure() {
+        let r = reply(200, r#"{"success":false,"errors":[],"result":null}"#);
+        assert!(!r.is_success());
+        assert!(r.error(None).is_some());
     }
 
     #[test]

@@ -4,31 +4,12 @@ use crate::cloudflare::envelope::{ApiReply, Envelope};
 use crate::error::classify;
 use crate::http::{Request, Response};
 use crate::wit_types::{Error, GraphqlProblem};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The request for a query; every user value goes in `variables`, never into the text.
 pub fn request(query: &str, variables: &Value) -> Request {
     let body = json!({ "query": query, "variables": variables });
     Request::graphql(body.to_string().into_bytes())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RawProblem {
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    path: Option<Vec<Value>>,
-    #[serde(default)]
-    extensions: Option<Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RawResponse {
-    #[serde(default)]
-    data: Value,
-    #[serde(default)]
-    errors: Option<Vec<RawProblem>>,
 }
 
 /// A GraphQL answer: `data` and `errors` may both be present.
@@ -38,26 +19,32 @@ pub struct Answer {
     pub problems: Vec<GraphqlProblem>,
 }
 
-fn problem(raw: RawProblem) -> GraphqlProblem {
+/// One `errors[]` entry, read field by field (a `null` message must not lose the code).
+fn problem(raw: &Value) -> GraphqlProblem {
     let path = raw
-        .path
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| match p {
-            Value::String(s) => s,
-            other => other.to_string(),
+        .get("path")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .map(|p| match p {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
         })
-        .collect();
-    let code = raw
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+        .unwrap_or_default();
     GraphqlProblem {
-        message: raw.message,
+        message: raw
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         path,
-        code,
+        code: raw
+            .pointer("/extensions/code")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     }
 }
 
@@ -74,7 +61,7 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
         )
     })?;
     if value.get("success").is_some() && value.get("data").is_none() {
-        let envelope: Envelope = serde_json::from_value(value).unwrap_or_default();
+        let envelope = Envelope::from_value(&value);
         let reply = ApiReply {
             request: request.describe(),
             status: response.status,
@@ -98,20 +85,14 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
             None,
         ));
     }
-    let raw: RawResponse = serde_json::from_value(value).map_err(|e| {
-        Error::Transport(format!(
-            "{}: unexpected GraphQL body: {e}",
-            request.describe()
-        ))
-    })?;
+    let problems = value
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().map(problem).collect())
+        .unwrap_or_default();
     Ok(Answer {
-        data: raw.data,
-        problems: raw
-            .errors
-            .unwrap_or_default()
-            .into_iter()
-            .map(problem)
-            .collect(),
+        data: value.get("data").cloned().unwrap_or(Value::Null),
+        problems,
     })
 }
 
@@ -176,6 +157,16 @@ mod tests {
             r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#,
         );
         assert!(matches!(e, Err(Error::Unauthorized(_))));
+    }
+
+    #[test]
+    fn a_null_message_keeps_the_code() {
+        let a = answer(
+            200,
+            r#"{"data":null,"errors":[{"message":null,"extensions":{"code":"budget"}}]}"#,
+        )
+        .expect("graphql body");
+        assert_eq!(a.problems[0].code.as_deref(), Some("budget"));
     }
 
     #[test]

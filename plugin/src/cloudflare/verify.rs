@@ -140,6 +140,32 @@ pub fn verify(connection: &Connection, transport: &dyn Transport, now: i64) -> V
     }
 }
 
+/// The hint an API error carries, or a generic one: every check that is not ok says what to do.
+fn failure_hint(error: &Error) -> String {
+    let carried = match error {
+        Error::Unauthorized(f)
+        | Error::Forbidden(f)
+        | Error::NotFound(f)
+        | Error::PlanLimit(f)
+        | Error::Upstream(f) => f.hint.clone(),
+        _ => None,
+    };
+    carried.unwrap_or_else(|| {
+        "Cloudflare answered with an error; retry later, and check www.cloudflarestatus.com if \
+         it persists."
+            .to_string()
+    })
+}
+
+/// Whether a verify endpoint's error says the token itself is not accepted (as opposed to a
+/// rate limit, an outage or a host denial, which say nothing about it).
+fn rejects_token(error: Option<&Error>) -> bool {
+    matches!(
+        error,
+        Some(Error::Unauthorized(_) | Error::Forbidden(_) | Error::NotFound(_))
+    )
+}
+
 fn evidence_of(reply: &ApiReply) -> Evidence {
     Evidence {
         request: reply.request.clone(),
@@ -267,21 +293,24 @@ impl Verifier<'_> {
             not_before: None,
         };
         let user = self.probe(Request::api_get("/user/tokens/verify"), None);
-        let (probe, owner) = match &user.error {
-            None => (user, "user"),
-            Some(Error::RateLimited(_) | Error::DeniedByHost(_) | Error::Transport(_)) => {
-                let outcome = self.unusable_outcome(&user, "The token could not be checked");
+        let (probe, owner) = if user.ok() {
+            (user, "user")
+        } else if !rejects_token(user.error.as_ref()) {
+            let outcome = self.unusable_outcome(&user, "The token could not be checked");
+            self.push_general("token", "API token is valid", outcome);
+            return info;
+        } else {
+            // Account-owned tokens fail on the user endpoint: try the account's.
+            let path = format!("/accounts/{}/tokens/verify", self.connection.account_id);
+            let account = self.probe(Request::api_get(&path), None);
+            if account.ok() {
+                (account, "account")
+            } else if !rejects_token(account.error.as_ref()) {
+                let outcome = self.unusable_outcome(&account, "The token could not be checked");
                 self.push_general("token", "API token is valid", outcome);
                 return info;
-            }
-            Some(_) => {
-                let path = format!("/accounts/{}/tokens/verify", self.connection.account_id);
-                let account = self.probe(Request::api_get(&path), None);
-                if account.ok() {
-                    (account, "account")
-                } else {
-                    (user, "user")
-                }
+            } else {
+                (user, "user")
             }
         };
         if let Some(error) = probe.error.clone() {
@@ -476,7 +505,7 @@ impl Verifier<'_> {
             Some(other) => (
                 CheckStatus::Failed,
                 format!("{prefix}: {}.", message(other)),
-                None,
+                Some(failure_hint(other)),
                 None,
             ),
             None => (CheckStatus::Ok, what.to_string(), None, None),
@@ -794,9 +823,12 @@ impl Verifier<'_> {
                 },
                 Zones::Unavailable(probe) if probe.sent && matches!(probe.error, Some(Error::Forbidden(_))) => Outcome {
                     status: CheckStatus::Skipped,
-                    detail: "Not checked: no zone could be listed to probe with.".to_string(),
+                    detail: "Not checked: the token cannot list zones, so there is no zone to \
+                             probe this permission with."
+                        .to_string(),
                     hint: Some(format!(
-                        "Grant {} so a zone can be found, then verify again.",
+                        "Grant {} (DNS Analytics needs it; with GraphQL Analytics alone it only \
+                         lets verify find a zone to probe), then verify again.",
                         catalog::dashboard_name(Permission::ZoneRead)
                     )),
                     evidence: Some(probe.evidence.clone()),
@@ -967,20 +999,25 @@ impl Verifier<'_> {
                     .filter(|c| matches!(c.status, CheckStatus::Failed | CheckStatus::RateLimited))
                     .map(|c| c.title.as_str())
                     .collect();
-                let skipped = relevant
+                // A permission that could not be probed is not confirmed: not ready, and said so.
+                let unconfirmed: Vec<&str> = relevant
                     .iter()
-                    .filter(|c| c.status == CheckStatus::Skipped && c.service.is_some())
-                    .count();
+                    .filter(|c| c.status == CheckStatus::Skipped && c.permission.is_some())
+                    .map(|c| c.title.as_str())
+                    .collect();
                 let summary = if !blocking.is_empty() {
                     format!("Not ready: {}.", blocking.join(", "))
-                } else if skipped > 0 {
-                    format!("Ready; {skipped} check(s) could not run (see their details).")
+                } else if !unconfirmed.is_empty() {
+                    format!(
+                        "Not confirmed: {} could not be checked (see the checks).",
+                        unconfirmed.join(", ")
+                    )
                 } else {
                     "Ready.".to_string()
                 };
                 ServiceReadiness {
                     service,
-                    ready: blocking.is_empty(),
+                    ready: blocking.is_empty() && unconfirmed.is_empty(),
                     summary,
                 }
             })
@@ -1180,6 +1217,30 @@ mod tests {
                 .expect("expiry check");
             assert_eq!(expiry.status, status, "{expires}");
         }
+    }
+
+    #[test]
+    fn a_rate_limited_account_token_endpoint_is_not_an_invalid_token() {
+        let t = Scripted {
+            routes: vec![
+                (
+                    "/client/v4/user/tokens/verify",
+                    401,
+                    r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#
+                        .to_string(),
+                ),
+                (
+                    "/client/v4/accounts/",
+                    429,
+                    r#"{"success":false,"errors":[{"code":971}]}"#.to_string(),
+                ),
+            ],
+            sent: RefCell::new(Vec::new()),
+        };
+        let report = verify(&connection(&[Service::GraphqlAnalytics]), &t, NOW);
+        assert_eq!(report.token.state, TokenState::Unknown);
+        assert_eq!(report.checks[0].status, CheckStatus::RateLimited);
+        assert_eq!(t.sent.borrow().len(), 2, "nothing after the 429");
     }
 
     #[test]
