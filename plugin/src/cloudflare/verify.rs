@@ -871,7 +871,8 @@ impl Verifier<'_> {
             &probe,
             "Reading the account",
         );
-        if outcome.status == CheckStatus::Failed {
+        // Only a refusal can mean a wrong account; an outage keeps its own hint.
+        if matches!(probe.error, Some(Error::Forbidden(_))) {
             outcome.hint = Some(format!(
                 "{} If the token already has it, check that the Account ID is the account the \
                  token was created for.",
@@ -1241,6 +1242,31 @@ mod tests {
         assert_eq!(report.token.state, TokenState::Unknown);
         assert_eq!(report.checks[0].status, CheckStatus::RateLimited);
         assert_eq!(t.sent.borrow().len(), 2, "nothing after the 429");
+    }
+
+    #[test]
+    fn an_unreachable_api_keeps_the_network_hint() {
+        struct Down;
+        impl Transport for Down {
+            fn send(&self, request: &Request) -> Result<Response, Error> {
+                Err(Error::Transport(request.describe()))
+            }
+        }
+        let report = verify(&connection(&[Service::DnsAnalytics]), &Down, NOW);
+        let settings = report
+            .checks
+            .iter()
+            .find(|c| c.id == "dns-analytics/account-settings-read")
+            .expect("check");
+        assert_eq!(settings.status, CheckStatus::Failed);
+        assert!(matches!(settings.error, Some(Error::Transport(_))));
+        assert!(
+            !settings
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Add the permission")
+        );
     }
 
     #[test]
