@@ -293,26 +293,24 @@ impl Verifier<'_> {
             not_before: None,
         };
         let user = self.probe(Request::api_get("/user/tokens/verify"), None);
-        let (probe, owner) = if user.ok() {
-            (user, "user")
-        } else if !rejects_token(user.error.as_ref()) {
-            let outcome = self.unusable_outcome(&user, "The token could not be checked");
-            self.push_general("token", "API token is valid", outcome);
-            return info;
-        } else {
+        let (probe, owner) = if rejects_token(user.error.as_ref()) {
             // Account-owned tokens fail on the user endpoint: try the account's.
             let path = format!("/accounts/{}/tokens/verify", self.connection.account_id);
             let account = self.probe(Request::api_get(&path), None);
-            if account.ok() {
-                (account, "account")
-            } else if !rejects_token(account.error.as_ref()) {
-                let outcome = self.unusable_outcome(&account, "The token could not be checked");
-                self.push_general("token", "API token is valid", outcome);
-                return info;
-            } else {
+            if rejects_token(account.error.as_ref()) {
                 (user, "user")
+            } else {
+                (account, "account")
             }
+        } else {
+            (user, "user")
         };
+        // A rate limit, an outage or a host denial says nothing about the token itself.
+        if probe.error.is_some() && !rejects_token(probe.error.as_ref()) {
+            let outcome = self.unusable_outcome(&probe, "The token could not be checked");
+            self.push_general("token", "API token is valid", outcome);
+            return info;
+        }
         if let Some(error) = probe.error.clone() {
             info.state = TokenState::Invalid;
             let detail = format!(
