@@ -8,6 +8,11 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
+/// The elements of an array field, or none.
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
 fn status_mark(status: &str) -> &'static str {
     match status {
         "ok" => "[ok]     ",
@@ -23,12 +28,7 @@ fn status_mark(status: &str) -> &'static str {
 pub fn connection(info: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Account: {}", text(info, "account_id"));
-    for service in info
-        .get("services")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for service in items(info, "services") {
         let _ = writeln!(out, "\n{}", text(service, "display_name"));
         let permissions = service.get("permissions").and_then(Value::as_array);
         match permissions {
@@ -47,13 +47,7 @@ pub fn connection(info: &Value) -> String {
             }
         }
     }
-    let hosts: Vec<&str> = info
-        .get("hosts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let hosts: Vec<&str> = items(info, "hosts").filter_map(Value::as_str).collect();
     let _ = writeln!(out, "\nThe plugin will call: {}", hosts.join(", "));
     out
 }
@@ -81,22 +75,12 @@ pub fn verify(report: &Value) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
-    let checks: Vec<&Value> = report
-        .get("checks")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
+    let checks: Vec<&Value> = items(report, "checks").collect();
     let _ = writeln!(out);
     for check in checks.iter().filter(|c| c["service"].is_null()) {
         write_check(&mut out, check);
     }
-    for service in report
-        .get("services")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for service in items(report, "services") {
         let slug = text(service, "service");
         let _ = writeln!(out, "\n{}", display_name(slug));
         for check in checks
@@ -114,12 +98,7 @@ pub fn verify(report: &Value) -> String {
         }
     }
     let _ = writeln!(out);
-    for service in report
-        .get("services")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for service in items(report, "services") {
         let _ = writeln!(
             out,
             "{:<18} {}",
