@@ -180,6 +180,60 @@ pub fn with_query(path: &str, query: &[(&str, &str)]) -> String {
     format!("{path}?{}", pairs.join("&"))
 }
 
+/// A transport that answers from a queue, for unit tests.
+#[cfg(test)]
+pub mod testing {
+    use super::{Request, Response, Transport};
+    use crate::wit_types::Error;
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    pub struct Queued {
+        answers: RefCell<VecDeque<Response>>,
+        sent: RefCell<Vec<Request>>,
+    }
+
+    impl Queued {
+        pub fn new(answers: Vec<Response>) -> Self {
+            Queued {
+                answers: RefCell::new(answers.into()),
+                sent: RefCell::new(Vec::new()),
+            }
+        }
+
+        pub fn sent(&self) -> Vec<Request> {
+            self.sent.borrow().clone()
+        }
+
+        /// The JSON body of the n-th request sent.
+        pub fn body(&self, n: usize) -> serde_json::Value {
+            let sent = self.sent.borrow();
+            serde_json::from_slice(sent[n].body.as_deref().unwrap_or_default())
+                .expect("a JSON body")
+        }
+    }
+
+    impl Transport for Queued {
+        fn send(&self, request: &Request) -> Result<Response, Error> {
+            self.sent.borrow_mut().push(request.clone());
+            self.answers
+                .borrow_mut()
+                .pop_front()
+                .ok_or_else(|| Error::Transport(format!("unexpected {}", request.describe())))
+        }
+    }
+
+    impl Response {
+        pub fn ok(body: &str) -> Response {
+            Response {
+                status: 200,
+                retry_after: None,
+                body: body.as_bytes().to_vec(),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,9 +76,190 @@ pub fn date_string(unix: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time: the GraphQL `Time` scalar.
+pub fn rfc3339(unix: i64) -> String {
+    let seconds = unix.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date_string(unix),
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
+}
+
+/// Seconds in a relative duration such as `30m`, `24h`, `7d` or `2w`.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let unit = match text.chars().last()? {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    let amount: i64 = text[..text.len() - 1].trim().parse().ok()?;
+    (amount > 0 && amount <= 10_000).then(|| amount * unit)
+}
+
+/// A half-open time range, Unix seconds: `since` inclusive, `until` exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub since: i64,
+    pub until: i64,
+}
+
+impl Range {
+    pub fn seconds(&self) -> i64 {
+        self.until - self.since
+    }
+}
+
+/// Why a range was refused: the field and what to write instead.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RangeProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+const ACCEPTED: &str = "use RFC 3339 (2026-11-25T00:00:00Z), a date (2026-11-25) or a time \
+                        relative to now (30m, 24h, 7d, 2w)";
+
+/// Reads a range as users write it. `until` defaults to `now` and a relative `until` counts
+/// back from now; `since` defaults to 24 hours before `until` and a relative `since` counts
+/// back from `until`. A date as `until` means the end of that day. A `until` in the future is
+/// brought back to now, since there is no data there.
+pub fn resolve_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    now: i64,
+) -> Result<Range, RangeProblem> {
+    let problem = |field: &'static str, message: String| RangeProblem { field, message };
+    let point = |field: &'static str, text: &str, base: i64, end_of_day: bool| {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("now") {
+            return Ok(now);
+        }
+        if let Some(seconds) = parse_duration(text) {
+            return Ok(base - seconds);
+        }
+        if text.len() == 10
+            && let Some(midnight) = parse_rfc3339(&format!("{text}T00:00:00Z"))
+        {
+            return Ok(if end_of_day {
+                midnight + 86_400
+            } else {
+                midnight
+            });
+        }
+        parse_rfc3339(text)
+            .ok_or_else(|| problem(field, format!("{text:?} is not a time: {ACCEPTED}")))
+    };
+    let until = match until {
+        Some(text) if !text.trim().is_empty() => point("range.until", text, now, true)?,
+        _ => now,
+    }
+    .min(now);
+    let since = match since {
+        Some(text) if !text.trim().is_empty() => point("range.since", text, until, false)?,
+        _ => until - 86_400,
+    };
+    if since >= until {
+        return Err(problem(
+            "range.since",
+            format!(
+                "since ({}) must be before until ({}); data exists only up to now",
+                rfc3339(since),
+                rfc3339(until)
+            ),
+        ));
+    }
+    Ok(Range { since, until })
+}
+
+/// `3d 4h`-style length, for messages.
+pub fn human_duration(seconds: i64) -> String {
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days}d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours}h"));
+    }
+    if minutes > 0 || parts.is_empty() {
+        parts.push(format!("{minutes}m"));
+    }
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: i64 = 1_795_705_200; // 2026-11-26T15:00:00Z
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(NOW), "2026-11-26T15:00:00Z");
+        assert_eq!(parse_rfc3339(&rfc3339(NOW + 61)), Some(NOW + 61));
+    }
+
+    #[test]
+    fn ranges_default_to_the_last_day() {
+        assert_eq!(
+            resolve_range(None, None, NOW),
+            Ok(Range {
+                since: NOW - 86_400,
+                until: NOW
+            })
+        );
+        assert_eq!(
+            resolve_range(Some("7d"), None, NOW),
+            Ok(Range {
+                since: NOW - 7 * 86_400,
+                until: NOW
+            })
+        );
+        assert_eq!(
+            resolve_range(Some("2h"), Some("1h"), NOW),
+            Ok(Range {
+                since: NOW - 3 * 3600,
+                until: NOW - 3600
+            })
+        );
+    }
+
+    #[test]
+    fn dates_cover_whole_days_and_the_future_is_cut() {
+        let r = resolve_range(Some("2026-11-25"), Some("2026-11-25"), NOW).expect("valid");
+        assert_eq!(rfc3339(r.since), "2026-11-25T00:00:00Z");
+        assert_eq!(rfc3339(r.until), "2026-11-26T00:00:00Z");
+        let r = resolve_range(Some("2026-11-26"), Some("2026-11-30"), NOW).expect("valid");
+        assert_eq!(r.until, NOW);
+    }
+
+    #[test]
+    fn bad_ranges_name_the_part() {
+        assert_eq!(
+            resolve_range(Some("yesterday"), None, NOW).map_err(|p| p.field),
+            Err("range.since")
+        );
+        assert_eq!(
+            resolve_range(None, Some("2026-99-01"), NOW).map_err(|p| p.field),
+            Err("range.until")
+        );
+        assert_eq!(
+            resolve_range(Some("2026-11-27T00:00:00Z"), None, NOW).map_err(|p| p.field),
+            Err("range.since")
+        );
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("-1d"), None);
+    }
 
     #[test]
     fn parses_utc_and_offsets() {

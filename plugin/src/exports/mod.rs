@@ -1,4 +1,5 @@
 //! The `Guest` implementations: thin adapters from the WIT exports to the pure modules.
 
 mod connector;
+mod dns;
 mod tools;

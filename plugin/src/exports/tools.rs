@@ -2,6 +2,7 @@ use crate::cloudflare::{catalog, verify};
 use crate::connection;
 use crate::error::invalid;
 use crate::exports::connector::connection_info;
+use crate::exports::dns;
 use crate::http::WasiTransport;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
@@ -58,6 +59,12 @@ impl Guest for Component {
                     time::now_unix(),
                 ))
             }
+            other if dns::TOOL_NAMES.contains(&other) => dns::call_tool(other, &arguments)
+                .unwrap_or_else(|| {
+                    Err(Error::Internal(format!(
+                        "tool {other} is listed but not wired"
+                    )))
+                })?,
             other => {
                 let known: Vec<&str> = catalog_of_tools().iter().map(|t| t.0).collect();
                 return Err(invalid(
@@ -81,7 +88,7 @@ fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
             ]
         })
         .collect();
-    vec![
+    let mut tools = vec![
         (
             "connect",
             "Set the Cloudflare account and the services this connection uses. Call it first \
@@ -115,7 +122,9 @@ fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
              use. Read-only.",
             json!({ "type": "object", "properties": {}, "additionalProperties": false }),
         ),
-    ]
+    ];
+    tools.extend(dns::tool_specs());
+    tools
 }
 
 fn parse_arguments(text: &str) -> Result<Map<String, Value>, Error> {

@@ -12,6 +12,10 @@ mod bindings {
 
 use bindings::cloudflare::connector::types::{ConnectOptions, Error};
 use bindings::exports::cloudflare::connector::connector::{self, ConnectionInfo, VerifyReport};
+use bindings::exports::cloudflare::connector::dns_analytics::{
+    self as dns, Bucket, RecordPage, RecordQuery, Report, ReportRequest, Timeseries, Zone,
+    ZonePage, ZoneQuery,
+};
 use bindings::exports::cloudflare::connector::tools::{self, ToolSpec};
 use serde_json::{Value, json};
 
@@ -23,6 +27,29 @@ impl connector::Guest for Hostile {
     }
 
     fn verify() -> Result<VerifyReport, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+}
+
+/// Not under test here: the sandbox tests drive everything through `call-tool`.
+impl dns::Guest for Hostile {
+    fn list_zones(_: ZoneQuery) -> Result<ZonePage, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn get_zone(_: String) -> Result<Zone, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn dns_records(_: RecordQuery) -> Result<RecordPage, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn dns_report(_: ReportRequest) -> Result<Report, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn dns_timeseries(_: ReportRequest, _: Option<Bucket>) -> Result<Timeseries, Error> {
         Err(Error::Internal("hostile test component".into()))
     }
 }

@@ -1,0 +1,692 @@
+//! The `dns-analytics` exports and their tools: the JSON arguments map onto the same WIT
+//! records the typed functions take.
+
+use crate::Component;
+use crate::cloudflare::dns_report::{
+    self, DIMENSIONS, DnsCache, METRICS, bucket_name, dimension_name, metric_name,
+};
+use crate::cloudflare::zones;
+use crate::connection;
+use crate::error::invalid;
+use crate::http::WasiTransport;
+use crate::time;
+use crate::wit_dns::{
+    Bucket, DimensionFilter, DimensionValue, DnsRecord, FilterOperator, Guest, Metric, MetricValue,
+    NameMatch, PageInfo, RecordPage, RecordQuery, Report, ReportRequest, ReportSource, Sort,
+    SortKey, SortOrder, TimeRange, Timeseries, Zone, ZonePage, ZoneQuery, ZoneStatus,
+};
+use crate::wit_types::{Error, Service};
+use serde_json::{Map, Value, json};
+use std::sync::{LazyLock, Mutex};
+
+/// Zones and dataset limits this instance has looked up, for the connected account.
+static CACHE: LazyLock<Mutex<(String, DnsCache)>> = LazyLock::new(Mutex::default);
+
+/// Runs an operation of the DNS Analytics service with the instance's cache, once the
+/// connection says the service is enabled.
+fn with_service<T>(
+    run: impl FnOnce(&WasiTransport, &mut DnsCache, &str) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let connection = connection::current()?;
+    if !connection.has(Service::DnsAnalytics) {
+        return Err(Error::ServiceDisabled(Service::DnsAnalytics));
+    }
+    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let (account, cache) = &mut *guard;
+    if *account != connection.account_id {
+        *account = connection.account_id.clone();
+        *cache = DnsCache::default();
+    }
+    run(&WasiTransport, cache, &connection.account_id)
+}
+
+impl Guest for Component {
+    fn list_zones(query: ZoneQuery) -> Result<ZonePage, Error> {
+        with_service(|t, cache, account| zones::list_zones(t, &mut cache.zones, account, &query))
+    }
+
+    fn get_zone(zone: String) -> Result<Zone, Error> {
+        with_service(|t, cache, account| zones::get_zone(t, &mut cache.zones, account, &zone))
+    }
+
+    fn dns_records(query: RecordQuery) -> Result<RecordPage, Error> {
+        with_service(|t, cache, account| zones::dns_records(t, &mut cache.zones, account, &query))
+    }
+
+    fn dns_report(request: ReportRequest) -> Result<Report, Error> {
+        with_service(|t, cache, account| {
+            dns_report::report(t, cache, account, &request, time::now_unix())
+        })
+    }
+
+    fn dns_timeseries(request: ReportRequest, bucket: Option<Bucket>) -> Result<Timeseries, Error> {
+        with_service(|t, cache, account| {
+            dns_report::timeseries(t, cache, account, &request, bucket, time::now_unix())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+pub const TOOL_NAMES: [&str; 5] = [
+    "dns_list_zones",
+    "dns_get_zone",
+    "dns_records",
+    "dns_report",
+    "dns_timeseries",
+];
+
+/// Runs a DNS tool, or `None` when the name is not one.
+pub fn call_tool(name: &str, args: &Map<String, Value>) -> Option<Result<Value, Error>> {
+    let result = match name {
+        "dns_list_zones" => zone_query(args)
+            .and_then(<Component as Guest>::list_zones)
+            .map(|page| zone_page_json(&page)),
+        "dns_get_zone" => only(args, &["zone"])
+            .and_then(|()| string(args, "zone")?.ok_or_else(|| invalid("zone", "is required")))
+            .and_then(<Component as Guest>::get_zone)
+            .map(|z| zone_json(&z)),
+        "dns_records" => record_query(args)
+            .and_then(<Component as Guest>::dns_records)
+            .map(|page| record_page_json(&page)),
+        "dns_report" => report_request(args, false)
+            .and_then(|(request, _)| <Component as Guest>::dns_report(request))
+            .map(|r| report_json(&r)),
+        "dns_timeseries" => report_request(args, true)
+            .and_then(|(request, bucket)| <Component as Guest>::dns_timeseries(request, bucket))
+            .map(|r| timeseries_json(&r)),
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// Normalizes a name for lenient matching: `query-name`, `query_name` and `queryName` agree.
+fn fold(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_' && !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn pick<T: Copy>(
+    field: &str,
+    text: &str,
+    options: &[T],
+    name_of: impl Fn(T) -> &'static str,
+) -> Result<T, Error> {
+    options
+        .iter()
+        .copied()
+        .find(|o| fold(name_of(*o)) == fold(text))
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!(
+                    "unknown value {text:?}; allowed: {}",
+                    options
+                        .iter()
+                        .map(|o| name_of(*o))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+fn only(args: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
+    match args.keys().find(|k| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(unknown) => Err(invalid(
+            unknown,
+            format!("unknown argument; accepted: {}", allowed.join(", ")),
+        )),
+    }
+}
+
+fn string(args: &Map<String, Value>, field: &str) -> Result<Option<String>, Error> {
+    match args.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(field, "must be a string")),
+    }
+}
+
+fn integer(args: &Map<String, Value>, field: &str) -> Result<Option<u32>, Error> {
+    match args.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| invalid(field, "must be a positive whole number")),
+    }
+}
+
+fn strings(args: &Map<String, Value>, field: &str) -> Result<Vec<String>, Error> {
+    match args.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(invalid(field, "each item is a string")),
+            })
+            .collect(),
+        Some(Value::String(s)) => Ok(s.split(',').map(|p| p.trim().to_string()).collect()),
+        Some(_) => Err(invalid(field, "must be a list of strings")),
+    }
+}
+
+const STATUSES: [ZoneStatus; 4] = [
+    ZoneStatus::Initializing,
+    ZoneStatus::Pending,
+    ZoneStatus::Active,
+    ZoneStatus::Moved,
+];
+
+fn status_name(s: ZoneStatus) -> &'static str {
+    match s {
+        ZoneStatus::Initializing => "initializing",
+        ZoneStatus::Pending => "pending",
+        ZoneStatus::Active => "active",
+        ZoneStatus::Moved => "moved",
+    }
+}
+
+fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
+    only(args, &["name", "name_match", "status", "page", "per_page"])?;
+    Ok(ZoneQuery {
+        name: string(args, "name")?,
+        name_match: string(args, "name_match")?
+            .map(|m| {
+                pick(
+                    "name_match",
+                    &m,
+                    &[NameMatch::Exact, NameMatch::Contains],
+                    |m| match m {
+                        NameMatch::Exact => "exact",
+                        NameMatch::Contains => "contains",
+                    },
+                )
+            })
+            .transpose()?,
+        status: string(args, "status")?
+            .map(|s| pick("status", &s, &STATUSES, status_name))
+            .transpose()?,
+        page: integer(args, "page")?,
+        per_page: integer(args, "per_page")?,
+    })
+}
+
+fn record_query(args: &Map<String, Value>) -> Result<RecordQuery, Error> {
+    only(args, &["zone", "type", "name", "page", "per_page"])?;
+    Ok(RecordQuery {
+        zone: string(args, "zone")?.ok_or_else(|| invalid("zone", "is required"))?,
+        record_type: string(args, "type")?,
+        name: string(args, "name")?,
+        page: integer(args, "page")?,
+        per_page: integer(args, "per_page")?,
+    })
+}
+
+const OPERATORS: [FilterOperator; 4] = [
+    FilterOperator::Equals,
+    FilterOperator::NotEquals,
+    FilterOperator::InList,
+    FilterOperator::NotInList,
+];
+
+fn operator_name(o: FilterOperator) -> &'static str {
+    match o {
+        FilterOperator::Equals => "equals",
+        FilterOperator::NotEquals => "not-equals",
+        FilterOperator::InList => "in",
+        FilterOperator::NotInList => "not-in",
+    }
+}
+
+fn filter(item: &Value) -> Result<DimensionFilter, Error> {
+    let Value::Object(f) = item else {
+        return Err(invalid(
+            "filters",
+            "each filter is an object: {\"dimension\", \"operator\", \"value\" or \"values\"}",
+        ));
+    };
+    only(f, &["dimension", "operator", "value", "values"]).map_err(|e| match e {
+        Error::InvalidInput(p) => invalid("filters", format!("{}: {}", p.field, p.message)),
+        other => other,
+    })?;
+    let dimension = match f.get("dimension").and_then(Value::as_str) {
+        Some(d) => pick("filters.dimension", d, &DIMENSIONS, dimension_name)?,
+        None => {
+            return Err(invalid(
+                "filters.dimension",
+                "each filter names a dimension",
+            ));
+        }
+    };
+    let operator = match f.get("operator").and_then(Value::as_str) {
+        Some(o) => pick("filters.operator", o, &OPERATORS, operator_name)?,
+        None => FilterOperator::Equals,
+    };
+    let mut values = strings(f, "values")?;
+    match f.get("value") {
+        Some(Value::String(s)) => values.push(s.clone()),
+        Some(Value::Number(n)) => values.push(n.to_string()),
+        Some(Value::Bool(b)) => values.push(if *b { "1" } else { "0" }.to_string()),
+        None | Some(Value::Null) => {}
+        Some(_) => return Err(invalid("filters.value", "a string or a number")),
+    }
+    Ok(DimensionFilter {
+        dimension,
+        operator,
+        values,
+    })
+}
+
+fn sort(value: &Value) -> Result<Sort, Error> {
+    let (by, order) = match value {
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(o) => (
+            o.get("by").and_then(Value::as_str).unwrap_or("query-count"),
+            o.get("order").and_then(Value::as_str),
+        ),
+        _ => {
+            return Err(invalid(
+                "sort",
+                "{\"by\": a metric or dimension, \"order\"}",
+            ));
+        }
+    };
+    let key = match pick("sort.by", by, &METRICS, metric_name) {
+        Ok(m) => SortKey::Metric(m),
+        Err(_) => SortKey::Dimension(pick("sort.by", by, &DIMENSIONS, dimension_name)?),
+    };
+    let order = match order {
+        None => match key {
+            SortKey::Metric(_) => SortOrder::Descending,
+            SortKey::Dimension(_) => SortOrder::Ascending,
+        },
+        Some(o) => pick(
+            "sort.order",
+            o,
+            &[SortOrder::Ascending, SortOrder::Descending],
+            |o| match o {
+                SortOrder::Ascending => "ascending",
+                SortOrder::Descending => "descending",
+            },
+        )?,
+    };
+    Ok(Sort { key, order })
+}
+
+fn report_request(
+    args: &Map<String, Value>,
+    series: bool,
+) -> Result<(ReportRequest, Option<Bucket>), Error> {
+    let mut allowed = vec![
+        "zone",
+        "dimensions",
+        "metrics",
+        "filters",
+        "since",
+        "until",
+        "sort",
+        "limit",
+        "source",
+    ];
+    if series {
+        allowed.push("bucket");
+    }
+    only(args, &allowed)?;
+    let dimensions = strings(args, "dimensions")?
+        .iter()
+        .map(|d| pick("dimensions", d, &DIMENSIONS, dimension_name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let metrics = strings(args, "metrics")?
+        .iter()
+        .map(|m| pick("metrics", m, &METRICS, metric_name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filters = match args.get("filters") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(filter).collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("filters", "must be a list of filters")),
+    };
+    let source = string(args, "source")?
+        .map(|s| {
+            pick(
+                "source",
+                &s,
+                &[ReportSource::Graphql, ReportSource::LegacyRest],
+                |s| match s {
+                    ReportSource::Graphql => "graphql",
+                    ReportSource::LegacyRest => "legacy-rest",
+                },
+            )
+        })
+        .transpose()?;
+    let bucket = string(args, "bucket")?
+        .filter(|b| fold(b) != "auto")
+        .map(|b| {
+            pick(
+                "bucket",
+                &b,
+                &[Bucket::FiveMinutes, Bucket::Hour, Bucket::Day],
+                bucket_name,
+            )
+        })
+        .transpose()?;
+    Ok((
+        ReportRequest {
+            zone: string(args, "zone")?,
+            dimensions,
+            metrics,
+            filters,
+            range: TimeRange {
+                since: string(args, "since")?,
+                until: string(args, "until")?,
+            },
+            sort: args
+                .get("sort")
+                .filter(|v| !v.is_null())
+                .map(sort)
+                .transpose()?,
+            limit: integer(args, "limit")?,
+            source,
+        },
+        bucket,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results as JSON: rows are flat objects keyed by snake_case dimension and metric names.
+
+fn key(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+fn page_json(p: &PageInfo) -> Value {
+    json!({
+        "page": p.page,
+        "per_page": p.per_page,
+        "count": p.count,
+        "total_pages": p.total_pages,
+        "total_count": p.total_count,
+        "more": p.page < p.total_pages,
+    })
+}
+
+fn zone_json(z: &Zone) -> Value {
+    json!({
+        "id": z.id,
+        "name": z.name,
+        "status": z.status,
+        "plan": z.plan,
+        "name_servers": z.name_servers,
+        "paused": z.paused,
+        "type": z.zone_type,
+    })
+}
+
+fn zone_page_json(p: &ZonePage) -> Value {
+    json!({
+        "zones": p.zones.iter().map(zone_json).collect::<Vec<_>>(),
+        "page": page_json(&p.page_info),
+    })
+}
+
+fn record_json(r: &DnsRecord) -> Value {
+    json!({
+        "id": r.id,
+        "type": r.record_type,
+        "name": r.name,
+        "content": r.content,
+        "proxied": r.proxied,
+        "proxiable": r.proxiable,
+        "ttl": r.ttl,
+        "ttl_automatic": r.ttl == 1,
+    })
+}
+
+fn record_page_json(p: &RecordPage) -> Value {
+    json!({
+        "zone": { "id": p.zone.id, "name": p.zone.name, "plan": p.zone.plan },
+        "records": p.records.iter().map(record_json).collect::<Vec<_>>(),
+        "page": page_json(&p.page_info),
+    })
+}
+
+fn metric_number(m: &MetricValue) -> Value {
+    if m.metric == Metric::QueryCount {
+        json!(m.value as u64)
+    } else {
+        json!(m.value)
+    }
+}
+
+fn flat(dimensions: &[DimensionValue], metrics: &[MetricValue]) -> Value {
+    let mut row = Map::new();
+    for d in dimensions {
+        row.insert(key(dimension_name(d.dimension)), json!(d.value));
+    }
+    for m in metrics {
+        row.insert(key(metric_name(m.metric)), metric_number(m));
+    }
+    Value::Object(row)
+}
+
+fn scope_json(s: &crate::wit_dns::ReportScope) -> Value {
+    json!({
+        "account_id": s.account_id,
+        "zone": s.zone.as_ref().map(|z| json!({ "id": z.id, "name": z.name, "plan": z.plan })),
+        "level": if s.zone.is_some() { "zone" } else { "account" },
+        "dataset": s.dataset,
+        "since": s.since,
+        "until": s.until,
+    })
+}
+
+fn names<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    items.iter().map(|i| name_of(*i)).collect()
+}
+
+fn dropped_json(items: &[crate::wit_dns::DroppedItem]) -> Value {
+    items
+        .iter()
+        .map(|d| json!({ "item": d.item, "reason": d.reason }))
+        .collect()
+}
+
+fn report_json(r: &Report) -> Value {
+    json!({
+        "scope": scope_json(&r.scope),
+        "dimensions": names(&r.dimensions, dimension_name),
+        "metrics": names(&r.metrics, metric_name),
+        "rows": r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics)).collect::<Vec<_>>(),
+        "totals": flat(&[], &r.totals),
+        "truncated": r.truncated,
+        "dropped": dropped_json(&r.dropped),
+        "notes": r.notes,
+    })
+}
+
+fn timeseries_json(t: &Timeseries) -> Value {
+    json!({
+        "scope": scope_json(&t.scope),
+        "bucket": bucket_name(t.bucket),
+        "dimensions": names(&t.dimensions, dimension_name),
+        "metrics": names(&t.metrics, metric_name),
+        "series": t.series.iter().map(|s| json!({
+            "key": flat(&s.key, &[]),
+            "query_count": s.query_count,
+            "points": s.points.iter().map(|p| {
+                let mut point = flat(&[], &p.metrics);
+                point["time"] = json!(p.time);
+                point
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "totals": flat(&[], &t.totals),
+        "truncated": t.truncated,
+        "dropped": dropped_json(&t.dropped),
+        "notes": t.notes,
+    })
+}
+
+/// The tools' specs: name, description for a language model, JSON Schema.
+pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
+    let dimensions = names(&DIMENSIONS, dimension_name);
+    let metrics = names(&METRICS, metric_name);
+    let mut sort_keys = metrics.clone();
+    sort_keys.extend(dimensions.iter().copied());
+    let zone = json!({
+        "type": "string",
+        "description": "The zone: its ID (32 hex characters) or its name, e.g. example.com.",
+        "minLength": 1
+    });
+    let page = json!({ "type": "integer", "minimum": 1, "default": 1, "description": "1-based page number." });
+    let report_properties = |series: bool| {
+        let mut p = json!({
+            "zone": {
+                "type": "string",
+                "description": "Zone ID or name. Leave out for the whole account (all zones)."
+            },
+            "dimensions": {
+                "type": "array",
+                "items": { "type": "string", "enum": dimensions },
+                "uniqueItems": true,
+                "default": [],
+                "description": "What to group by. response-cached needs a Business plan or \
+                    higher (dropped, and said, otherwise); zone-tag only for account-level."
+            },
+            "metrics": {
+                "type": "array",
+                "items": { "type": "string", "enum": metrics },
+                "uniqueItems": true,
+                "default": ["query-count"],
+                "description": "Processing times are in microseconds."
+            },
+            "filters": {
+                "type": "array",
+                "maxItems": 20,
+                "description": "Conditions, all of which must hold.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "dimension": { "type": "string", "enum": dimensions },
+                        "operator": { "type": "string", "enum": ["equals", "not-equals", "in", "not-in"], "default": "equals" },
+                        "value": { "type": ["string", "number"], "description": "For equals / not-equals, e.g. NXDOMAIN." },
+                        "values": { "type": "array", "items": { "type": "string" }, "maxItems": 100, "description": "For in / not-in." }
+                    },
+                    "required": ["dimension"],
+                    "additionalProperties": false
+                }
+            },
+            "since": {
+                "type": "string",
+                "description": "Start: RFC 3339, a date (2026-11-25), or relative to until (1h, 24h, 7d). Default: 24h before until."
+            },
+            "until": {
+                "type": "string",
+                "description": "End (exclusive): RFC 3339, a date (its end), relative to now, or now. Default: now."
+            },
+            "sort": {
+                "type": "object",
+                "properties": {
+                    "by": { "type": "string", "enum": sort_keys, "default": "query-count" },
+                    "order": { "type": "string", "enum": ["ascending", "descending"] }
+                },
+                "additionalProperties": false,
+                "description": "Default: query-count descending."
+            },
+            "limit": if series {
+                json!({ "type": "integer", "minimum": 1, "maximum": dns_report::MAX_SERIES, "default": dns_report::DEFAULT_SERIES, "description": "Number of series (the largest groups)." })
+            } else {
+                json!({ "type": "integer", "minimum": 1, "maximum": dns_report::MAX_ROWS, "default": dns_report::DEFAULT_ROWS, "description": "Number of rows; truncated says when more existed." })
+            },
+            "source": {
+                "type": "string",
+                "enum": ["graphql", "legacy-rest"],
+                "default": "graphql",
+                "description": "legacy-rest: the deprecated REST report, for a zone where GraphQL is refused."
+            }
+        });
+        if series {
+            p["bucket"] = json!({
+                "type": "string",
+                "enum": ["auto", "five-minutes", "hour", "day"],
+                "default": "auto",
+                "description": "auto: five minutes up to 6 hours, hours up to 7 days, then days."
+            });
+        }
+        json!({ "type": "object", "properties": p, "additionalProperties": false })
+    };
+    vec![
+        (
+            "dns_list_zones",
+            "List the zones (domains) of the connected account with their ID, status, plan and \
+             name servers. Filter by name (exact or contains) and status; paginated (page, \
+             per_page 5-50) with page.more telling whether more pages exist. Use it to find a \
+             zone's ID or to check a zone exists and is active.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": { "type": "string", "description": "Zone name, e.g. example.com." },
+                    "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact" },
+                    "status": { "type": "string", "enum": names(&STATUSES, status_name) },
+                    "page": page,
+                    "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20 }
+                },
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "dns_get_zone",
+            "One zone's details (status, plan, name servers, paused, type) by ID or name.",
+            json!({
+                "type": "object",
+                "properties": { "zone": zone },
+                "required": ["zone"],
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "dns_records",
+            "A zone's DNS records (type, name, content, proxied, TTL), paginated. Answers \"is \
+             this name proxied through Cloudflare (orange cloud)?\" and \"what does this name \
+             point to?\". Filter by type and exact name.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "zone": zone,
+                    "type": { "type": "string", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
+                    "name": { "type": "string", "description": "Exact record name, e.g. www.example.com." },
+                    "page": page,
+                    "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100 }
+                },
+                "required": ["zone"],
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "dns_report",
+            "DNS query analytics for a zone or the whole account: query counts and processing \
+             times grouped by dimensions (query name, type, response code, data center, ...), \
+             with filters (e.g. response-code equals NXDOMAIN), a time range, sort and limit. \
+             Answers \"which names got the most NXDOMAIN answers yesterday?\". Returns rows, \
+             totals over the whole range, and truncated when the limit cut rows. Ranges are \
+             checked against the plan's history limits first (Free: 7 days per query, 8 days \
+             back).",
+            report_properties(false),
+        ),
+        (
+            "dns_timeseries",
+            "The same DNS analytics bucketed by time (five minutes, hour or day; chosen from \
+             the range unless given): one series per group of the dimensions, largest groups \
+             first, every bucket present (0 when no queries). Answers \"how many DNS queries \
+             per hour this week, by query type?\".",
+            report_properties(true),
+        ),
+    ]
+}
