@@ -5,6 +5,22 @@
 //!
 //! Behaviour is driven by a [`Scenario`] that can be switched while the server runs, and every
 //! request is recorded before it is answered so tests can check what the client sent.
+//!
+//! Data: six zones ([`ZONE_ID`] github.com, [`ENTERPRISE_ZONE_ID`] github.io,
+//! [`PENDING_ZONE_ID`] githubusercontent.com, [`EMPTY_ZONE_ID`] unit.tests, [`IDN_ZONE_ID`]
+//! bücher.example, [`BUSINESS_ZONE_ID`] example.org: two pages of 5), 13 DNS records per zone, and synthetic DNS analytics events (see
+//! [`dns_events`]) behind GraphQL (`dnsAnalyticsAdaptive*`, schema-checked, see
+//! [`validate_graphql`]) and the legacy `/dns_analytics/report` endpoints.
+
+mod dns_events;
+mod dns_report;
+mod graphql;
+
+pub use dns_events::{
+    DNS_EVENT_HOURS, DNS_EVENTS_PER_HOUR, HourlyDnsEvent, dns_event_times, hourly_query_count,
+};
+pub use dns_report::RESPONSE_CACHED_PLAN_MESSAGE;
+pub use graphql::{graphql_schema, validate_graphql};
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -30,6 +46,42 @@ pub const OTHER_ACCOUNT_ID: &str = "f037e56e89293a057740de681ac9abbe";
 /// The id that token verification reports for [`TOKEN`].
 pub const TOKEN_ID: &str = "ed17574386854bf78a67040be0a770b0";
 
+/// github.com: plan "Free Website", active, 20 DNS queries an hour (see [`DNS_EVENTS_PER_HOUR`]).
+pub const ZONE_ID: &str = "234234243423aaabb334342aaa343433";
+pub const ZONE_NAME: &str = "github.com";
+/// github.io: plan "Enterprise Website" (changed from the fixture's Free), active, 8 queries an
+/// hour.
+pub const ENTERPRISE_ZONE_ID: &str = "234234243423aaabb334342aaa343434";
+pub const ENTERPRISE_ZONE_NAME: &str = "github.io";
+/// githubusercontent.com: plan "Free Website", status `pending` (as recorded), no DNS traffic.
+/// The recorded page 2 repeats github.io's id for it; the fake gives it this one.
+pub const PENDING_ZONE_ID: &str = "234234243423aaabb334342aaa343436";
+pub const PENDING_ZONE_NAME: &str = "githubusercontent.com";
+/// unit.tests: plan "Free Website", active, no DNS traffic at all (for "no data" answers).
+pub const EMPTY_ZONE_ID: &str = "234234243423aaabb334342aaa343435";
+pub const EMPTY_ZONE_NAME: &str = "unit.tests";
+/// An internationalized zone, listed in Unicode as Cloudflare lists it: plan "Pro Website",
+/// active, 5 queries an hour (query names in ASCII: `www.xn--bcher-kva.example`).
+pub const IDN_ZONE_ID: &str = "5d1f0c9e8b7a46f3a2e1d0c9b8a7f6e5";
+pub const IDN_ZONE_NAME: &str = "bücher.example";
+/// [`IDN_ZONE_NAME`] in ASCII (punycode); `GET /zones?name=` accepts either form.
+pub const IDN_ZONE_ASCII_NAME: &str = "xn--bcher-kva.example";
+/// example.org: plan "Business Website", active, no DNS traffic. Made here (from github.com's
+/// entry) so that the zone list spans two pages at the smallest `per_page`, 5.
+pub const BUSINESS_ZONE_ID: &str = "9a7c5e3b1d2f4a6c8e0b2d4f6a8c0e2b";
+pub const BUSINESS_ZONE_NAME: &str = "example.org";
+/// Every zone id, in the order `GET /zones` lists them.
+pub const ZONE_IDS: [&str; 6] = [
+    ZONE_ID,
+    ENTERPRISE_ZONE_ID,
+    PENDING_ZONE_ID,
+    EMPTY_ZONE_ID,
+    IDN_ZONE_ID,
+    BUSINESS_ZONE_ID,
+];
+/// DNS records per zone (3 from cloudflare-go, 10 from octodns, renamed into the zone).
+pub const DNS_RECORDS_PER_ZONE: usize = 13;
+
 const API_HOST: &str = "api.cloudflare.com";
 const DOCS_HOST: &str = "developers.cloudflare.com";
 const API_PREFIX: &str = "/client/v4";
@@ -43,8 +95,11 @@ const INVALID_TOKEN_FIXTURE: &str =
 const AUTH_ERROR_FIXTURE: &str =
     include_str!("../fixtures/error_10000_authentication_error.live.json");
 const ZONES_FIXTURE: &str = include_str!("../fixtures/zones_list_page_1.octodns.json");
+const ZONES_PAGE_2_FIXTURE: &str = include_str!("../fixtures/zones_list_page_2.octodns.json");
 const DNS_RECORDS_FIXTURE: &str =
     include_str!("../fixtures/dns_records_list_page_1.cloudflare-go.json");
+const OCTODNS_RECORDS_FIXTURE: &str =
+    include_str!("../fixtures/dns_records_list_page_1.octodns.json");
 
 const LLMS_TXT: &str = "\
 # Cloudflare Developer Documentation
@@ -327,6 +382,13 @@ impl FakeCloudflare {
             scenario: Mutex::new(scenario),
             requests: Mutex::new(Vec::new()),
         });
+        // Building the GraphQL schema takes about a second in debug builds: start it now, off
+        // the server's threads, so the first GraphQL request does not wait as long.
+        std::thread::Builder::new()
+            .name("fake-cloudflare-schema".to_owned())
+            .spawn(|| {
+                graphql_schema();
+            })?;
         let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -552,7 +614,13 @@ fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
         ["zones"] => list_zones(scenario, &query),
         ["zones", zone_id] => get_zone(scenario, zone_id, rest),
         ["zones", zone_id, "dns_records"] => list_dns_records(scenario, zone_id, rest, &query),
-        ["graphql"] => graphql(scenario, &request.body),
+        ["zones", zone_id, "dns_analytics", "report"] => {
+            dns_report::report(scenario, zone_id, rest, &query, false)
+        }
+        ["zones", zone_id, "dns_analytics", "report", "bytime"] => {
+            dns_report::report(scenario, zone_id, rest, &query, true)
+        }
+        ["graphql"] => graphql::handle(scenario, &request.body),
         _ => no_route(),
     }
 }
@@ -650,27 +718,184 @@ fn get_account(scenario: Scenario, account: &str) -> Response {
     success(account_object(account), None)
 }
 
-/// The zones the token can see, each owned by the token's account.
+/// A zone's plan, from `plan.legacy_id` (or `plan.name`), in increasing order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Plan {
+    Free,
+    Pro,
+    Business,
+    Enterprise,
+}
+
+pub(crate) fn zone_plan(zone: &Value) -> Plan {
+    let id = zone
+        .pointer("/plan/legacy_id")
+        .or_else(|| zone.pointer("/plan/name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if id.starts_with("enterprise") {
+        Plan::Enterprise
+    } else if id.starts_with("business") {
+        Plan::Business
+    } else if id.starts_with("pro") {
+        Plan::Pro
+    } else {
+        Plan::Free
+    }
+}
+
+fn set_plan(zone: &mut Value, plan_id: &str, name: &str, legacy_id: &str, price: u64) {
+    let plan = &mut zone["plan"];
+    plan["id"] = json!(plan_id);
+    plan["name"] = json!(name);
+    plan["legacy_id"] = json!(legacy_id);
+    plan["price"] = json!(price);
+}
+
+/// The zones the token can see, each owned by the token's account, in this order:
+/// github.com, github.io (both from octodns page 1), githubusercontent.com, unit.tests (page 2),
+/// bücher.example and example.org (made here from github.com's entry). See the `*_ZONE_*`
+/// constants.
 fn zones(scenario: Scenario) -> Vec<Value> {
     if scenario == Scenario::NoZones {
         return Vec::new();
     }
-    let mut fixture = parse_fixture(ZONES_FIXTURE);
-    let zones = fixture["result"]
-        .as_array_mut()
-        .expect("zones fixture has a result array");
-    for zone in zones.iter_mut() {
+    let mut all = Vec::new();
+    for fixture in [ZONES_FIXTURE, ZONES_PAGE_2_FIXTURE] {
+        let mut page = parse_fixture(fixture);
+        let zones = page["result"]
+            .as_array_mut()
+            .expect("zones fixtures have a result array");
+        all.append(zones);
+    }
+    for zone in all.iter_mut() {
+        match zone["name"].as_str() {
+            Some(ZONE_NAME) | Some(EMPTY_ZONE_NAME) => zone["status"] = json!("active"),
+            Some(ENTERPRISE_ZONE_NAME) => {
+                zone["status"] = json!("active");
+                // Made-up plan id; the recorded fixture only has Free zones.
+                set_plan(
+                    zone,
+                    "94f3b7b768b0458b56d2cac4fe5ec0f9",
+                    "Enterprise Website",
+                    "enterprise",
+                    5000,
+                );
+            }
+            // The recorded page 2 repeats github.io's id.
+            Some(PENDING_ZONE_NAME) => zone["id"] = json!(PENDING_ZONE_ID),
+            _ => {}
+        }
+    }
+    let mut idn = all[0].clone();
+    idn["id"] = json!(IDN_ZONE_ID);
+    idn["name"] = json!(IDN_ZONE_NAME);
+    idn["status"] = json!("active");
+    idn["created_on"] = json!("2024-03-04T09:10:11.123456Z");
+    idn["modified_on"] = json!("2024-03-04T09:15:00.654321Z");
+    // Made-up plan id.
+    set_plan(
+        &mut idn,
+        "a577b510288e82b26486fc7a6e25b9b5",
+        "Pro Website",
+        "pro",
+        20,
+    );
+    let mut business = all[0].clone();
+    business["id"] = json!(BUSINESS_ZONE_ID);
+    business["name"] = json!(BUSINESS_ZONE_NAME);
+    business["status"] = json!("active");
+    business["created_on"] = json!("2021-06-07T08:09:10.111213Z");
+    business["modified_on"] = json!("2021-06-07T08:20:00.141516Z");
+    // Made-up plan id.
+    set_plan(
+        &mut business,
+        "c1ba5a8c2a2c4e9f9d4c1c0f5e6f7a8b",
+        "Business Website",
+        "business",
+        200,
+    );
+    all.push(idn);
+    all.push(business);
+    for zone in all.iter_mut() {
         zone["account"] = json!({ "id": token_account(scenario), "name": ACCOUNT_NAME });
     }
-    std::mem::take(zones)
+    all
 }
 
-fn find_zone(scenario: Scenario, zone_id: &str) -> Option<Value> {
+pub(crate) fn find_zone(scenario: Scenario, zone_id: &str) -> Option<Value> {
     zones(scenario)
         .into_iter()
         .find(|zone| zone["id"].as_str() == Some(zone_id))
 }
 
+/// The ASCII form of a zone name, for the one internationalized zone.
+fn ascii_zone_name(name: &str) -> &str {
+    if name == IDN_ZONE_NAME {
+        IDN_ZONE_ASCII_NAME
+    } else {
+        name
+    }
+}
+
+/// A host name with the IDN zone's Unicode suffix in ASCII (`www.bücher.example` →
+/// `www.xn--bcher-kva.example`); other names unchanged.
+fn ascii_host_name(name: &str) -> String {
+    match name.strip_suffix(IDN_ZONE_NAME) {
+        Some(prefix) if prefix.is_empty() || prefix.ends_with('.') => {
+            format!("{prefix}{IDN_ZONE_ASCII_NAME}")
+        }
+        _ => name.to_owned(),
+    }
+}
+
+/// A `name` / `account.name` filter of `GET /zones`: `op:value` with Cloudflare's operators
+/// (`equal` when no operator is given); case-insensitive unless `*_case_sensitive`.
+fn name_filter_matches(filter: &str, candidates: &[&str]) -> bool {
+    const OPERATORS: [&str; 8] = [
+        "equal",
+        "not_equal",
+        "starts_with",
+        "ends_with",
+        "contains",
+        "starts_with_case_sensitive",
+        "ends_with_case_sensitive",
+        "contains_case_sensitive",
+    ];
+    let (op, wanted) = match filter.split_once(':') {
+        Some((op, wanted)) if OPERATORS.contains(&op) => (op, wanted),
+        _ => ("equal", filter),
+    };
+    let case_sensitive = op.ends_with("_case_sensitive");
+    let fold = |s: &str| {
+        if case_sensitive {
+            s.to_owned()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let wanted = fold(wanted);
+    let test = |candidate: &&str| {
+        let candidate = fold(candidate);
+        match op.trim_end_matches("_case_sensitive") {
+            "starts_with" => candidate.starts_with(&wanted),
+            "ends_with" => candidate.ends_with(&wanted),
+            "contains" => candidate.contains(&wanted),
+            _ => candidate == wanted,
+        }
+    };
+    if op == "not_equal" {
+        !candidates.iter().any(test)
+    } else {
+        candidates.iter().any(test)
+    }
+}
+
+/// `GET /zones`: filters `name` (with operators, Unicode or ASCII for the IDN zone),
+/// `account.name` (same operators), `status`, `account.id`, combined by `match=all|any`;
+/// `order` (`name`, `status`, `account.id`, `account.name`) and `direction`; `page`, `per_page`
+/// (5..50, default 20).
 fn list_zones(scenario: Scenario, query: &QueryParams) -> Response {
     if permission_missing(scenario, Permission::ZoneRead) {
         return unauthorized();
@@ -679,19 +904,66 @@ fn list_zones(scenario: Scenario, query: &QueryParams) -> Response {
         Ok(p) => p,
         Err(message) => return bad_request(&message),
     };
-    let matches = |zone: &Value, field: &str, wanted: Option<&str>| match wanted {
-        None => true,
-        Some(wanted) => zone
-            .pointer(field)
-            .and_then(Value::as_str)
-            .is_some_and(|value| value.eq_ignore_ascii_case(wanted)),
+    let match_any = match query.get("match") {
+        None | Some("all") => false,
+        Some("any") => true,
+        Some(other) => return bad_request(&format!("match must be all or any, not {other}")),
     };
-    let selected = zones(scenario)
+    let field = |zone: &Value, pointer: &str| {
+        zone.pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let tests = |zone: &Value| -> Vec<bool> {
+        let name = field(zone, "/name");
+        let mut results = Vec::new();
+        if let Some(wanted) = query.get("name") {
+            results.push(name_filter_matches(
+                wanted,
+                &[&name, ascii_zone_name(&name)],
+            ));
+        }
+        if let Some(wanted) = query.get("account.name") {
+            results.push(name_filter_matches(
+                wanted,
+                &[&field(zone, "/account/name")],
+            ));
+        }
+        for (param, pointer) in [("status", "/status"), ("account.id", "/account/id")] {
+            if let Some(wanted) = query.get(param) {
+                results.push(field(zone, pointer).eq_ignore_ascii_case(wanted));
+            }
+        }
+        results
+    };
+    let mut selected: Vec<Value> = zones(scenario)
         .into_iter()
-        .filter(|zone| matches(zone, "/account/id", query.get("account.id")))
-        .filter(|zone| matches(zone, "/name", query.get("name")))
-        .filter(|zone| matches(zone, "/status", query.get("status")))
+        .filter(|zone| {
+            let results = tests(zone);
+            results.is_empty()
+                || if match_any {
+                    results.iter().any(|r| *r)
+                } else {
+                    results.iter().all(|r| *r)
+                }
+        })
         .collect();
+    if let Some(order) = query.get("order") {
+        let pointer = match order {
+            "name" => "/name",
+            "status" => "/status",
+            "account.id" => "/account/id",
+            "account.name" => "/account/name",
+            other => return bad_request(&format!("cannot order zones by {other}")),
+        };
+        selected.sort_by_key(|zone| field(zone, pointer));
+    }
+    match query.get("direction") {
+        None | Some("asc") => {}
+        Some("desc") => selected.reverse(),
+        Some(other) => return bad_request(&format!("direction must be asc or desc, not {other}")),
+    }
     paginated(selected, page, per_page)
 }
 
@@ -705,6 +977,38 @@ fn get_zone(scenario: Scenario, zone_id: &str, path: &str) -> Response {
     }
 }
 
+/// The DNS records of a zone: cloudflare-go's 3 (under example.com) then octodns' 10 (under
+/// unit.tests), renamed into the zone (ASCII names for the IDN zone).
+fn dns_records(zone_id: &str, zone_name: &str) -> Vec<Value> {
+    let ascii = ascii_zone_name(zone_name);
+    let mut records = Vec::new();
+    for (fixture, origin) in [
+        (DNS_RECORDS_FIXTURE, "example.com"),
+        (OCTODNS_RECORDS_FIXTURE, "unit.tests"),
+    ] {
+        let mut page = parse_fixture(fixture);
+        let page_records = page["result"]
+            .as_array_mut()
+            .expect("dns records fixtures have a result array");
+        for record in page_records.iter_mut() {
+            for key in ["name", "content"] {
+                if let Some(text) = record[key].as_str()
+                    && let Some(prefix) = text.strip_suffix(origin)
+                    && (prefix.is_empty() || prefix.ends_with('.'))
+                {
+                    record[key] = json!(format!("{prefix}{ascii}"));
+                }
+            }
+            record["zone_id"] = json!(zone_id);
+            record["zone_name"] = json!(zone_name);
+        }
+        records.append(page_records);
+    }
+    records
+}
+
+/// `GET /zones/{id}/dns_records`: filters `type`, `name` (exact, case-insensitive), `content`
+/// (exact), `proxied` (`true`/`false`); `page`, `per_page` (1..5000, default 100).
 fn list_dns_records(
     scenario: Scenario,
     zone_id: &str,
@@ -723,98 +1027,28 @@ fn list_dns_records(
         Err(message) => return bad_request(&message),
     };
     let zone_name = zone["name"].as_str().unwrap_or_default();
-    let mut fixture = parse_fixture(DNS_RECORDS_FIXTURE);
-    let records = fixture["result"]
-        .as_array_mut()
-        .expect("dns records fixture has a result array");
-    for record in records.iter_mut() {
-        // The fixture's records live under example.com; move them into this zone.
-        if let Some(name) = record["name"].as_str() {
-            let renamed = match name.strip_suffix("example.com") {
-                Some(prefix) => format!("{prefix}{zone_name}"),
-                None => name.to_owned(),
-            };
-            record["name"] = json!(renamed);
-        }
-        record["zone_id"] = json!(zone_id);
-        record["zone_name"] = json!(zone_name);
-    }
-    paginated(std::mem::take(records), page, per_page)
-}
-
-// ---------------------------------------------------------------------------------------------
-// GraphQL
-
-#[derive(serde::Deserialize)]
-struct GraphqlRequest {
-    query: String,
-    #[serde(default)]
-    variables: Value,
-}
-
-fn graphql(scenario: Scenario, body: &[u8]) -> Response {
-    let Ok(request) = serde_json::from_slice::<GraphqlRequest>(body) else {
-        return json_response(
-            StatusCode::BAD_REQUEST,
-            json!({
-                "data": null,
-                "errors": [{
-                    "message": "failed to parse request body",
-                    "extensions": { "code": "bad_request" }
-                }]
-            }),
-        );
-    };
-    let variable = |name: &str| request.variables.get(name).and_then(Value::as_str);
-
-    // Scope is decided by which viewer field the query selects.
-    let (scope, allowed) = if request.query.contains("accounts(") {
-        let allowed = !permission_missing(scenario, Permission::AccountAnalyticsRead)
-            && variable("accountTag") == Some(token_account(scenario));
-        ("accounts", allowed)
-    } else if request.query.contains("zones(") {
-        let allowed = !permission_missing(scenario, Permission::ZoneAnalyticsRead)
-            && variable("zoneTag").is_some_and(|tag| find_zone(scenario, tag).is_some());
-        ("zones", allowed)
-    } else {
-        return graphql_error(
-            "query must select viewer.zones or viewer.accounts",
-            None,
-            "bad_request",
-        );
-    };
-
-    if !allowed {
-        let what = if scope == "accounts" {
-            "account"
-        } else {
-            "zone"
-        };
-        return graphql_error(
-            &format!("not authorized for that {what}"),
-            Some(json!(["viewer", scope, 0])),
-            "authz",
-        );
-    }
-    json_response(
-        StatusCode::OK,
-        json!({
-            "data": { "viewer": { scope: [ { "httpRequests1dGroups": [ { "sum": { "requests": 1234 } } ] } ] } },
-            "errors": null
-        }),
-    )
-}
-
-/// GraphQL reports query failures with HTTP 200 and `data: null`.
-fn graphql_error(message: &str, path: Option<Value>, code: &str) -> Response {
-    let mut error = json!({
-        "message": message,
-        "extensions": { "code": code, "timestamp": rfc3339(unix_now()) }
-    });
-    if let Some(path) = path {
-        error["path"] = path;
-    }
-    json_response(StatusCode::OK, json!({ "data": null, "errors": [error] }))
+    let text = |record: &Value, key: &str| record[key].as_str().unwrap_or_default().to_owned();
+    let records = dns_records(zone_id, zone_name)
+        .into_iter()
+        .filter(|r| {
+            query
+                .get("type")
+                .is_none_or(|t| text(r, "type").eq_ignore_ascii_case(t))
+        })
+        .filter(|r| {
+            query.get("name").is_none_or(|n| {
+                let wanted = ascii_host_name(&n.trim_end_matches('.').to_lowercase());
+                text(r, "name").to_lowercase() == wanted
+            })
+        })
+        .filter(|r| query.get("content").is_none_or(|c| text(r, "content") == c))
+        .filter(|r| {
+            query
+                .get("proxied")
+                .is_none_or(|p| r["proxied"].as_bool().map(|b| b.to_string()).as_deref() == Some(p))
+        })
+        .collect();
+    paginated(records, page, per_page)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -994,6 +1228,98 @@ fn rfc3339(unix_secs: i64) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a Unix time.
+fn days_from_unix(unix_secs: i64) -> i64 {
+    unix_secs.div_euclid(DAY)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+fn date_string(days: i64) -> String {
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// (year, month, day) to days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// `YYYY-MM-DD` to days since 1970-01-01; `None` unless a real calendar date.
+fn parse_date(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    if !(1..=12).contains(&month) || day < 1 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    (civil_from_days(days) == (year, month, day)).then_some(days)
+}
+
+/// RFC 3339 (`2026-11-26T15:00:00Z`, `…T15:00:00.123+01:00`) to Unix seconds (fractions
+/// dropped); `None` when malformed.
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    let days = parse_date(date)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let clock = rest.get(..8)?;
+    let cb = clock.as_bytes();
+    if cb[2] != b':' || cb[5] != b':' {
+        return None;
+    }
+    let field = |range: std::ops::Range<usize>, max: i64| -> Option<i64> {
+        let part = clock.get(range)?;
+        let value: i64 = part
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()?;
+        (value <= max).then_some(value)
+    };
+    let seconds = field(0..2, 23)? * 3600 + field(3..5, 59)? * 60 + field(6..8, 60)?;
+    let mut zone = &rest[8..];
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        zone = &fraction[digits..];
+    }
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let zb = zone.as_bytes();
+            if zone.len() != 6 || zb[3] != b':' {
+                return None;
+            }
+            let hours: i64 = zone.get(1..3)?.parse().ok()?;
+            let minutes: i64 = zone.get(4..6)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    Some(days * DAY + seconds - offset)
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -1133,7 +1459,10 @@ mod tests {
         fake.set_scenario(Scenario::AllPermissions);
         let records = api_get(&fake, &format!("/zones/{zone_id}/dns_records")).json();
         assert_eq!(records["result"][0]["zone_id"], json!(zone_id));
-        assert_eq!(records["result_info"]["total_count"], json!(3));
+        assert_eq!(
+            records["result_info"]["total_count"],
+            json!(DNS_RECORDS_PER_ZONE)
+        );
     }
 
     #[test]
@@ -1224,7 +1553,9 @@ mod tests {
     fn zones_filter_paginate_and_404() {
         let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
         let all = api_get(&fake, &format!("/zones?account.id={ACCOUNT_ID}&per_page=5")).json();
-        assert_eq!(all["result_info"]["count"], json!(2));
+        assert_eq!(all["result_info"]["count"], json!(5));
+        assert_eq!(all["result_info"]["total_count"], json!(6));
+        assert_eq!(all["result_info"]["total_pages"], json!(2));
         assert_eq!(all["result"][0]["account"]["id"], json!(ACCOUNT_ID));
 
         let other = api_get(&fake, &format!("/zones?account.id={OTHER_ACCOUNT_ID}")).json();
@@ -1262,8 +1593,8 @@ mod tests {
             )
         };
         let zone_query =
-            "query($zoneTag: string) { viewer { zones(filter: {zoneTag: $zoneTag}) { x } } }";
-        let account_query = "query($accountTag: string) { viewer { accounts(filter: {accountTag: $accountTag}) { x } } }";
+            "query($zoneTag: string) { viewer { zones(filter: {zoneTag: $zoneTag}) { zoneTag } } }";
+        let account_query = "query($accountTag: string) { viewer { accounts(filter: {accountTag: $accountTag}) { accountTag } } }";
 
         let denied = post(
             zone_query,
@@ -1277,7 +1608,15 @@ mod tests {
 
         let allowed = post(account_query, json!({ "accountTag": ACCOUNT_ID })).json();
         assert_eq!(allowed["errors"], Value::Null);
-        assert!(allowed["data"]["viewer"]["accounts"].is_array());
+        assert_eq!(
+            allowed["data"]["viewer"]["accounts"],
+            json!([{ "accountTag": ACCOUNT_ID }])
+        );
+
+        let other = post(account_query, json!({ "accountTag": OTHER_ACCOUNT_ID })).json();
+        assert_eq!(other["data"], Value::Null);
+        assert_eq!(other["errors"][0]["extensions"]["code"], json!("authz"));
+        assert_eq!(other["errors"][0]["path"], json!(["viewer", "accounts", 0]));
 
         let bad = send(
             &fake,
@@ -1345,5 +1684,819 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_796_083_200), "2026-12-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn time_parsing_round_trips() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-12-01T01:00:00.250+01:00"),
+            Some(1_796_083_200)
+        );
+        assert_eq!(parse_rfc3339("2026-02-30T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-12-01"), None);
+        assert_eq!(parse_date("2000-02-29"), Some(11_016));
+        assert_eq!(parse_date("2001-02-29"), None);
+        assert_eq!(date_string(11_016), "2000-02-29");
+        for days in [-1, 0, 59, 11_016, 20_788] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    // ---- GraphQL ----------------------------------------------------------------------------
+
+    /// The DNS query the analytics service is expected to send, in its variables form.
+    const NXDOMAIN_QUERY: &str = "query Top($zoneTag: string!, $filter: ZoneDnsAnalyticsAdaptiveGroupsFilter_InputObject!, $limit: uint64!) {
+        viewer { zones(filter: {zoneTag: $zoneTag}) {
+            top: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: $limit, orderBy: [count_DESC, queryName_ASC]) {
+                count
+                avg { processingTimeUs }
+                quantiles { processingTimeUsP50 processingTimeUsP90 }
+                dimensions { queryName }
+            }
+        } }
+    }";
+
+    fn gql(fake: &FakeCloudflare, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let reply = send(
+            fake,
+            "POST",
+            API_HOST,
+            "/client/v4/graphql",
+            Some(TOKEN),
+            &body,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
+    /// `[now - 24h, now)` as a datetime filter.
+    fn last_day() -> Value {
+        let now = unix_now();
+        json!({ "datetime_geq": rfc3339(now - DAY), "datetime_lt": rfc3339(now) })
+    }
+
+    fn only_error(answer: &Value) -> &Value {
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+        let errors = answer["errors"].as_array().expect("an errors array");
+        assert_eq!(errors.len(), 1, "{answer}");
+        &errors[0]
+    }
+
+    #[test]
+    fn schema_accepts_dns_queries_and_the_verify_probes() {
+        let mut filter = last_day();
+        filter["responseCode"] = json!("NXDOMAIN");
+        let variables = json!({ "zoneTag": ZONE_ID, "filter": filter, "limit": 10 });
+        assert_eq!(validate_graphql(NXDOMAIN_QUERY, &variables), Ok(()));
+
+        let account = "query($accountTag: string!) { viewer { accounts(filter: {accountTag: $accountTag}) {
+            dnsAnalyticsAdaptiveGroups(limit: 5, filter: {date_geq: \"2026-11-20\", zoneTag_in: [\"a\"]}) { count dimensions { zoneTag } }
+            settings { dnsAnalyticsAdaptiveGroups { maxDuration } }
+        } } }";
+        assert_eq!(
+            validate_graphql(account, &json!({ "accountTag": ACCOUNT_ID })),
+            Ok(())
+        );
+        // The plugin's verify probes (plugin/src/cloudflare/verify.rs).
+        let zone_probe = "query ZoneAnalyticsPermissionProbe($zoneTag: string!, $since: Date!) { viewer { zones(filter: {zoneTag: $zoneTag}) { httpRequests1dGroups(limit: 1, filter: {date_geq: $since}) { sum { requests } } } } }";
+        let account_probe = "query AccountAnalyticsPermissionProbe($accountTag: string!, $since: Date!) { viewer { accounts(filter: {accountTag: $accountTag}) { httpRequests1dGroups(limit: 1, filter: {date_geq: $since}) { sum { requests } } } } }";
+        let since = json!("2026-11-25");
+        assert_eq!(
+            validate_graphql(zone_probe, &json!({ "zoneTag": ZONE_ID, "since": since })),
+            Ok(())
+        );
+        assert_eq!(
+            validate_graphql(
+                account_probe,
+                &json!({ "accountTag": ACCOUNT_ID, "since": since })
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn schema_rejects_unknown_fields_and_filter_keys() {
+        let unknown_field = "{ viewer { zones(filter: {zoneTag: \"x\"}) { dnsAnalyticsAdaptiveGroups(limit: 1, filter: {}) { count bogus } } } }";
+        let error = validate_graphql(unknown_field, &Value::Null).expect_err("unknown field");
+        assert!(error.contains("bogus"), "{error}");
+
+        let mut filter = last_day();
+        filter["responseKode"] = json!("NXDOMAIN");
+        let error = validate_graphql(
+            NXDOMAIN_QUERY,
+            &json!({ "zoneTag": ZONE_ID, "filter": filter, "limit": 10 }),
+        )
+        .expect_err("unknown filter key");
+        assert!(error.contains("responseKode"), "{error}");
+
+        let error = validate_graphql(NXDOMAIN_QUERY, &json!({ "zoneTag": ZONE_ID }))
+            .expect_err("missing required variables");
+        assert!(error.contains("filter"), "{error}");
+
+        // Over HTTP: 200, data null, code bad_request.
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let answer = gql(&fake, unknown_field, Value::Null);
+        let error = only_error(&answer);
+        assert_eq!(error["extensions"]["code"], json!("bad_request"));
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("bogus"))
+        );
+    }
+
+    #[test]
+    fn zone_groups_by_query_name_over_the_last_day() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let mut filter = last_day();
+        filter["responseCode"] = json!("NXDOMAIN");
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": ZONE_ID, "filter": filter, "limit": 10 }),
+        );
+        assert_eq!(answer["errors"], Value::Null, "{answer}");
+        assert_eq!(
+            answer["data"]["viewer"]["zones"][0]["top"],
+            json!([
+                {
+                    "count": 48,
+                    "avg": { "processingTimeUs": 2000.0 },
+                    "quantiles": { "processingTimeUsP50": 2000.0, "processingTimeUsP90": 2000.0 },
+                    "dimensions": { "queryName": "missing.github.com" }
+                },
+                {
+                    "count": 24,
+                    "avg": { "processingTimeUs": 2500.0 },
+                    "quantiles": { "processingTimeUsP50": 2500.0, "processingTimeUsP90": 2500.0 },
+                    "dimensions": { "queryName": "old.github.com" }
+                }
+            ])
+        );
+
+        // Whole zone, one group; then hourly buckets, oldest first, limited.
+        let query = "query($zoneTag: string!, $filter: ZoneDnsAnalyticsAdaptiveGroupsFilter_InputObject!) {
+            viewer { zones(filter: {zoneTag: $zoneTag}) {
+                all: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: 1) { count avg { processingTimeUs sampleInterval } quantiles { processingTimeUsP50 processingTimeUsP90 processingTimeUsP99 } }
+                hours: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: 3, orderBy: [datetimeHour_ASC]) { count dimensions { datetimeHour date ipVersion } }
+                nothing: dnsAnalyticsAdaptiveGroups(filter: {AND: [$filter, {queryName_like: \"%.example\"}]}, limit: 3) { count }
+                __typename
+            } }
+        }";
+        let answer = gql(
+            &fake,
+            query,
+            json!({ "zoneTag": ZONE_ID, "filter": last_day() }),
+        );
+        let zone = &answer["data"]["viewer"]["zones"][0];
+        assert_eq!(zone["__typename"], json!("zone"));
+        assert_eq!(
+            zone["all"],
+            json!([{
+                "count": 480,
+                "avg": { "processingTimeUs": 1190.0, "sampleInterval": 1.0 },
+                "quantiles": { "processingTimeUsP50": 800.0, "processingTimeUsP90": 2000.0, "processingTimeUsP99": 2500.0 }
+            }])
+        );
+        let hours = zone["hours"].as_array().expect("hour rows");
+        assert_eq!(hours.len(), 3);
+        let first_hour = (unix_now() - DAY).div_euclid(3600) * 3600;
+        for row in hours {
+            assert_eq!(
+                row["dimensions"]["ipVersion"].as_u64().map(|_| ()),
+                Some(())
+            );
+        }
+        // Two rows per hour (IPv4 and IPv6), so the first two rows share an hour.
+        let hour0 = hours[0]["dimensions"]["datetimeHour"]
+            .as_str()
+            .and_then(parse_rfc3339)
+            .expect("an hour");
+        assert!(
+            hour0 == first_hour || hour0 == first_hour + 3600,
+            "{hours:?}"
+        );
+        assert_eq!(
+            hours[0]["dimensions"]["datetimeHour"],
+            hours[1]["dimensions"]["datetimeHour"]
+        );
+        assert_eq!(hours[0]["count"], json!(15));
+        assert_eq!(hours[1]["count"], json!(5));
+        assert_eq!(zone["nothing"], json!([]));
+
+        // The empty zone answers no rows.
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": EMPTY_ZONE_ID, "filter": last_day(), "limit": 10 }),
+        );
+        assert_eq!(answer["data"]["viewer"]["zones"][0]["top"], json!([]));
+    }
+
+    #[test]
+    fn account_scope_totals_and_zone_filters() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let query = "query($accountTag: string!, $filter: AccountDnsAnalyticsAdaptiveGroupsFilter_InputObject!, $rawFilter: AccountDnsAnalyticsAdaptiveFilter_InputObject!) {
+            viewer { accounts(filter: {accountTag: $accountTag}) {
+                total: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: 1) { count }
+                byZone: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: 10, orderBy: [count_DESC]) { count dimensions { zoneTag } }
+                idn: dnsAnalyticsAdaptiveGroups(filter: {AND: [$filter], zoneTag_in: [\"5d1f0c9e8b7a46f3a2e1d0c9b8a7f6e5\"]}, limit: 10) { count dimensions { queryName } }
+                raw: dnsAnalyticsAdaptive(filter: $rawFilter, limit: 2, orderBy: [datetime_DESC]) { zoneTag queryName datetime }
+            } }
+        }";
+        let answer = gql(
+            &fake,
+            query,
+            json!({ "accountTag": ACCOUNT_ID, "filter": last_day(), "rawFilter": last_day() }),
+        );
+        assert_eq!(answer["errors"], Value::Null, "{answer}");
+        let account = &answer["data"]["viewer"]["accounts"][0];
+        assert_eq!(account["total"], json!([{ "count": 792 }]));
+        assert_eq!(
+            account["byZone"],
+            json!([
+                { "count": 480, "dimensions": { "zoneTag": ZONE_ID } },
+                { "count": 192, "dimensions": { "zoneTag": ENTERPRISE_ZONE_ID } },
+                { "count": 120, "dimensions": { "zoneTag": IDN_ZONE_ID } }
+            ])
+        );
+        assert_eq!(
+            account["idn"],
+            json!([{ "count": 120, "dimensions": { "queryName": "www.xn--bcher-kva.example" } }])
+        );
+        let raw = account["raw"].as_array().expect("raw rows");
+        assert_eq!(raw.len(), 2);
+        assert_eq!(raw[0]["zoneTag"], json!(ZONE_ID));
+        assert_eq!(
+            raw[0]["datetime"].as_str().map(|t| &t[14..]),
+            Some("30:00Z")
+        );
+
+        assert_eq!(hourly_query_count(ZONE_ID), 20);
+        assert_eq!(hourly_query_count(EMPTY_ZONE_ID), 0);
+        let now = unix_now();
+        let times = dns_event_times(now);
+        // 241 hours, minus the current one before minute 30.
+        let expected = if now.rem_euclid(3600) >= 1800 {
+            241
+        } else {
+            240
+        };
+        assert_eq!(times.len(), expected);
+        assert!(
+            times
+                .iter()
+                .all(|t| t.rem_euclid(3600) == 1800 && *t <= now)
+        );
+        for start in [now - DAY, now - DAY - 1799, now - 3 * DAY] {
+            let inside = times.iter().filter(|t| (start..start + DAY).contains(*t));
+            assert_eq!(inside.count(), 24);
+        }
+    }
+
+    #[test]
+    fn settings_per_plan() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let zone_query = "query($zoneTag: string!) { viewer { zones(filter: {zoneTag: $zoneTag}) { settings {
+            dnsAnalyticsAdaptiveGroups { enabled maxDuration notOlderThan maxPageSize maxNumberOfFields availableFields }
+            raw: dnsAnalyticsAdaptive { maxDuration }
+        } } } }";
+        let settings = |zone: &str| {
+            let answer = gql(&fake, zone_query, json!({ "zoneTag": zone }));
+            answer["data"]["viewer"]["zones"][0]["settings"].clone()
+        };
+        let free = settings(ZONE_ID);
+        let groups = &free["dnsAnalyticsAdaptiveGroups"];
+        assert_eq!(groups["enabled"], json!(true));
+        assert_eq!(groups["maxDuration"], json!(604_800));
+        assert_eq!(groups["notOlderThan"], json!(691_200));
+        assert_eq!(groups["maxPageSize"], json!(10_000));
+        assert_eq!(groups["maxNumberOfFields"], json!(30));
+        let fields = groups["availableFields"].as_array().expect("fields");
+        assert!(fields.contains(&json!("dimensions_queryName")));
+        assert!(fields.contains(&json!("count")));
+        assert!(!fields.contains(&json!("dimensions_responseCached")));
+        assert_eq!(free["raw"], json!({ "maxDuration": 604_800 }));
+
+        for (zone, seconds) in [
+            (IDN_ZONE_ID, 2_678_400),
+            (ENTERPRISE_ZONE_ID, 5_356_800),
+            (BUSINESS_ZONE_ID, 2_678_400),
+            (EMPTY_ZONE_ID, 604_800),
+        ] {
+            let groups = &settings(zone)["dnsAnalyticsAdaptiveGroups"];
+            assert_eq!(groups["maxDuration"], json!(seconds), "{zone}");
+        }
+        let enterprise = settings(ENTERPRISE_ZONE_ID);
+        assert!(
+            enterprise["dnsAnalyticsAdaptiveGroups"]["availableFields"]
+                .as_array()
+                .is_some_and(|f| f.contains(&json!("dimensions_responseCached")))
+        );
+
+        let account_query = "query($accountTag: string!) { viewer { accounts(filter: {accountTag: $accountTag}) { settings {
+            dnsAnalyticsAdaptiveGroups { maxDuration notOlderThan }
+        } } } }";
+        let answer = gql(&fake, account_query, json!({ "accountTag": ACCOUNT_ID }));
+        assert_eq!(
+            answer["data"]["viewer"]["accounts"][0]["settings"],
+            json!({ "dnsAnalyticsAdaptiveGroups": { "maxDuration": 604_800, "notOlderThan": 2_678_400 } })
+        );
+    }
+
+    #[test]
+    fn response_cached_needs_business_or_higher() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let query = "query($zoneTag: string!, $filter: ZoneDnsAnalyticsAdaptiveGroupsFilter_InputObject!) {
+            viewer { zones(filter: {zoneTag: $zoneTag}) {
+                cache: dnsAnalyticsAdaptiveGroups(filter: $filter, limit: 5, orderBy: [responseCached_ASC]) { count dimensions { responseCached } }
+            } }
+        }";
+        for zone in [ZONE_ID, IDN_ZONE_ID] {
+            let answer = gql(
+                &fake,
+                query,
+                json!({ "zoneTag": zone, "filter": last_day() }),
+            );
+            let error = only_error(&answer);
+            assert_eq!(error["extensions"]["code"], json!("authz"));
+            assert_eq!(error["path"], json!(["viewer", "zones", 0, "cache"]));
+            let message = error["message"].as_str().expect("a message");
+            assert!(
+                message.contains("plan") && message.contains("responseCached"),
+                "{message}"
+            );
+            assert!(error["extensions"]["timestamp"].is_string());
+        }
+        // Filtering on it is refused too.
+        let mut filter = last_day();
+        filter["responseCached"] = json!(1);
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": ZONE_ID, "filter": filter, "limit": 5 }),
+        );
+        assert_eq!(only_error(&answer)["extensions"]["code"], json!("authz"));
+
+        let business = gql(
+            &fake,
+            query,
+            json!({ "zoneTag": BUSINESS_ZONE_ID, "filter": last_day() }),
+        );
+        assert_eq!(business["errors"], Value::Null, "{business}");
+        assert_eq!(business["data"]["viewer"]["zones"][0]["cache"], json!([]));
+        let answer = gql(
+            &fake,
+            query,
+            json!({ "zoneTag": ENTERPRISE_ZONE_ID, "filter": last_day() }),
+        );
+        assert_eq!(
+            answer["data"]["viewer"]["zones"][0]["cache"],
+            json!([
+                { "count": 48, "dimensions": { "responseCached": 0 } },
+                { "count": 144, "dimensions": { "responseCached": 1 } }
+            ])
+        );
+    }
+
+    #[test]
+    fn limit_and_time_range_refusals() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let refusal = |zone: &str, filter: Value, limit: u64| {
+            let answer = gql(
+                &fake,
+                NXDOMAIN_QUERY,
+                json!({ "zoneTag": zone, "filter": filter, "limit": limit }),
+            );
+            let error = only_error(&answer).clone();
+            assert_eq!(error["extensions"]["code"], json!("bad_request"), "{error}");
+            assert_eq!(error["path"], json!(["viewer", "zones", 0, "top"]));
+            error["message"].as_str().expect("a message").to_owned()
+        };
+        assert_eq!(
+            refusal(ZONE_ID, last_day(), 10_001),
+            "limit must be less than or equal to 10000"
+        );
+        let now = unix_now();
+        let message = refusal(ZONE_ID, json!({ "responseCode": "NXDOMAIN" }), 10);
+        assert!(
+            message.starts_with("the time range is too wide"),
+            "{message}"
+        );
+        let wide =
+            json!({ "datetime_geq": rfc3339(now - 7 * DAY - 3600), "datetime_lt": rfc3339(now) });
+        assert_eq!(
+            refusal(ZONE_ID, wide.clone(), 10),
+            "the time range is too wide: it must be at most 604800s (7d)"
+        );
+        let old = json!({ "datetime_geq": rfc3339(now - 9 * DAY), "datetime_lt": rfc3339(now - 8 * DAY) });
+        assert_eq!(
+            refusal(ZONE_ID, old.clone(), 10),
+            "cannot request data older than 691200s (8d)"
+        );
+        // A Pro zone may go back 31 days, with a 31-day range.
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": IDN_ZONE_ID, "filter": wide, "limit": 10 }),
+        );
+        assert_eq!(answer["errors"], Value::Null, "{answer}");
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": IDN_ZONE_ID, "filter": old, "limit": 10 }),
+        );
+        assert_eq!(answer["errors"], Value::Null, "{answer}");
+        // A date range of 7 days is fine on Free; 8 is too wide.
+        let today = days_from_unix(now);
+        let dates = |from: i64| json!({ "date_geq": date_string(today - from), "date_leq": date_string(today) });
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": ZONE_ID, "filter": dates(6), "limit": 10 }),
+        );
+        assert_eq!(answer["errors"], Value::Null, "{answer}");
+        assert!(refusal(ZONE_ID, dates(7), 10).starts_with("the time range is too wide"));
+    }
+
+    #[test]
+    fn graphql_zone_permission_and_unknown_zone() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": "00000000000000000000000000000000", "filter": last_day(), "limit": 1 }),
+        );
+        let error = only_error(&answer);
+        assert_eq!(error["extensions"]["code"], json!("authz"));
+        assert_eq!(error["path"], json!(["viewer", "zones", 0]));
+
+        fake.set_scenario(Scenario::Missing(Permission::ZoneAnalyticsRead));
+        let answer = gql(
+            &fake,
+            NXDOMAIN_QUERY,
+            json!({ "zoneTag": ZONE_ID, "filter": last_day(), "limit": 1 }),
+        );
+        assert_eq!(only_error(&answer)["extensions"]["code"], json!("authz"));
+    }
+
+    // ---- REST -------------------------------------------------------------------------------
+
+    #[test]
+    fn zones_name_operators_and_idn() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let names = |query: &str| -> Vec<String> {
+            let body = api_get(&fake, &format!("/zones?per_page=50&{query}")).json();
+            body["result"]
+                .as_array()
+                .expect("a result array")
+                .iter()
+                .filter_map(|z| z["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(
+            names(""),
+            [
+                ZONE_NAME,
+                ENTERPRISE_ZONE_NAME,
+                PENDING_ZONE_NAME,
+                EMPTY_ZONE_NAME,
+                IDN_ZONE_NAME,
+                BUSINESS_ZONE_NAME
+            ]
+        );
+        assert_eq!(
+            names("name=contains:GIT"),
+            [ZONE_NAME, ENTERPRISE_ZONE_NAME, PENDING_ZONE_NAME]
+        );
+        assert!(names("name=contains_case_sensitive:GIT").is_empty());
+        assert_eq!(
+            names("name=starts_with:github."),
+            [ZONE_NAME, ENTERPRISE_ZONE_NAME]
+        );
+        assert_eq!(names("name=ends_with:.tests"), [EMPTY_ZONE_NAME]);
+        assert_eq!(names("name=github.com"), [ZONE_NAME]);
+        assert_eq!(names("name=equal:GitHub.com"), [ZONE_NAME]);
+        assert_eq!(names("name=not_equal:github.com").len(), 5);
+        assert_eq!(names("name=b%C3%BCcher.example"), [IDN_ZONE_NAME]);
+        assert_eq!(names("name=xn--bcher-kva.example"), [IDN_ZONE_NAME]);
+        assert_eq!(names("name=contains:%C3%BC"), [IDN_ZONE_NAME]);
+        assert_eq!(names("status=pending"), [PENDING_ZONE_NAME]);
+        assert_eq!(names("status=active&name=contains:git").len(), 2);
+        assert_eq!(names("name=ends_with:.org"), [BUSINESS_ZONE_NAME]);
+        assert_eq!(names("match=any&status=pending&name=unit.tests").len(), 2);
+        assert_eq!(
+            names("order=name&direction=desc"),
+            [
+                EMPTY_ZONE_NAME,
+                PENDING_ZONE_NAME,
+                ENTERPRISE_ZONE_NAME,
+                ZONE_NAME,
+                BUSINESS_ZONE_NAME,
+                IDN_ZONE_NAME
+            ]
+        );
+
+        let page = api_get(&fake, "/zones?per_page=5&page=2").json();
+        assert_eq!(page["result"][0]["id"], json!(BUSINESS_ZONE_ID));
+        assert_eq!(
+            page["result_info"],
+            json!({ "page": 2, "per_page": 5, "count": 1, "total_count": 6, "total_pages": 2 })
+        );
+        let page = api_get(&fake, "/zones?per_page=5&page=3").json();
+        assert_eq!(page["result"], json!([]));
+        let business = api_get(&fake, &format!("/zones/{BUSINESS_ZONE_ID}")).json();
+        assert_eq!(
+            business["result"]["plan"]["name"],
+            json!("Business Website")
+        );
+        let idn = api_get(&fake, &format!("/zones/{IDN_ZONE_ID}")).json();
+        assert_eq!(idn["result"]["plan"]["name"], json!("Pro Website"));
+        assert_eq!(idn["result"]["status"], json!("active"));
+        let enterprise = api_get(&fake, &format!("/zones/{ENTERPRISE_ZONE_ID}")).json();
+        assert_eq!(
+            enterprise["result"]["plan"]["legacy_id"],
+            json!("enterprise")
+        );
+        assert_eq!(api_get(&fake, "/zones?per_page=4").status, 400);
+    }
+
+    #[test]
+    fn dns_records_paginate_and_filter() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let list =
+            |query: &str| api_get(&fake, &format!("/zones/{ZONE_ID}/dns_records?{query}")).json();
+        let mut ids = Vec::new();
+        for page in 1..=3 {
+            let body = list(&format!("per_page=5&page={page}"));
+            assert_eq!(body["result_info"]["total_pages"], json!(3));
+            assert_eq!(body["result_info"]["total_count"], json!(13));
+            let expected = if page < 3 { 5 } else { 3 };
+            assert_eq!(body["result_info"]["count"], json!(expected));
+            for record in body["result"].as_array().expect("records") {
+                assert_eq!(record["zone_id"], json!(ZONE_ID));
+                assert!(
+                    record["name"]
+                        .as_str()
+                        .is_some_and(|n| n.ends_with("github.com"))
+                );
+                for key in ["id", "type", "content", "ttl", "proxied"] {
+                    assert!(!record[key].is_null(), "{key}: {record}");
+                }
+                ids.push(record["id"].clone());
+            }
+        }
+        assert_eq!(ids.len(), 13);
+
+        let mx = list("type=mx");
+        assert_eq!(mx["result_info"]["total_count"], json!(4));
+        assert_eq!(mx["result"][0]["content"], json!("smtp-1.github.com"));
+        let www = list("name=WWW.github.com");
+        assert_eq!(www["result_info"]["total_count"], json!(1));
+        assert_eq!(www["result"][0]["content"], json!("2.2.3.6"));
+        assert_eq!(
+            list("type=A&name=github.com")["result_info"]["total_count"],
+            json!(3)
+        );
+        assert_eq!(list("proxied=true")["result_info"]["total_count"], json!(2));
+
+        let idn = api_get(
+            &fake,
+            &format!("/zones/{IDN_ZONE_ID}/dns_records?name=www.b%C3%BCcher.example"),
+        )
+        .json();
+        assert_eq!(idn["result"][0]["name"], json!("www.xn--bcher-kva.example"));
+        assert_eq!(idn["result"][0]["zone_name"], json!(IDN_ZONE_NAME));
+    }
+
+    fn report_path(zone: &str, by_time: bool, query: &str) -> String {
+        let now = unix_now();
+        let suffix = if by_time { "/bytime" } else { "" };
+        format!(
+            "/zones/{zone}/dns_analytics/report{suffix}?since={}&until={}&{query}",
+            rfc3339(now - DAY),
+            rfc3339(now - 1)
+        )
+    }
+
+    #[test]
+    fn legacy_report_shape() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let reply = api_get(
+            &fake,
+            &report_path(
+                ZONE_ID,
+                false,
+                "metrics=queryCount,responseTimeAvg&dimensions=queryName,responseCode&filters=responseCode==NXDOMAIN&sort=-queryCount&limit=100",
+            ),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        assert_eq!(body["success"], json!(true));
+        let result = &body["result"];
+        assert_eq!(result["rows"], json!(2));
+        assert_eq!(
+            result["data"],
+            json!([
+                { "dimensions": ["missing.github.com", "NXDOMAIN"], "metrics": [48, 2.0] },
+                { "dimensions": ["old.github.com", "NXDOMAIN"], "metrics": [24, 2.5] }
+            ])
+        );
+        assert_eq!(
+            result["totals"],
+            json!({ "queryCount": 72, "responseTimeAvg": 2.1666666666666665 })
+        );
+        assert_eq!(result["data_lag"], json!(0));
+        assert_eq!(result["min"], json!({}));
+        assert_eq!(result["max"], json!({}));
+        let query = &result["query"];
+        assert_eq!(query["sort"], json!([{ "Id": "queryCount", "Desc": true }]));
+        assert_eq!(query["dimensions"], json!(["queryName", "responseCode"]));
+        assert_eq!(query["metrics"], json!(["queryCount", "responseTimeAvg"]));
+        assert_eq!(query["filters"], json!("responseCode==NXDOMAIN"));
+        assert_eq!(query["limit"], json!(100));
+        assert!(query["since"].is_string() && query["until"].is_string());
+        assert!(result.get("time_intervals").is_none());
+
+        // Same keys as the recorded body.
+        let recorded = parse_fixture(include_str!(
+            "../fixtures/dns_analytics_report.cloudflare-php.json"
+        ));
+        let keys = |v: &Value| {
+            v.as_object().map(|o| {
+                let mut k: Vec<String> = o.keys().cloned().collect();
+                k.sort();
+                k
+            })
+        };
+        assert_eq!(keys(result), keys(&recorded["result"]));
+        assert_eq!(keys(query), keys(&recorded["result"]["query"]));
+        assert_eq!(
+            keys(&result["data"][0]),
+            keys(&recorded["result"]["data"][0])
+        );
+
+        let types = api_get(
+            &fake,
+            &report_path(ZONE_ID, false, "dimensions=queryType,tcp,ipVersion&sort=+queryType,-queryCount&filters=queryType!=TXT%3BcoloName==AMS,coloName==FRA"),
+        )
+        .json();
+        assert_eq!(
+            types["result"]["data"],
+            json!([
+                { "dimensions": ["A", "0", "4"], "metrics": [288] },
+                { "dimensions": ["A", "1", "4"], "metrics": [72] },
+                { "dimensions": ["AAAA", "0", "6"], "metrics": [96] },
+                { "dimensions": ["TXT", "0", "6"], "metrics": [24] }
+            ])
+        );
+    }
+
+    #[test]
+    fn legacy_report_bytime_shape() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        let body = api_get(
+            &fake,
+            &report_path(
+                ZONE_ID,
+                true,
+                "metrics=queryCount,uncachedCount&time_delta=hour",
+            ),
+        )
+        .json();
+        let result = &body["result"];
+        let intervals = result["time_intervals"].as_array().expect("intervals");
+        assert!(
+            intervals.len() == 24 || intervals.len() == 25,
+            "{intervals:?}"
+        );
+        let first_end = intervals[0][1].as_str().expect("an end");
+        assert!(first_end.ends_with(":59:59Z"), "{first_end}");
+        assert_eq!(result["rows"], json!(1));
+        let item = &result["data"][0];
+        assert!(item.get("dimensions").is_none(), "{item}");
+        let counts = item["metrics"][0].as_array().expect("per-interval counts");
+        assert_eq!(counts.len(), intervals.len());
+        assert_eq!(counts.iter().filter_map(Value::as_u64).sum::<u64>(), 480);
+        assert!(counts.iter().all(|c| *c == json!(20) || *c == json!(0)));
+        assert_eq!(
+            item["metrics"][1]
+                .as_array()
+                .map(|v| v.iter().filter_map(Value::as_u64).sum::<u64>()),
+            Some(240)
+        );
+        assert_eq!(
+            result["totals"],
+            json!({ "queryCount": 480, "uncachedCount": 240 })
+        );
+        assert_eq!(result["query"]["time_delta"], json!("hour"));
+        assert!(result["query"].get("sort").is_none());
+
+        let recorded = parse_fixture(include_str!(
+            "../fixtures/dns_analytics_report_bytime.cloudflare-php.json"
+        ));
+        let keys = |v: &Value| {
+            v.as_object().map(|o| {
+                let mut k: Vec<String> = o.keys().cloned().collect();
+                k.sort();
+                k
+            })
+        };
+        assert_eq!(keys(result), keys(&recorded["result"]));
+        assert_eq!(keys(&result["query"]), keys(&recorded["result"]["query"]));
+        assert_eq!(keys(item), keys(&recorded["result"]["data"][0]));
+
+        let days = api_get(
+            &fake,
+            &report_path(
+                ZONE_ID,
+                true,
+                "dimensions=queryName&time_delta=all&sort=%2BqueryName",
+            ),
+        )
+        .json();
+        assert_eq!(
+            days["result"]["time_intervals"].as_array().map(Vec::len),
+            Some(1)
+        );
+        assert_eq!(
+            days["result"]["data"][0]["dimensions"],
+            json!(["api.github.com"])
+        );
+        assert_eq!(days["result"]["data"][0]["metrics"], json!([[72]]));
+    }
+
+    #[test]
+    fn legacy_report_refusals() {
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        for zone in [ZONE_ID, IDN_ZONE_ID] {
+            let reply = api_get(
+                &fake,
+                &report_path(zone, false, "dimensions=responseCached"),
+            );
+            assert_eq!(reply.status, 403);
+            let body = reply.json();
+            assert_eq!(body["success"], json!(false));
+            assert_eq!(body["result"], Value::Null);
+            assert_eq!(body["errors"][0]["code"], json!(1034));
+            assert_eq!(
+                body["errors"][0]["message"],
+                json!(RESPONSE_CACHED_PLAN_MESSAGE)
+            );
+        }
+        let reply = api_get(
+            &fake,
+            &report_path(ZONE_ID, true, "filters=responseCached==Cached"),
+        );
+        assert_eq!(reply.status, 403);
+        let allowed = api_get(
+            &fake,
+            &report_path(ENTERPRISE_ZONE_ID, false, "dimensions=responseCached"),
+        )
+        .json();
+        assert_eq!(
+            allowed["result"]["data"],
+            json!([
+                { "dimensions": ["Cached"], "metrics": [144] },
+                { "dimensions": ["Uncached"], "metrics": [48] }
+            ])
+        );
+
+        for bad in [
+            "metrics=queries",
+            "dimensions=country",
+            "time_delta=fortnight",
+            "filters=bogus==1",
+            "sort=-queryName",
+        ] {
+            let reply = api_get(&fake, &report_path(ZONE_ID, true, bad));
+            assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+            assert_eq!(reply.json()["success"], json!(false));
+        }
+        for bad in [
+            "since=yesterday",
+            "until=2026-11-26",
+            "since=2026-11-26T10:00:00Z&until=2026-11-26T09:00:00Z",
+        ] {
+            let reply = api_get(
+                &fake,
+                &format!("/zones/{ZONE_ID}/dns_analytics/report?{bad}"),
+            );
+            assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        }
+        let missing = api_get(
+            &fake,
+            "/zones/00000000000000000000000000000000/dns_analytics/report",
+        );
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.json()["errors"][0]["code"], json!(7003));
+
+        fake.set_scenario(Scenario::Missing(Permission::ZoneAnalyticsRead));
+        let denied = api_get(&fake, &report_path(ZONE_ID, false, ""));
+        assert_eq!(denied.status, 403);
+        assert_eq!(denied.body, AUTH_ERROR_FIXTURE);
     }
 }
