@@ -25,5 +25,12 @@ echo "== cf-harness verify"
 status=0
 "${harness[@]}" verify || status=$?
 echo
+echo "== cf-harness call dns_list_zones '{\"per_page\": 5}'"
+"${harness[@]}" call dns_list_zones '{"per_page": 5}' || true
+echo
+echo "== Which names got the most NXDOMAIN answers in the last 24 hours?"
+echo "   cf-harness call dns_report '{\"zone\": \"github.com\", \"dimensions\": [\"query-name\"], \"filters\": [{\"dimension\": \"response-code\", \"value\": \"NXDOMAIN\"}], \"since\": \"24h\"}'"
+"${harness[@]}" call dns_report '{"zone": "github.com", "dimensions": ["query-name"], "filters": [{"dimension": "response-code", "value": "NXDOMAIN"}], "since": "24h"}' || true
+echo
 echo "(cf-harness verify exited with $status. Try another scenario: make demo SCENARIO=missing-dns-read;"
 echo " list them with ./target/debug/fake-cloudflare --list-scenarios)"

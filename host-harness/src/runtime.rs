@@ -27,6 +27,10 @@ pub use exports::cloudflare::connector::connector::{
     Check, CheckStatus, ConnectionInfo, Evidence, PermissionRequirement, SecurityFinding,
     ServiceInfo, ServiceReadiness, TokenInfo, TokenState, VerifyReport,
 };
+/// The DNS Analytics interface's types, for hosts that call its functions directly.
+pub mod dns {
+    pub use super::exports::cloudflare::connector::dns_analytics::*;
+}
 pub use exports::cloudflare::connector::tools::ToolSpec;
 
 /// How often the epoch ticks: the granularity of the CPU limit.
@@ -437,6 +441,52 @@ impl PluginInstance {
         guarded_call!(self, |store, b| b
             .cloudflare_connector_tools()
             .call_call_tool(store, name, arguments_json))
+    }
+
+    pub async fn list_zones(
+        &mut self,
+        query: &dns::ZoneQuery,
+    ) -> Result<Result<dns::ZonePage, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_dns_analytics()
+            .call_list_zones(store, query))
+    }
+
+    pub async fn get_zone(
+        &mut self,
+        zone: &str,
+    ) -> Result<Result<dns::Zone, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_dns_analytics()
+            .call_get_zone(store, zone))
+    }
+
+    pub async fn dns_records(
+        &mut self,
+        query: &dns::RecordQuery,
+    ) -> Result<Result<dns::RecordPage, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_dns_analytics()
+            .call_dns_records(store, query))
+    }
+
+    pub async fn dns_report(
+        &mut self,
+        request: &dns::ReportRequest,
+    ) -> Result<Result<dns::Report, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_dns_analytics()
+            .call_dns_report(store, request))
+    }
+
+    pub async fn dns_timeseries(
+        &mut self,
+        request: &dns::ReportRequest,
+        bucket: Option<dns::Bucket>,
+    ) -> Result<Result<dns::Timeseries, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_dns_analytics()
+            .call_dns_timeseries(store, request, bucket))
     }
 
     /// Every outbound request this instance made, allowed or denied.

@@ -219,7 +219,7 @@ async fn without_connect_or_environment_verify_is_not_connected() {
 }
 
 #[tokio::test]
-async fn tool_list_has_connect_and_verify_with_schemas() {
+async fn tool_list_has_every_operation_with_schemas() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut instance = harness()
         .instantiate(&sandbox(&fake))
@@ -227,7 +227,18 @@ async fn tool_list_has_connect_and_verify_with_schemas() {
         .expect("instantiates");
     let tools = instance.list_tools().await.expect("no trap");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["connect", "verify"]);
+    assert_eq!(
+        names,
+        [
+            "connect",
+            "verify",
+            "dns_list_zones",
+            "dns_get_zone",
+            "dns_records",
+            "dns_report",
+            "dns_timeseries"
+        ]
+    );
     for tool in &tools {
         let schema: Value = serde_json::from_str(&tool.input_schema).expect("schema is JSON");
         assert_eq!(schema["type"], "object");

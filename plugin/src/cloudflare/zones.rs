@@ -165,9 +165,12 @@ pub fn get_zone(
             per_page: Some(5),
         },
     )?;
+    // Cloudflare's exact match also finds an internationalized zone by its ASCII (punycode)
+    // form, which then differs from the Unicode name it lists: trust a single answer.
+    let single = page.zones.len() == 1;
     page.zones
         .into_iter()
-        .find(|z| same_name(&z.name, wanted))
+        .find(|z| single || same_name(&z.name, wanted))
         .ok_or_else(|| not_a_zone_of(wanted, account_id))
 }
 
