@@ -213,7 +213,11 @@ fn a_dns_report_runs_from_the_command_line() {
     assert_eq!(report["rows"][0]["query_name"], "missing.github.com");
     assert_eq!(report["totals"]["query_count"], 72);
     // A bad argument is a usage error naming the field.
-    let output = run(&fake, ALL, &["call", "dns_report", r#"{"dimensions": ["colour"]}"#]);
+    let output = run(
+        &fake,
+        ALL,
+        &["call", "dns_report", r#"{"dimensions": ["colour"]}"#],
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("dimensions"));
 }

@@ -196,7 +196,22 @@ pub struct DatasetLimits {
     pub max_duration: i64,
     pub not_older_than: i64,
     pub max_page_size: u32,
+    /// Not read from Cloudflare but taken from its documentation.
+    pub assumed: bool,
 }
+
+/// Account-level limits when `settings` does not list them: the documented minimum (Free: 7
+/// days per query; 8 days of history).
+const ACCOUNT_FALLBACK: DatasetLimits = DatasetLimits {
+    enabled: true,
+    max_duration: 7 * 86_400,
+    not_older_than: 8 * 86_400,
+    max_page_size: MAX_ROWS,
+    assumed: true,
+};
+
+const ASSUMED_NOTE: &str = "Cloudflare did not list this dataset's limits for account-level \
+queries; the documented minimum was assumed (7 days per query, 8 days back).";
 
 /// What an instance keeps between calls: zones it looked up and dataset limits per scope.
 #[derive(Debug, Default)]
@@ -698,9 +713,16 @@ fn limits(
         scope,
         &settings_query(scope.zone.is_none()),
         json!({ tag: value }),
-    )? {
-        Ok(node) => node,
-        Err(problems) => return Err(problems_error(scope, problems)),
+    ) {
+        Ok(Ok(node)) => node,
+        Ok(Err(problems)) => return Err(problems_error(scope, problems)),
+        // The published schema predates account-level DNS analytics; should the account's
+        // settings node lack the dataset, use the documented minimum rather than fail.
+        Err(Error::QueryRejected(_)) if scope.zone.is_none() => {
+            cache.limits.insert(key, ACCOUNT_FALLBACK);
+            return Ok(ACCOUNT_FALLBACK);
+        }
+        Err(e) => return Err(e),
     };
     let settings = node.pointer(&format!("/settings/{DATASET}"));
     let number = |name: &str| as_i64(settings.and_then(|s| s.get(name)));
@@ -723,6 +745,7 @@ fn limits(
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(MAX_ROWS)
             .clamp(1, MAX_ROWS),
+        assumed: false,
     };
     cache.limits.insert(key, limits);
     Ok(limits)
@@ -1005,6 +1028,9 @@ pub fn report(
     let limits = limits(transport, cache, &scope)?;
     check_dataset(&scope, &limits, &checked.range, now)?;
     let mut notes = Vec::new();
+    if limits.assumed {
+        notes.push(ASSUMED_NOTE.to_string());
+    }
     if checked.limit > limits.max_page_size {
         notes.push(format!(
             "{DATASET} returns at most {} rows per query here; the limit was lowered to it.",
@@ -1099,6 +1125,9 @@ pub fn timeseries(
     check_dataset(&scope, &limits, &checked.range, now)?;
     let filter = graphql_filter(&checked.range, &checked.filters);
     let mut notes = Vec::new();
+    if limits.assumed {
+        notes.push(ASSUMED_NOTE.to_string());
+    }
 
     // First the largest groups over the whole range, then their points: one series per group.
     let (dimensions, keys, totals, total_count, mut truncated, dropped, series_filter) =
@@ -2005,6 +2034,43 @@ mod tests {
             NOW,
         );
         assert!(matches!(e, Err(Error::PlanLimit(_))), "{e:?}");
+    }
+
+    #[test]
+    fn account_limits_fall_back_to_the_documented_minimum() {
+        let rejected = json!({"data": null, "errors": [{
+            "message": "Cannot query field \"dnsAnalyticsAdaptiveGroups\" on type \"AccountSettings\"",
+            "extensions": {"code": "bad_request"}}]})
+        .to_string();
+        let account_rows = json!({"data": {"viewer": {"accounts": [{"rows": [{"count": 7}]}]}},
+                                  "errors": null})
+        .to_string();
+        let t = Queued::new(vec![Response::ok(&rejected), Response::ok(&account_rows)]);
+        let request = ReportRequest {
+            zone: None,
+            ..request(vec![], vec![])
+        };
+        let r = report(&t, &mut DnsCache::default(), ACCOUNT, &request, NOW).expect("report");
+        assert_eq!(r.totals[0].value, 7.0);
+        assert!(
+            r.notes.iter().any(|n| n.contains("assumed")),
+            "{:?}",
+            r.notes
+        );
+        // The assumed limits still apply.
+        let t = Queued::new(vec![Response::ok(&rejected)]);
+        let long = ReportRequest {
+            range: TimeRange {
+                since: Some("8d".into()),
+                until: None,
+            },
+            ..request
+        };
+        let e = report(&t, &mut DnsCache::default(), ACCOUNT, &long, NOW);
+        assert!(
+            matches!(&e, Err(Error::InvalidInput(p)) if p.field == "range"),
+            "{e:?}"
+        );
     }
 
     #[test]
