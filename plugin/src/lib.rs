@@ -24,6 +24,7 @@ pub mod error;
 mod exports;
 pub mod http;
 pub mod json;
+pub mod punycode;
 pub mod time;
 
 pub use bindings::cloudflare::connector::types as wit_types;

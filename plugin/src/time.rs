@@ -38,20 +38,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let text = text.trim();
     let (date, rest) = text.split_at_checked(10)?;
-    let mut parts = date.split('-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
+    let (year, month, day) = parse_date(date)?;
     let mut seconds = days_from_civil(year, month, day) * 86_400;
     let rest = rest.strip_prefix(['T', 't', ' '])?;
     let (clock, zone) = rest.split_at_checked(8)?;
-    let mut hms = clock.split(':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let m: i64 = hms.next()?.parse().ok()?;
-    let s: i64 = hms.next()?.parse().ok()?;
+    let [h, m, s] = fields::<3>(clock, ':')?;
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
     seconds += h * 3600 + m * 60 + s;
     // Skip fractional seconds, then apply the offset.
     let zone = zone.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
@@ -63,11 +57,45 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
                 b'-' => -1,
                 _ => return None,
             };
-            let (oh, om) = zone[1..].split_once(':')?;
-            let offset = oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60;
-            Some(seconds - sign * offset)
+            let [oh, om] = fields::<2>(zone.get(1..)?, ':')?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            Some(seconds - sign * (oh * 3600 + om * 60))
         }
     }
+}
+
+/// `N` two-digit (or, for a year, four-digit) numbers separated by `separator`; `None` for
+/// anything else, so no arithmetic ever sees an out-of-range value.
+fn fields<const N: usize>(text: &str, separator: char) -> Option<[i64; N]> {
+    let mut out = [0; N];
+    let mut parts = text.split(separator);
+    for slot in &mut out {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = part.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// `YYYY-MM-DD`, checked against the month's length.
+fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
+    let [year, month, day] = fields::<3>(text, '-')?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day < 1 || day > days_in_month {
+        return None;
+    }
+    Some((year, month as u32, day as u32))
 }
 
 /// `YYYY-MM-DD` of a Unix time, in UTC: the GraphQL `Date` scalar.
@@ -274,7 +302,20 @@ mod tests {
             Some(1_577_836_800)
         );
         assert_eq!(parse_rfc3339("not a date"), None);
-        assert_eq!(parse_rfc3339("2020-13-01T00:00:00Z"), None);
+        for bad in [
+            "2020-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T99:99:99Z",
+            "2026-01-01T00:00:00+25:00",
+            "2026-01-01T00:00:00+9223372036854775:00",
+            "2026-01-01T00:00:00+ü",
+            "+026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert!(parse_rfc3339("2024-02-29T00:00:00Z").is_some());
     }
 
     #[test]

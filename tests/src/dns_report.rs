@@ -15,7 +15,8 @@
 //! `sort` (`-queryCount,+queryName`; default: the first metric, descending; ties by dimension
 //! values ascending), `filters` (`responseCode==NXDOMAIN;queryType==A`: `;` or ` AND ` binds
 //! tighter than `,` or ` OR `; operators `==`, `!=`, `>`, `<`, `>=`, `<=`, `=@` contains, `!@`
-//! does not contain; values compare as the dimension's text), `time_delta` (bytime: `all`,
+//! does not contain; as documented, the expression of `==`, `!=`, `=@` and `!@` is a regular
+//! expression, whole for `==` / `!=`; the others compare as text or numbers), `time_delta` (bytime: `all`,
 //! `auto`, `year`, `quarter`, `month`, `week` (Monday), `day`, `hour`, `dekaminute`, `minute`;
 //! default `auto`, echoed as the unit chosen).
 
@@ -135,6 +136,8 @@ struct Condition {
     dimension: String,
     op: &'static str,
     value: String,
+    /// The expression as Cloudflare reads it: a regular expression, whole for `==` / `!=`.
+    pattern: Option<regex::Regex>,
 }
 
 impl Condition {
@@ -146,14 +149,14 @@ impl Condition {
             _ => actual.as_str().cmp(value),
         };
         match self.op {
-            "==" => actual == value,
-            "!=" => actual != value,
+            "==" | "=@" | "!=" | "!@" => {
+                let found = self.pattern.as_ref().is_some_and(|p| p.is_match(&actual));
+                found == self.op.starts_with('=')
+            }
             ">=" => ordering() != Ordering::Less,
             "<=" => ordering() != Ordering::Greater,
             ">" => ordering() == Ordering::Greater,
             "<" => ordering() == Ordering::Less,
-            "=@" => actual.contains(value),
-            "!@" => !actual.contains(value),
             _ => false,
         }
     }
@@ -180,10 +183,19 @@ fn parse_filters(raw: &str) -> Result<Vec<Vec<Condition>>, String> {
             if !DIMENSIONS.contains(&dimension) {
                 return Err(format!("Unknown dimension in filters: {dimension}"));
             }
+            let value = term[at + op.len()..].trim().to_owned();
+            let pattern = match op {
+                "==" | "!=" => Some(format!("^(?:{value})$")),
+                "=@" | "!@" => Some(value.clone()),
+                _ => None,
+            }
+            .map(|p| regex::Regex::new(&p).map_err(|e| format!("Invalid filter expression: {e}")))
+            .transpose()?;
             all.push(Condition {
                 dimension: dimension.to_owned(),
                 op,
-                value: term[at + op.len()..].trim().to_owned(),
+                value,
+                pattern,
             });
         }
         if !all.is_empty() {

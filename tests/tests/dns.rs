@@ -157,6 +157,16 @@ async fn zones_resolve_by_id_or_name_including_internationalized_names() {
         .expect("no trap")
         .expect("the ASCII form finds the same zone");
     assert_eq!(ascii.name, IDN_ZONE_NAME);
+    // Query names are counted in their ASCII form; a Unicode filter value is converted.
+    let report = tool(
+        &mut instance,
+        "dns_report",
+        json!({ "zone": IDN_ZONE_NAME, "since": "24h",
+                "filters": [{ "dimension": "query-name", "value": "www.Bücher.example" }] }),
+    )
+    .await
+    .expect("report");
+    assert_eq!(report["totals"]["query_count"], 5 * 24);
     let e = instance
         .get_zone("not-mine.example")
         .await
@@ -444,6 +454,17 @@ async fn the_legacy_rest_report_is_a_fallback_with_its_real_shapes() {
             .as_deref()
             .is_some_and(|q| q.contains("filters=responseCode%3D%3DNXDOMAIN"))
     );
+
+    // Legacy filter expressions are regular expressions: the dots of a name are escaped.
+    let one_name = tool(
+        &mut instance,
+        "dns_report",
+        json!({ "zone": ZONE_NAME, "source": "legacy-rest", "since": "24h",
+                "filters": [{ "dimension": "query-name", "value": "missing.github.com" }] }),
+    )
+    .await
+    .expect("legacy report");
+    assert_eq!(one_name["totals"]["query_count"], 48);
 
     let series = tool(
         &mut instance,

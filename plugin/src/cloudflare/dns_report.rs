@@ -234,20 +234,11 @@ impl Scope {
         }
     }
 
-    /// `zones(filter: {zoneTag: $zoneTag})` or the account's equivalent, the filter type's
-    /// prefix, and the variable that names the scope.
-    fn graphql(&self) -> (&'static str, &'static str, (&'static str, String)) {
+    /// The variable that names the scope, with its value.
+    fn tag(&self) -> (&'static str, String) {
         match &self.zone {
-            Some(z) => (
-                "zones(filter: {zoneTag: $zoneTag})",
-                "Zone",
-                ("zoneTag", z.id.clone()),
-            ),
-            None => (
-                "accounts(filter: {accountTag: $accountTag})",
-                "Account",
-                ("accountTag", self.account_id.clone()),
-            ),
+            Some(z) => ("zoneTag", z.id.clone()),
+            None => ("accountTag", self.account_id.clone()),
         }
     }
 
@@ -301,6 +292,12 @@ struct Checked {
     sort: Sort,
     limit: u32,
     source: ReportSource,
+}
+
+impl Checked {
+    fn filtered(&self) -> Vec<Dimension> {
+        self.filters.iter().map(|f| f.dimension).collect()
+    }
 }
 
 fn check_request(
@@ -393,7 +390,7 @@ fn check_request(
             ));
         }
         for f in &filters {
-            legacy_filter(f)?;
+            legacy_filter(f, filters.len() == 1)?;
         }
     }
     Ok(Checked {
@@ -465,11 +462,20 @@ fn check_filter(f: &DimensionFilter, account_level: bool) -> Result<DimensionFil
                     ));
                 }
             },
-            // Cloudflare stores these upper-case (NXDOMAIN, AAAA, UDP).
-            Dimension::ResponseCode | Dimension::QueryType | Dimension::Protocol => {
-                value.to_ascii_uppercase()
-            }
-            Dimension::QueryName => value.trim_end_matches('.').to_lowercase(),
+            Dimension::Protocol => match value.to_ascii_uppercase().as_str() {
+                p @ ("UDP" | "TCP") => p.to_string(),
+                _ => {
+                    return Err(invalid(
+                        "filters",
+                        format!("protocol is UDP or TCP, not {value:?}"),
+                    ));
+                }
+            },
+            // Cloudflare stores these upper-case (NXDOMAIN, AAAA).
+            Dimension::ResponseCode | Dimension::QueryType => value.to_ascii_uppercase(),
+            // Cloudflare counts names as DNS carries them: internationalized ones in ASCII.
+            Dimension::QueryName => crate::punycode::to_ascii(value.trim_end_matches('.'))
+                .ok_or_else(|| invalid("filters", format!("{value:?} is not a valid name")))?,
             _ => value.to_string(),
         };
         if normalized.is_empty() {
@@ -570,6 +576,15 @@ fn group_selection(dimension_fields: &[&str], metrics: &[Metric]) -> String {
     parts.join(" ")
 }
 
+/// `zones(filter: {zoneTag: $zoneTag})` or the account's equivalent, and the tag's name.
+fn viewer_field(account_level: bool) -> (&'static str, &'static str) {
+    if account_level {
+        ("accounts(filter: {accountTag: $accountTag})", "accountTag")
+    } else {
+        ("zones(filter: {zoneTag: $zoneTag})", "zoneTag")
+    }
+}
+
 /// The query text. It depends only on the scope kind and the fields chosen from this module's
 /// enums; values go in `$filter`, `$limit`, `$orderBy` and the scope tag.
 pub fn report_query(
@@ -578,15 +593,8 @@ pub fn report_query(
     metrics: &[Metric],
     with_total: bool,
 ) -> String {
-    let (viewer_field, prefix, tag) = if account_level {
-        (
-            "accounts(filter: {accountTag: $accountTag})",
-            "Account",
-            "accountTag",
-        )
-    } else {
-        ("zones(filter: {zoneTag: $zoneTag})", "Zone", "zoneTag")
-    };
+    let (viewer_field, tag) = viewer_field(account_level);
+    let prefix = if account_level { "Account" } else { "Zone" };
     let total = if with_total {
         format!(
             " total: {DATASET}(filter: $filter, limit: 1) {{ {} }}",
@@ -605,11 +613,7 @@ pub fn report_query(
 
 /// The `settings` query for the dataset's limits.
 pub fn settings_query(account_level: bool) -> String {
-    let (viewer_field, tag) = if account_level {
-        ("accounts(filter: {accountTag: $accountTag})", "accountTag")
-    } else {
-        ("zones(filter: {zoneTag: $zoneTag})", "zoneTag")
-    };
+    let (viewer_field, tag) = viewer_field(account_level);
     format!(
         "query DnsLimits(${tag}: string!) {{ viewer {{ {viewer_field} {{ settings {{ {DATASET} {{ \
          enabled maxDuration notOlderThan maxPageSize }} }} }} }} }}"
@@ -627,22 +631,29 @@ fn run_graphql(
 ) -> Result<Result<Value, Vec<GraphqlProblem>>, Error> {
     let request = graphql::request(query, &variables);
     let response = transport.send(&request)?;
-    let Answer { data, problems } = graphql::parse(&request, response)?;
-    let node = data
-        .pointer(&format!("/viewer/{}/0", scope.list_name()))
-        .cloned();
-    if !problems.is_empty() && node.is_none() {
+    let Answer { data, problems } = graphql::parse(&request, response).map_err(|e| match e {
+        // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
+        Error::Forbidden(mut failure) => {
+            failure.hint = Some(grant_hint(scope.analytics_permission()));
+            Error::Forbidden(failure)
+        }
+        other => other,
+    })?;
+    // A report is whole or it is wrong: any problem (a failed `total` beside good `rows`
+    // included) fails the call rather than give a partial answer.
+    if !problems.is_empty() {
         if problems.iter().any(mentions_plan) {
             return Ok(Err(problems));
         }
         return Err(problems_error(scope, problems));
     }
-    match node {
-        Some(node) => Ok(Ok(node)),
-        None => Err(Error::NotFound(ApiFailure {
+    match data.pointer(&format!("/viewer/{}/0", scope.list_name())) {
+        Some(node) => Ok(Ok(node.clone())),
+        // The zone was found over REST, so an empty list means its analytics are not readable.
+        None => Err(Error::Forbidden(ApiFailure {
             status: 200,
             codes: Vec::new(),
-            message: format!("GraphQL returned no data for {}", scope.describe()),
+            message: format!("GraphQL returned no analytics for {}", scope.describe()),
             hint: Some(grant_hint(scope.analytics_permission())),
         })),
     }
@@ -707,7 +718,7 @@ fn limits(
     if let Some(limits) = cache.limits.get(&key) {
         return Ok(*limits);
     }
-    let (_, _, (tag, value)) = scope.graphql();
+    let (tag, value) = scope.tag();
     let node = match run_graphql(
         transport,
         scope,
@@ -729,10 +740,19 @@ fn limits(
     let (Some(max_duration), Some(not_older_than)) =
         (number("maxDuration"), number("notOlderThan"))
     else {
-        return Err(Error::Transport(format!(
-            "the settings of {DATASET} for {} came back without limits",
-            scope.describe()
-        )));
+        if scope.zone.is_none() {
+            cache.limits.insert(key, ACCOUNT_FALLBACK);
+            return Ok(ACCOUNT_FALLBACK);
+        }
+        return Err(Error::Upstream(ApiFailure {
+            status: 200,
+            codes: Vec::new(),
+            message: format!(
+                "the settings of {DATASET} for {} came back without limits",
+                scope.describe()
+            ),
+            hint: None,
+        }));
     };
     let limits = DatasetLimits {
         enabled: settings
@@ -876,97 +896,111 @@ struct Grouped {
     dropped: Vec<DroppedItem>,
 }
 
-/// Runs a grouped query; when the plan refuses a dimension that is only grouped on (not
-/// filtered on), drops it and asks again, saying so.
-#[allow(clippy::too_many_arguments)]
+/// One grouped query: what to group, measure and filter, in which order, how many rows.
+struct Ask<'a> {
+    dimensions: Vec<Dimension>,
+    metrics: &'a [Metric],
+    /// The GraphQL filter, range included.
+    filter: &'a Value,
+    /// The dimensions the user filtered on: a plan refusal of one of them cannot be dropped.
+    filtered: Vec<Dimension>,
+    sort: Sort,
+    limit: u32,
+}
+
+/// `query-count` zero: the metrics of a range without queries.
+fn zero_count() -> Vec<MetricValue> {
+    vec![MetricValue {
+        metric: Metric::QueryCount,
+        value: 0.0,
+    }]
+}
+
+fn problem_messages(problems: &[GraphqlProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Runs a grouped query. When the plan refuses a dimension that is only grouped on (not
+/// filtered on), drops it and asks again, saying so: each retry removes one dimension, so the
+/// loop ends.
 fn grouped_query(
     transport: &dyn Transport,
     scope: &Scope,
     limits: &DatasetLimits,
-    mut dimensions: Vec<Dimension>,
-    metrics: &[Metric],
-    filter: &Value,
-    mut sort: Sort,
-    limit: u32,
+    mut ask: Ask,
 ) -> Result<Grouped, Error> {
     let mut dropped = Vec::new();
     loop {
-        let fields: Vec<&str> = dimensions.iter().map(|d| field(*d)).collect();
-        let with_total = !dimensions.is_empty();
+        let fields: Vec<&str> = ask.dimensions.iter().map(|d| field(*d)).collect();
+        let with_total = !ask.dimensions.is_empty();
         // One row more than asked shows whether the limit cut anything.
-        let asked = (limit + 1).min(limits.max_page_size);
-        let (_, _, (tag, value)) = scope.graphql();
+        let asked = ask.limit.saturating_add(1).min(limits.max_page_size);
+        let (tag, value) = scope.tag();
         let variables = json!({
             tag: value,
-            "filter": filter,
+            "filter": ask.filter,
             "limit": asked,
-            "orderBy": [order_by(&sort)],
+            "orderBy": [order_by(&ask.sort)],
         });
-        let query = report_query(scope.zone.is_none(), &fields, metrics, with_total);
+        let query = report_query(scope.zone.is_none(), &fields, ask.metrics, with_total);
         let node = match run_graphql(transport, scope, &query, variables)? {
             Ok(node) => node,
             Err(problems) => {
-                let refused = dimensions.iter().position(|d| {
-                    problems
-                        .iter()
-                        .any(|p| mentions_plan(p) && p.message.contains(field(*d)))
+                let refused = ask.dimensions.iter().position(|d| {
+                    !ask.filtered.contains(d)
+                        && problems
+                            .iter()
+                            .any(|p| mentions_plan(p) && p.message.contains(field(*d)))
                 });
-                match refused {
-                    Some(index) => {
-                        let d = dimensions.remove(index);
-                        if sort.key == SortKey::Dimension(d) {
-                            sort = Sort {
-                                key: SortKey::Metric(Metric::QueryCount),
-                                order: SortOrder::Descending,
-                            };
-                        }
-                        dropped.push(DroppedItem {
-                            item: format!("dimension {}", dimension_name(d)),
-                            reason: problems
-                                .iter()
-                                .map(|p| p.message.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        });
-                        continue;
-                    }
-                    None => return Err(problems_error(scope, problems)),
+                let Some(index) = refused else {
+                    return Err(problems_error(scope, problems));
+                };
+                let d = ask.dimensions.remove(index);
+                dropped.push(DroppedItem {
+                    item: format!("dimension {}", dimension_name(d)),
+                    reason: problem_messages(&problems),
+                });
+                if ask.sort.key == SortKey::Dimension(d) {
+                    ask.sort = Sort {
+                        key: SortKey::Metric(Metric::QueryCount),
+                        order: SortOrder::Descending,
+                    };
+                    dropped.push(DroppedItem {
+                        item: format!("sort by {}", dimension_name(d)),
+                        reason: "its dimension was dropped; sorted by query-count instead"
+                            .to_string(),
+                    });
                 }
+                continue;
             }
         };
-        let mut groups = groups_of(&node, "rows", &dimensions, metrics);
-        let (totals, total_count) = if with_total {
-            let total = groups_of(&node, "total", &[], metrics);
-            match total.into_iter().next() {
-                Some(t) => (t.row.metrics, t.count),
-                None => (
-                    vec![MetricValue {
-                        metric: Metric::QueryCount,
-                        value: 0.0,
-                    }],
-                    0,
-                ),
-            }
+        let mut groups = groups_of(&node, "rows", &ask.dimensions, ask.metrics);
+        let totals_group = if with_total {
+            groups_of(&node, "total", &[], ask.metrics)
+                .into_iter()
+                .next()
         } else {
-            match groups.first() {
-                Some(g) => (g.row.metrics.clone(), g.count),
-                None => (
-                    vec![MetricValue {
-                        metric: Metric::QueryCount,
-                        value: 0.0,
-                    }],
-                    0,
-                ),
-            }
+            groups.first().map(|g| Group {
+                raw: Vec::new(),
+                row: g.row.clone(),
+                count: g.count,
+            })
         };
-        let mut truncated = groups.len() > limit as usize;
-        groups.truncate(limit as usize);
-        if asked == limit && groups.len() == limit as usize {
+        let (totals, total_count) =
+            totals_group.map_or_else(|| (zero_count(), 0), |t| (t.row.metrics, t.count));
+        let limit = ask.limit as usize;
+        let mut truncated = groups.len() > limit;
+        groups.truncate(limit);
+        if asked == ask.limit && groups.len() == limit {
             let shown: u64 = groups.iter().map(|g| g.count).sum();
             truncated = shown < total_count;
         }
         return Ok(Grouped {
-            dimensions,
+            dimensions: ask.dimensions,
             groups,
             totals,
             total_count,
@@ -1027,25 +1061,19 @@ pub fn report(
     }
     let limits = limits(transport, cache, &scope)?;
     check_dataset(&scope, &limits, &checked.range, now)?;
-    let mut notes = Vec::new();
-    if limits.assumed {
-        notes.push(ASSUMED_NOTE.to_string());
-    }
-    if checked.limit > limits.max_page_size {
-        notes.push(format!(
-            "{DATASET} returns at most {} rows per query here; the limit was lowered to it.",
-            limits.max_page_size
-        ));
-    }
+    let mut notes = limit_notes(&limits, checked.limit);
     let grouped = grouped_query(
         transport,
         &scope,
         &limits,
-        checked.dimensions.clone(),
-        &checked.metrics,
-        &graphql_filter(&checked.range, &checked.filters),
-        checked.sort,
-        checked.limit.min(limits.max_page_size),
+        Ask {
+            dimensions: checked.dimensions.clone(),
+            metrics: &checked.metrics,
+            filter: &graphql_filter(&checked.range, &checked.filters),
+            filtered: checked.filtered(),
+            sort: checked.sort,
+            limit: checked.limit.min(limits.max_page_size),
+        },
     )?;
     if grouped.total_count == 0 {
         empty_notes(&scope, !checked.filters.is_empty(), &mut notes);
@@ -1060,6 +1088,28 @@ pub fn report(
         dropped: grouped.dropped,
         notes,
     })
+}
+
+/// What the report says about the limits it worked within.
+fn limit_notes(limits: &DatasetLimits, asked: u32) -> Vec<String> {
+    let mut notes = Vec::new();
+    if limits.assumed {
+        notes.push(ASSUMED_NOTE.to_string());
+    }
+    if asked > limits.max_page_size {
+        notes.push(format!(
+            "{DATASET} returns at most {} rows per query here; the limit was lowered to it.",
+            limits.max_page_size
+        ));
+    }
+    notes
+}
+
+/// How many buckets cover the range, counting the partial first one.
+fn bucket_count(range: &Range, bucket: Bucket) -> i64 {
+    let step = bucket_seconds(bucket);
+    let first = range.since.div_euclid(step) * step;
+    (range.until - first + step - 1) / step
 }
 
 fn check_dataset(
@@ -1098,8 +1148,7 @@ pub fn timeseries(
         Bucket::FiveMinutes if checked.source == ReportSource::LegacyRest => Bucket::Hour,
         b => b,
     });
-    let step = bucket_seconds(bucket);
-    let points = (checked.range.seconds() + step - 1) / step;
+    let points = bucket_count(&checked.range, bucket);
     if points > MAX_POINTS {
         return Err(invalid(
             "bucket",
@@ -1124,173 +1173,121 @@ pub fn timeseries(
     let limits = limits(transport, cache, &scope)?;
     check_dataset(&scope, &limits, &checked.range, now)?;
     let filter = graphql_filter(&checked.range, &checked.filters);
-    let mut notes = Vec::new();
-    if limits.assumed {
-        notes.push(ASSUMED_NOTE.to_string());
-    }
+    let mut notes = limit_notes(&limits, checked.limit);
 
-    // First the largest groups over the whole range, then their points: one series per group.
-    let (dimensions, keys, totals, total_count, mut truncated, dropped, series_filter) =
-        if checked.dimensions.is_empty() {
-            (
-                Vec::new(),
-                vec![Vec::new()],
-                Vec::new(),
-                None,
-                false,
-                Vec::new(),
-                filter,
-            )
-        } else {
-            let top = grouped_query(
-                transport,
-                &scope,
-                &limits,
-                checked.dimensions.clone(),
-                &[Metric::QueryCount],
-                &filter,
-                checked.sort,
-                checked.limit,
-            )?;
-            let keys: Vec<Vec<Value>> = top.groups.iter().map(|g| g.raw.clone()).collect();
-            let mut series_filter = filter.clone();
-            let any_key: Vec<Value> = keys
-                .iter()
-                .map(|key| {
-                    let mut m = Map::new();
-                    for (d, v) in top.dimensions.iter().zip(key) {
-                        m.insert(field(*d).to_string(), v.clone());
-                    }
-                    Value::Object(m)
-                })
-                .collect();
-            if let Some(and) = series_filter.get_mut("AND").and_then(Value::as_array_mut) {
-                and.push(json!({ "OR": any_key }));
-            } else {
-                series_filter["AND"] = json!([{ "OR": any_key }]);
-            }
-            (
-                top.dimensions,
-                keys,
-                top.totals,
-                Some(top.total_count),
-                top.truncated,
-                top.dropped,
-                series_filter,
-            )
-        };
-
+    // First the groups (the largest over the whole range; without dimensions, the range as a
+    // whole) with their totals, then the points of just those groups: one series per group.
+    let top = grouped_query(
+        transport,
+        &scope,
+        &limits,
+        Ask {
+            dimensions: checked.dimensions.clone(),
+            metrics: &checked.metrics,
+            filter: &filter,
+            filtered: checked.filtered(),
+            sort: checked.sort,
+            limit: checked.limit.min(limits.max_page_size),
+        },
+    )?;
+    let mut truncated = top.truncated;
     let mut series = Vec::new();
-    let mut grand_totals = totals;
-    if total_count != Some(0) && !keys.is_empty() {
-        let mut fields: Vec<&str> = dimensions.iter().map(|d| field(*d)).collect();
-        fields.push(bucket_field(bucket));
-        let wanted_rows = points.saturating_mul(keys.len() as i64);
+    if top.total_count > 0 && !top.groups.is_empty() {
+        let wanted_rows = points.saturating_mul(top.groups.len() as i64);
         let asked = wanted_rows.min(i64::from(limits.max_page_size));
         if wanted_rows > asked {
             truncated = true;
             notes.push(format!(
                 "{} series × {points} points exceed the {} rows a query may return; later \
                  points may be missing: narrow the range or widen the bucket.",
-                keys.len(),
+                top.groups.len(),
                 limits.max_page_size
             ));
         }
-        let (_, _, (tag, value)) = scope.graphql();
-        let query = report_query(
-            scope.zone.is_none(),
-            &fields,
-            &checked.metrics,
-            dimensions.is_empty(),
-        );
+        let mut fields: Vec<&str> = top.dimensions.iter().map(|d| field(*d)).collect();
+        fields.push(bucket_field(bucket));
+        let (tag, value) = scope.tag();
         let variables = json!({
             tag: value,
-            "filter": series_filter,
+            "filter": only_groups(&filter, &top.dimensions, &top.groups),
             "limit": asked,
             "orderBy": [format!("{}_ASC", bucket_field(bucket))],
         });
+        let query = report_query(scope.zone.is_none(), &fields, &checked.metrics, false);
         let node = match run_graphql(transport, &scope, &query, variables)? {
             Ok(node) => node,
             Err(problems) => return Err(problems_error(&scope, problems)),
         };
-        let rows: Vec<(Vec<Value>, Value, Vec<MetricValue>, u64)> = node
+        let rows: Vec<(Group, Option<i64>)> = node
             .get("rows")
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
                     .map(|g| {
-                        let raw: Vec<Value> = dimensions
-                            .iter()
-                            .map(|d| {
-                                g.pointer(&format!("/dimensions/{}", field(*d)))
-                                    .cloned()
-                                    .unwrap_or(Value::Null)
-                            })
-                            .collect();
-                        let time = g
-                            .pointer(&format!("/dimensions/{}", bucket_field(bucket)))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        let count = as_i64(g.get("count")).map_or(0, |c| c.max(0) as u64);
-                        (raw, time, read_metrics(g, &checked.metrics), count)
+                        let time = g.pointer(&format!("/dimensions/{}", bucket_field(bucket)));
+                        (
+                            read_group(g, &top.dimensions, &checked.metrics),
+                            time.and_then(bucket_start),
+                        )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        if dimensions.is_empty() {
-            grand_totals = groups_of(&node, "total", &[], &checked.metrics)
-                .into_iter()
-                .next()
-                .map(|g| g.row.metrics)
-                .unwrap_or_default();
-        }
-        for key in &keys {
+        for group in &top.groups {
             let mut by_time = BTreeMap::new();
             let mut count = 0;
-            for (raw, time, metrics, c) in &rows {
-                if raw == key
-                    && let Some(start) = bucket_start(time)
+            for (row, start) in &rows {
+                if row.raw == group.raw
+                    && let Some(start) = start
                 {
-                    by_time.insert(start, metrics.clone());
-                    count += c;
+                    by_time.insert(*start, row.row.metrics.clone());
+                    count += row.count;
                 }
             }
             series.push(Series {
-                key: dimensions
-                    .iter()
-                    .zip(key)
-                    .map(|(d, v)| DimensionValue {
-                        dimension: *d,
-                        value: text_of(v),
-                    })
-                    .collect(),
+                key: group.row.dimensions.clone(),
                 points: fill_points(&checked.range, bucket, &by_time),
                 query_count: count,
             });
         }
-    }
-    let total = total_count.unwrap_or_else(|| series.iter().map(|s| s.query_count).sum());
-    if total == 0 {
-        series.clear();
+    } else {
         empty_notes(&scope, !checked.filters.is_empty(), &mut notes);
-    }
-    if grand_totals.is_empty() {
-        grand_totals.push(MetricValue {
-            metric: Metric::QueryCount,
-            value: total as f64,
-        });
     }
     Ok(Timeseries {
         scope: scope.report_scope(DATASET.to_string(), &checked.range),
         bucket,
-        dimensions,
+        dimensions: top.dimensions,
         metrics: checked.metrics,
         series,
-        totals: grand_totals,
+        totals: top.totals,
         truncated,
-        dropped,
+        dropped: top.dropped,
         notes,
     })
+}
+
+/// The filter narrowed to the given groups (any of their dimension-value combinations).
+fn only_groups(filter: &Value, dimensions: &[Dimension], groups: &[Group]) -> Value {
+    if dimensions.is_empty() {
+        return filter.clone();
+    }
+    let any_of: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let key: Map<String, Value> = dimensions
+                .iter()
+                .zip(&g.raw)
+                .map(|(d, v)| (field(*d).to_string(), v.clone()))
+                .collect();
+            Value::Object(key)
+        })
+        .collect();
+    let mut narrowed = filter.clone();
+    match narrowed.get_mut("AND").and_then(Value::as_array_mut) {
+        Some(and) => and.push(json!({ "OR": any_of })),
+        None => narrowed["AND"] = json!([{ "OR": any_of }]),
+    }
+    narrowed
 }
 
 /// A bucket's start from `2026-11-26T15:00:00Z` or `2026-11-26`.
@@ -1313,12 +1310,7 @@ fn fill_points(
     let mut start = range.since.div_euclid(step) * step;
     let mut points = Vec::new();
     while start < range.until {
-        let metrics = by_time.get(&start).cloned().unwrap_or_else(|| {
-            vec![MetricValue {
-                metric: Metric::QueryCount,
-                value: 0.0,
-            }]
-        });
+        let metrics = by_time.get(&start).cloned().unwrap_or_else(zero_count);
         points.push(Point {
             time: if bucket == Bucket::Day {
                 time::date_string(start)
@@ -1339,11 +1331,15 @@ const LEGACY_NOTE: &str = "From the legacy REST DNS analytics report, which Clou
 deprecated (notice of 2025-12-09); its response times, in milliseconds, are given here as \
 processing times in microseconds.";
 
-/// A legacy filter expression; values that would change its syntax are refused.
-fn legacy_filter(f: &DimensionFilter) -> Result<String, Error> {
+/// A legacy filter expression. Its values are regular expressions, so metacharacters are
+/// escaped (`www.example.com` must not match `wwwxexample.com`), and characters of the filter
+/// syntax itself are refused. Several values joined by `,` (OR) only when the filter is the only
+/// one, since the documentation does not say how `,` and `;` combine.
+fn legacy_filter(f: &DimensionFilter, only_filter: bool) -> Result<String, Error> {
     let name = legacy_field(f.dimension).unwrap_or_default();
+    let mut values = Vec::new();
     for v in &f.values {
-        if v.contains([';', ',', '=', '!', '<', '>']) || v.contains(" AND ") {
+        if v.contains([';', ',', '=', '!', '<', '>', '@']) || v.contains(char::is_whitespace) {
             return Err(invalid(
                 "filters",
                 format!(
@@ -1352,29 +1348,73 @@ fn legacy_filter(f: &DimensionFilter) -> Result<String, Error> {
                 ),
             ));
         }
+        values.push(match (f.dimension, v.as_str()) {
+            (Dimension::Protocol, "TCP") => "1".to_string(),
+            (Dimension::Protocol, _) => "0".to_string(),
+            (Dimension::ResponseCached, "1") => "Cached".to_string(),
+            (Dimension::ResponseCached, _) => "Uncached".to_string(),
+            _ => escape_regex(v),
+        });
     }
-    let value = |v: &str| match f.dimension {
-        Dimension::Protocol => if v == "TCP" { "1" } else { "0" }.to_string(),
-        _ => v.to_string(),
-    };
-    Ok(match (f.operator, f.values.as_slice()) {
-        (FilterOperator::Equals | FilterOperator::InList, [one]) => {
-            format!("{name}=={}", value(one))
-        }
-        (FilterOperator::NotEquals | FilterOperator::NotInList, _) => f
-            .values
+    let joined = |operator: &str, separator: &str| {
+        values
             .iter()
-            .map(|v| format!("{name}!={}", value(v)))
+            .map(|v| format!("{name}{operator}{v}"))
             .collect::<Vec<_>>()
-            .join(";"),
+            .join(separator)
+    };
+    Ok(match f.operator {
+        FilterOperator::Equals | FilterOperator::InList if values.len() == 1 || only_filter => {
+            joined("==", ",")
+        }
+        FilterOperator::NotEquals | FilterOperator::NotInList => joined("!=", ";"),
         _ => {
             return Err(invalid(
                 "filters",
-                "the legacy REST report cannot combine several values with OR; use the graphql \
-                 source",
+                "the legacy REST report can combine several values with OR only in a single \
+                 filter; use the graphql source",
             ));
         }
     })
+}
+
+fn escape_regex(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\.^$*+?()[]{}|".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The metrics sent to the legacy report: those asked and, even when not asked, the query
+/// count, which tells an empty range and sizes each series.
+fn legacy_metrics(checked: &Checked) -> Vec<Metric> {
+    let mut metrics = checked.metrics.clone();
+    if !metrics.contains(&Metric::QueryCount) {
+        metrics.push(Metric::QueryCount);
+    }
+    metrics
+}
+
+/// The values of the metrics asked for, out of the list sent (`values(i)` is the i-th sent).
+fn asked_metrics<'a>(
+    checked: &Checked,
+    values: impl Fn(usize) -> Option<&'a Value>,
+) -> Vec<MetricValue> {
+    legacy_metrics(checked)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, m)| checked.metrics.contains(m))
+        .filter_map(|(i, m)| {
+            Some(MetricValue {
+                metric: m,
+                value: legacy_value(m, values(i)?)?,
+            })
+        })
+        .collect()
 }
 
 fn legacy_params(
@@ -1385,8 +1425,7 @@ fn legacy_params(
     let mut params = vec![
         (
             "metrics",
-            checked
-                .metrics
+            legacy_metrics(checked)
                 .iter()
                 .map(|m| legacy_metric(*m))
                 .collect::<Vec<_>>()
@@ -1418,10 +1457,11 @@ fn legacy_params(
         };
         params.push(("sort", format!("{sign}{sort}")));
     }
+    let only_filter = checked.filters.len() == 1;
     let filters: Vec<String> = checked
         .filters
         .iter()
-        .filter_map(|f| legacy_filter(f).ok())
+        .filter_map(|f| legacy_filter(f, only_filter).ok())
         .collect();
     if !filters.is_empty() {
         params.push(("filters", filters.join(";")));
@@ -1443,16 +1483,17 @@ fn legacy_value(m: Metric, v: &Value) -> Option<f64> {
     })
 }
 
+/// Legacy values written as GraphQL writes them: `tcp` 1/0 is TCP/UDP, `Cached` is 1.
 fn legacy_dimension_value(d: Dimension, v: &Value) -> String {
     let text = text_of(v);
-    match d {
-        Dimension::Protocol => match text.as_str() {
-            "1" | "true" => "TCP".to_string(),
-            "0" | "false" => "UDP".to_string(),
-            _ => text,
-        },
-        _ => text,
-    }
+    let same = match (d, text.as_str()) {
+        (Dimension::Protocol, "1" | "true") => "TCP",
+        (Dimension::Protocol, "0" | "false") => "UDP",
+        (Dimension::ResponseCached, "Cached") => "1",
+        (Dimension::ResponseCached, "Uncached") => "0",
+        _ => return text,
+    };
+    same.to_string()
 }
 
 /// Sends a legacy request; a plan refusal (1034) of `response-cached` drops it and asks again.
@@ -1464,21 +1505,13 @@ fn legacy_fetch(
     extra: &[(&'static str, String)],
     limit: u32,
 ) -> Result<(Value, Vec<Dimension>, Vec<DroppedItem>), Error> {
-    let zone = scope
-        .zone
-        .as_ref()
-        .map(|z| z.id.clone())
-        .unwrap_or_default();
     let mut dimensions = checked.dimensions.clone();
     let mut dropped = Vec::new();
     loop {
         let mut params = legacy_params(checked, &dimensions, limit);
         params.extend(extra.iter().cloned());
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let path = with_query(
-            &format!("/zones/{zone}/dns_analytics/report{path_suffix}"),
-            &pairs,
-        );
+        let path = with_query(&legacy_path(scope, path_suffix), &pairs);
         let reply = envelope::send(transport, &Request::api_get(&path))?;
         match reply.into_result(Some(&grant_hint(Permission::ZoneAnalyticsRead))) {
             Ok(result) => return Ok((result, dimensions, dropped)),
@@ -1503,14 +1536,18 @@ fn legacy_fetch(
     }
 }
 
-fn legacy_dataset(zone: &Scope, suffix: &str) -> String {
-    format!(
-        "GET /zones/{}/dns_analytics/report{suffix} (legacy)",
-        zone.zone
-            .as_ref()
-            .map(|z| z.id.as_str())
-            .unwrap_or_default()
-    )
+/// `/zones/{id}/dns_analytics/report` plus `suffix`; legacy reports always have a zone.
+fn legacy_path(scope: &Scope, suffix: &str) -> String {
+    let zone = scope
+        .zone
+        .as_ref()
+        .map(|z| z.id.as_str())
+        .unwrap_or_default();
+    format!("/zones/{zone}/dns_analytics/report{suffix}")
+}
+
+fn legacy_dataset(scope: &Scope, suffix: &str) -> String {
+    format!("GET {} (legacy)", legacy_path(scope, suffix))
 }
 
 fn legacy_report(
@@ -1527,31 +1564,16 @@ fn legacy_report(
             data.iter()
                 .map(|item| ReportRow {
                     dimensions: legacy_dimensions(item, &dimensions),
-                    metrics: checked
-                        .metrics
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, &m)| {
-                            let v = item.get("metrics").and_then(|ms| ms.get(i))?;
-                            Some(MetricValue {
-                                metric: m,
-                                value: legacy_value(m, v)?,
-                            })
-                        })
-                        .collect(),
+                    metrics: asked_metrics(checked, |i| item.pointer(&format!("/metrics/{i}"))),
                 })
                 .collect()
         })
         .unwrap_or_default();
     let truncated = rows.len() > checked.limit as usize;
     rows.truncate(checked.limit as usize);
-    let totals = legacy_totals(&result, &checked.metrics);
+    let totals = legacy_totals(&result, checked);
     let mut notes = vec![LEGACY_NOTE.to_string()];
-    if totals
-        .iter()
-        .any(|t| t.metric == Metric::QueryCount && t.value == 0.0)
-        || rows.is_empty()
-    {
+    if legacy_query_count(&result) == 0.0 || rows.is_empty() {
         empty_notes(scope, !checked.filters.is_empty(), &mut notes);
     }
     Ok(Report {
@@ -1581,17 +1603,18 @@ fn legacy_dimensions(item: &Value, dimensions: &[Dimension]) -> Vec<DimensionVal
         .collect()
 }
 
-fn legacy_totals(result: &Value, metrics: &[Metric]) -> Vec<MetricValue> {
-    metrics
-        .iter()
-        .filter_map(|&m| {
-            let v = result.pointer(&format!("/totals/{}", legacy_metric(m)))?;
-            Some(MetricValue {
-                metric: m,
-                value: legacy_value(m, v)?,
-            })
-        })
-        .collect()
+fn legacy_totals(result: &Value, checked: &Checked) -> Vec<MetricValue> {
+    let sent = legacy_metrics(checked);
+    asked_metrics(checked, |i| {
+        result.pointer(&format!("/totals/{}", legacy_metric(sent[i])))
+    })
+}
+
+fn legacy_query_count(result: &Value) -> f64 {
+    result
+        .pointer("/totals/queryCount")
+        .and_then(|v| legacy_value(Metric::QueryCount, v))
+        .unwrap_or(0.0)
 }
 
 fn legacy_timeseries(
@@ -1634,27 +1657,19 @@ fn legacy_timeseries(
         .cloned()
         .unwrap_or_default();
     let truncated = data.len() > checked.limit as usize;
+    let sent = legacy_metrics(checked);
     let mut series = Vec::new();
     for item in data.iter().take(checked.limit as usize) {
         let mut by_time: BTreeMap<i64, Vec<MetricValue>> = BTreeMap::new();
         let mut count = 0.0;
+        let count_index = sent.iter().position(|m| *m == Metric::QueryCount);
         for (i, start) in starts.iter().enumerate() {
             let Some(start) = start else { continue };
-            let metrics: Vec<MetricValue> = checked
-                .metrics
-                .iter()
-                .enumerate()
-                .filter_map(|(mi, &m)| {
-                    let v = item.pointer(&format!("/metrics/{mi}/{i}"))?;
-                    Some(MetricValue {
-                        metric: m,
-                        value: legacy_value(m, v)?,
-                    })
-                })
-                .collect();
-            if let Some(c) = metrics.iter().find(|v| v.metric == Metric::QueryCount) {
-                count += c.value;
-            }
+            count += count_index
+                .and_then(|c| item.pointer(&format!("/metrics/{c}/{i}")))
+                .and_then(|v| legacy_value(Metric::QueryCount, v))
+                .unwrap_or(0.0);
+            let metrics = asked_metrics(checked, |m| item.pointer(&format!("/metrics/{m}/{i}")));
             // Finer intervals than the bucket add up; only counts can be summed.
             let slot = by_time.entry(start.div_euclid(step) * step).or_default();
             for m in metrics {
@@ -1671,7 +1686,7 @@ fn legacy_timeseries(
             query_count: count as u64,
         });
     }
-    let totals = legacy_totals(&result, &checked.metrics);
+    let totals = legacy_totals(&result, checked);
     let mut notes = vec![LEGACY_NOTE.to_string()];
     if series.iter().all(|s| s.query_count == 0) {
         series.clear();
@@ -2328,10 +2343,134 @@ mod tests {
     }
 
     #[test]
-    fn buckets_follow_the_range() {
+    fn buckets_follow_the_range_and_count_the_partial_first_one() {
         let r = |s: i64| Range { since: 0, until: s };
         assert_eq!(auto_bucket(&r(3600)), Bucket::FiveMinutes);
         assert_eq!(auto_bucket(&r(86_400)), Bucket::Hour);
         assert_eq!(auto_bucket(&r(30 * 86_400)), Bucket::Day);
+        let aligned = Range {
+            since: NOW - 86_400,
+            until: NOW,
+        };
+        assert_eq!(bucket_count(&aligned, Bucket::Hour), 24);
+        let unaligned = Range {
+            since: NOW + 1033 - 86_400,
+            until: NOW + 1033,
+        };
+        assert_eq!(bucket_count(&unaligned, Bucket::Hour), 25);
+        assert_eq!(
+            fill_points(&unaligned, Bucket::Hour, &BTreeMap::new()).len(),
+            25
+        );
+    }
+
+    #[test]
+    fn legacy_filters_escape_regular_expressions_and_map_values() {
+        let f = |dimension, operator, values: &[&str]| DimensionFilter {
+            dimension,
+            operator,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert_eq!(
+            legacy_filter(
+                &f(Dimension::QueryName, FilterOperator::Equals, &["www.a.com"]),
+                true
+            ),
+            Ok("queryName==www\\.a\\.com".to_string())
+        );
+        assert_eq!(
+            legacy_filter(
+                &f(Dimension::ResponseCached, FilterOperator::Equals, &["1"]),
+                true
+            ),
+            Ok("responseCached==Cached".to_string())
+        );
+        assert_eq!(
+            legacy_filter(
+                &f(Dimension::Protocol, FilterOperator::NotEquals, &["TCP"]),
+                true
+            ),
+            Ok("tcp!=1".to_string())
+        );
+        assert_eq!(
+            legacy_filter(
+                &f(
+                    Dimension::ResponseCode,
+                    FilterOperator::InList,
+                    &["NOERROR", "NXDOMAIN"]
+                ),
+                true
+            ),
+            Ok("responseCode==NOERROR,responseCode==NXDOMAIN".to_string())
+        );
+        for (values, only) in [
+            (&["a;b"][..], true),
+            (&["a b"][..], true),
+            (&["a", "b"][..], false),
+        ] {
+            assert!(
+                legacy_filter(
+                    &f(Dimension::QueryName, FilterOperator::InList, values),
+                    only
+                )
+                .is_err(),
+                "{values:?}"
+            );
+        }
+        assert_eq!(
+            legacy_dimension_value(Dimension::ResponseCached, &json!("Uncached")),
+            "0"
+        );
+    }
+
+    #[test]
+    fn a_legacy_series_without_the_count_metric_still_counts() {
+        let body = json!({"success": true, "errors": [], "messages": [], "result": {
+            "rows": 1, "data": [{"metrics": [[1.5, 2.5], [10, 20]]}],
+            "totals": {"responseTimeAvg": 2.0, "queryCount": 30},
+            "time_intervals": [["2026-11-26T13:00:00Z", "2026-11-26T13:59:59Z"],
+                               ["2026-11-26T14:00:00Z", "2026-11-26T14:59:59Z"]],
+            "query": {}}})
+        .to_string();
+        let t = Queued::new(vec![
+            Response::ok(&zone_body("Free Website")),
+            Response::ok(&body),
+        ]);
+        let r = timeseries(
+            &t,
+            &mut DnsCache::default(),
+            ACCOUNT,
+            &ReportRequest {
+                source: Some(ReportSource::LegacyRest),
+                metrics: vec![Metric::ProcessingTimeAvg],
+                range: TimeRange {
+                    since: Some("2h".into()),
+                    until: None,
+                },
+                ..request(vec![], vec![])
+            },
+            None,
+            NOW,
+        )
+        .expect("series");
+        assert_eq!(r.series.len(), 1, "not mistaken for an empty range");
+        assert_eq!(r.series[0].query_count, 30);
+        assert_eq!(
+            r.series[0].points[0].metrics[0].metric,
+            Metric::ProcessingTimeAvg
+        );
+        assert_eq!(r.series[0].points[0].metrics[0].value, 1500.0);
+        assert_eq!(
+            r.totals,
+            vec![MetricValue {
+                metric: Metric::ProcessingTimeAvg,
+                value: 2000.0
+            }]
+        );
+        assert!(
+            t.sent()[1]
+                .path
+                .contains("metrics=responseTimeAvg%2CqueryCount")
+        );
     }
 }

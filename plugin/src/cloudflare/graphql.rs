@@ -76,7 +76,9 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
             ))),
         };
     }
-    if !(200..300).contains(&response.status) && value.get("data").is_none() {
+    // A failing status with no data (absent or null) is the status's error: a 429 with
+    // `data: null` is a rate limit, whatever `errors` says.
+    if !(200..300).contains(&response.status) && value.get("data").is_none_or(Value::is_null) {
         return Err(classify(
             response.status,
             &[],
@@ -157,6 +159,15 @@ mod tests {
             r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}"#,
         );
         assert!(matches!(e, Err(Error::Unauthorized(_))));
+    }
+
+    #[test]
+    fn a_failing_status_with_null_data_is_the_statuss_error() {
+        let e = answer(
+            429,
+            r#"{"data":null,"errors":[{"message":"slow down","extensions":{"code":"budget"}}]}"#,
+        );
+        assert!(matches!(e, Err(Error::RateLimited(_))), "{e:?}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn same_name(a: &str, b: &str) -> bool {
     a.trim_end_matches('.').to_lowercase() == b.trim_end_matches('.').to_lowercase()
 }
 
-fn status_name(status: ZoneStatus) -> &'static str {
+pub fn status_name(status: ZoneStatus) -> &'static str {
     match status {
         ZoneStatus::Initializing => "initializing",
         ZoneStatus::Pending => "pending",
@@ -67,10 +67,6 @@ fn page_and_size(
         ));
     }
     Ok((page, per_page))
-}
-
-fn forbidden_hint(permission: Permission) -> String {
-    grant_hint(permission)
 }
 
 fn get(transport: &dyn Transport, path: &str) -> Result<ApiReply, Error> {
@@ -110,7 +106,7 @@ pub fn list_zones(
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let reply = get(transport, &with_query("/zones", &pairs))?;
     let info = reply.envelope.result_info.clone();
-    let result = reply.into_result(Some(&forbidden_hint(Permission::ZoneRead)))?;
+    let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
     let zones: Vec<Zone> = items(&result).iter().map(zone_from).collect();
     for zone in &zones {
         cache.remember(zone);
@@ -141,7 +137,7 @@ pub fn get_zone(
             return Ok(zone.clone());
         }
         let reply = get(transport, &format!("/zones/{id}"))?;
-        let result = reply.into_result(Some(&forbidden_hint(Permission::ZoneRead)))?;
+        let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
         let owner = result.pointer("/account/id").and_then(Value::as_str);
         if owner.is_some_and(|owner| !owner.eq_ignore_ascii_case(account_id)) {
             return Err(not_a_zone_of(wanted, account_id));
@@ -235,7 +231,7 @@ pub fn dns_records(
         &with_query(&format!("/zones/{}/dns_records", zone.id), &pairs),
     )?;
     let info = reply.envelope.result_info.clone();
-    let result = reply.into_result(Some(&forbidden_hint(Permission::DnsRead)))?;
+    let result = reply.into_result(Some(&grant_hint(Permission::DnsRead)))?;
     let records: Vec<DnsRecord> = items(&result).iter().map(record_from).collect();
     Ok(RecordPage {
         zone: zone_ref(&zone),

@@ -5,7 +5,7 @@ use crate::Component;
 use crate::cloudflare::dns_report::{
     self, DIMENSIONS, DnsCache, METRICS, bucket_name, dimension_name, metric_name,
 };
-use crate::cloudflare::zones;
+use crate::cloudflare::zones::{self, status_name};
 use crate::connection;
 use crate::error::invalid;
 use crate::http::WasiTransport;
@@ -186,15 +186,6 @@ const STATUSES: [ZoneStatus; 4] = [
     ZoneStatus::Moved,
 ];
 
-fn status_name(s: ZoneStatus) -> &'static str {
-    match s {
-        ZoneStatus::Initializing => "initializing",
-        ZoneStatus::Pending => "pending",
-        ZoneStatus::Active => "active",
-        ZoneStatus::Moved => "moved",
-    }
-}
-
 fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
     only(args, &["name", "name_match", "status", "page", "per_page"])?;
     Ok(ZoneQuery {
@@ -302,7 +293,19 @@ fn sort(value: &Value) -> Result<Sort, Error> {
     };
     let key = match pick("sort.by", by, &METRICS, metric_name) {
         Ok(m) => SortKey::Metric(m),
-        Err(_) => SortKey::Dimension(pick("sort.by", by, &DIMENSIONS, dimension_name)?),
+        Err(_) => match pick("sort.by", by, &DIMENSIONS, dimension_name) {
+            Ok(d) => SortKey::Dimension(d),
+            Err(_) => {
+                return Err(invalid(
+                    "sort.by",
+                    format!(
+                        "unknown value {by:?}; allowed: a metric ({}) or a grouped dimension ({})",
+                        names(&METRICS, metric_name).join(", "),
+                        names(&DIMENSIONS, dimension_name).join(", ")
+                    ),
+                ));
+            }
+        },
     };
     let order = match order {
         None => match key {
