@@ -613,43 +613,37 @@ async fn dns_records_answer_is_it_proxied() {
 
 #[tokio::test]
 async fn each_failure_maps_to_its_error() {
-    let fake = FakeCloudflare::spawn(Scenario::Missing(FakePermission::ZoneRead));
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut instance = dns_instance(&fake).await;
-    let e = tool(&mut instance, "dns_list_zones", json!({}))
-        .await
-        .expect_err("no Zone Read");
-    let PluginError::Forbidden(f) = &e else {
-        panic!("expected forbidden, got {e:?}")
-    };
-    assert!(
-        f.hint
-            .as_deref()
-            .unwrap_or_default()
-            .contains("Zone → Zone → Read")
-    );
-
-    fake.set_scenario(Scenario::Missing(FakePermission::ZoneAnalyticsRead));
-    let e = tool(&mut instance, "dns_report", json!({ "zone": ZONE_ID }))
-        .await
-        .expect_err("no Analytics Read");
-    let PluginError::Forbidden(f) = &e else {
-        panic!("expected forbidden, got {e:?}")
-    };
-    assert!(
-        f.hint
-            .as_deref()
-            .unwrap_or_default()
-            .contains("Analytics → Read")
-    );
-
-    fake.set_scenario(Scenario::Missing(FakePermission::DnsRead));
-    let e = tool(&mut instance, "dns_records", json!({ "zone": ZONE_ID }))
-        .await
-        .expect_err("no DNS Read");
-    let PluginError::Forbidden(f) = &e else {
-        panic!("expected forbidden, got {e:?}")
-    };
-    assert!(f.hint.as_deref().unwrap_or_default().contains("DNS → Read"));
+    // Each missing permission is `forbidden`, and the hint names the permission to add.
+    for (missing, tool_name, permission) in [
+        (
+            FakePermission::ZoneRead,
+            "dns_list_zones",
+            "Zone → Zone → Read",
+        ),
+        (
+            FakePermission::ZoneAnalyticsRead,
+            "dns_report",
+            "Zone → Analytics → Read",
+        ),
+        (FakePermission::DnsRead, "dns_records", "Zone → DNS → Read"),
+    ] {
+        fake.set_scenario(Scenario::Missing(missing));
+        let args = if tool_name == "dns_list_zones" {
+            json!({})
+        } else {
+            json!({ "zone": ZONE_ID })
+        };
+        let e = tool(&mut instance, tool_name, args)
+            .await
+            .expect_err(permission);
+        let PluginError::Forbidden(f) = &e else {
+            panic!("{tool_name}: expected forbidden, got {e:?}")
+        };
+        let hint = f.hint.as_deref().unwrap_or_default();
+        assert!(hint.contains(permission), "{tool_name}: {hint}");
+    }
 
     fake.set_scenario(Scenario::RateLimited);
     let e = tool(
