@@ -102,7 +102,7 @@ pub fn reason(service: Service, permission: Permission) -> &'static str {
         }
         (_, Permission::ZoneAnalyticsRead) => "run zone-level GraphQL analytics queries",
         (_, Permission::DnsRead) => "read a zone's DNS records (is it proxied?)",
-        (_, Permission::AccountSettingsRead) => "read the account and account-level DNS analytics",
+        (_, Permission::AccountSettingsRead) => "read the account, to confirm the account ID",
         (_, Permission::AccountAnalyticsRead) => "run account-level GraphQL analytics queries",
     }
 }
