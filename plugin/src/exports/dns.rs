@@ -8,6 +8,7 @@ use crate::cloudflare::dns_report::{
 use crate::cloudflare::zones::{self, status_name};
 use crate::connection;
 use crate::error::invalid;
+use crate::exports::args;
 use crate::http::WasiTransport;
 use crate::time;
 use crate::wit_dns::{
@@ -69,22 +70,14 @@ impl Guest for Component {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
-pub const TOOL_NAMES: [&str; 5] = [
-    "dns_list_zones",
-    "dns_get_zone",
-    "dns_records",
-    "dns_report",
-    "dns_timeseries",
-];
-
 /// Runs a DNS tool, or `None` when the name is not one.
 pub fn call_tool(name: &str, args: &Map<String, Value>) -> Option<Result<Value, Error>> {
     let result = match name {
         "dns_list_zones" => zone_query(args)
             .and_then(<Component as Guest>::list_zones)
             .map(|page| zone_page_json(&page)),
-        "dns_get_zone" => only(args, &["zone"])
-            .and_then(|()| string(args, "zone")?.ok_or_else(|| invalid("zone", "is required")))
+        "dns_get_zone" => args::only(args, &["zone"])
+            .and_then(|()| args::required_string(args, "zone"))
             .and_then(<Component as Guest>::get_zone)
             .map(|z| zone_json(&z)),
         "dns_records" => record_query(args)
@@ -134,51 +127,6 @@ fn pick<T: Copy>(
         })
 }
 
-fn only(args: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
-    match args.keys().find(|k| !allowed.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(unknown) => Err(invalid(
-            unknown,
-            format!("unknown argument; accepted: {}", allowed.join(", ")),
-        )),
-    }
-}
-
-fn string(args: &Map<String, Value>, field: &str) -> Result<Option<String>, Error> {
-    match args.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(invalid(field, "must be a string")),
-    }
-}
-
-fn integer(args: &Map<String, Value>, field: &str) -> Result<Option<u32>, Error> {
-    match args.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| invalid(field, "must be a positive whole number")),
-    }
-}
-
-fn strings(args: &Map<String, Value>, field: &str) -> Result<Vec<String>, Error> {
-    match args.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => Ok(n.to_string()),
-                _ => Err(invalid(field, "each item is a string")),
-            })
-            .collect(),
-        Some(Value::String(s)) => Ok(s.split(',').map(|p| p.trim().to_string()).collect()),
-        Some(_) => Err(invalid(field, "must be a list of strings")),
-    }
-}
-
 const STATUSES: [ZoneStatus; 4] = [
     ZoneStatus::Initializing,
     ZoneStatus::Pending,
@@ -187,10 +135,10 @@ const STATUSES: [ZoneStatus; 4] = [
 ];
 
 fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
-    only(args, &["name", "name_match", "status", "page", "per_page"])?;
+    args::only(args, &["name", "name_match", "status", "page", "per_page"])?;
     Ok(ZoneQuery {
-        name: string(args, "name")?,
-        name_match: string(args, "name_match")?
+        name: args::string(args, "name")?,
+        name_match: args::string(args, "name_match")?
             .map(|m| {
                 pick(
                     "name_match",
@@ -203,22 +151,22 @@ fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
                 )
             })
             .transpose()?,
-        status: string(args, "status")?
+        status: args::string(args, "status")?
             .map(|s| pick("status", &s, &STATUSES, status_name))
             .transpose()?,
-        page: integer(args, "page")?,
-        per_page: integer(args, "per_page")?,
+        page: args::integer(args, "page")?,
+        per_page: args::integer(args, "per_page")?,
     })
 }
 
 fn record_query(args: &Map<String, Value>) -> Result<RecordQuery, Error> {
-    only(args, &["zone", "type", "name", "page", "per_page"])?;
+    args::only(args, &["zone", "type", "name", "page", "per_page"])?;
     Ok(RecordQuery {
-        zone: string(args, "zone")?.ok_or_else(|| invalid("zone", "is required"))?,
-        record_type: string(args, "type")?,
-        name: string(args, "name")?,
-        page: integer(args, "page")?,
-        per_page: integer(args, "per_page")?,
+        zone: args::required_string(args, "zone")?,
+        record_type: args::string(args, "type")?,
+        name: args::string(args, "name")?,
+        page: args::integer(args, "page")?,
+        per_page: args::integer(args, "per_page")?,
     })
 }
 
@@ -245,7 +193,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
             "each filter is an object: {\"dimension\", \"operator\", \"value\" or \"values\"}",
         ));
     };
-    only(f, &["dimension", "operator", "value", "values"]).map_err(|e| match e {
+    args::only(f, &["dimension", "operator", "value", "values"]).map_err(|e| match e {
         Error::InvalidInput(p) => invalid("filters", format!("{}: {}", p.field, p.message)),
         other => other,
     })?;
@@ -262,7 +210,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
         Some(o) => pick("filters.operator", o, &OPERATORS, operator_name)?,
         None => FilterOperator::Equals,
     };
-    let mut values = strings(f, "values")?;
+    let mut values = args::strings(f, "values")?;
     match f.get("value") {
         Some(Value::String(s)) => values.push(s.clone()),
         Some(Value::Number(n)) => values.push(n.to_string()),
@@ -343,12 +291,12 @@ fn report_request(
     if series {
         allowed.push("bucket");
     }
-    only(args, &allowed)?;
-    let dimensions = strings(args, "dimensions")?
+    args::only(args, &allowed)?;
+    let dimensions = args::strings(args, "dimensions")?
         .iter()
         .map(|d| pick("dimensions", d, &DIMENSIONS, dimension_name))
         .collect::<Result<Vec<_>, _>>()?;
-    let metrics = strings(args, "metrics")?
+    let metrics = args::strings(args, "metrics")?
         .iter()
         .map(|m| pick("metrics", m, &METRICS, metric_name))
         .collect::<Result<Vec<_>, _>>()?;
@@ -357,7 +305,7 @@ fn report_request(
         Some(Value::Array(items)) => items.iter().map(filter).collect::<Result<_, _>>()?,
         Some(_) => return Err(invalid("filters", "must be a list of filters")),
     };
-    let source = string(args, "source")?
+    let source = args::string(args, "source")?
         .map(|s| {
             pick(
                 "source",
@@ -370,7 +318,7 @@ fn report_request(
             )
         })
         .transpose()?;
-    let bucket = string(args, "bucket")?
+    let bucket = args::string(args, "bucket")?
         .filter(|b| fold(b) != "auto")
         .map(|b| {
             pick(
@@ -383,20 +331,20 @@ fn report_request(
         .transpose()?;
     Ok((
         ReportRequest {
-            zone: string(args, "zone")?,
+            zone: args::string(args, "zone")?,
             dimensions,
             metrics,
             filters,
             range: TimeRange {
-                since: string(args, "since")?,
-                until: string(args, "until")?,
+                since: args::string(args, "since")?,
+                until: args::string(args, "until")?,
             },
             sort: args
                 .get("sort")
                 .filter(|v| !v.is_null())
                 .map(sort)
                 .transpose()?,
-            limit: integer(args, "limit")?,
+            limit: args::integer(args, "limit")?,
             source,
         },
         bucket,

@@ -1,5 +1,6 @@
 //! The `Guest` implementations: thin adapters from the WIT exports to the pure modules.
 
+mod args;
 mod connector;
 mod dns;
 mod tools;

@@ -2,12 +2,12 @@ use crate::cloudflare::{catalog, verify};
 use crate::connection;
 use crate::error::invalid;
 use crate::exports::connector::connection_info;
-use crate::exports::dns;
+use crate::exports::{args, dns};
 use crate::http::WasiTransport;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
 use crate::{Component, json, time};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 impl Guest for Component {
     fn list_tools() -> Vec<ToolSpec> {
@@ -22,11 +22,11 @@ impl Guest for Component {
     }
 
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
-        let arguments = parse_arguments(&arguments_json)?;
+        let arguments = args::parse(&arguments_json)?;
         let result = match name.as_str() {
             "connect" => {
-                only_fields(&arguments, &["account_id", "enabled_services"])?;
-                let account_id = string_field(&arguments, "account_id")?;
+                args::only(&arguments, &["account_id", "enabled_services"])?;
+                let account_id = args::required_string(&arguments, "account_id")?;
                 let names = match arguments.get("enabled_services") {
                     Some(Value::Array(items)) => items
                         .iter()
@@ -51,7 +51,7 @@ impl Guest for Component {
                 json::connection_info(&info)
             }
             "verify" => {
-                only_fields(&arguments, &[])?;
+                args::only(&arguments, &[])?;
                 let connection = connection::current()?;
                 json::verify_report(&verify::verify(
                     &connection,
@@ -59,19 +59,16 @@ impl Guest for Component {
                     time::now_unix(),
                 ))
             }
-            other if dns::TOOL_NAMES.contains(&other) => dns::call_tool(other, &arguments)
-                .unwrap_or_else(|| {
-                    Err(Error::Internal(format!(
-                        "tool {other} is listed but not wired"
-                    )))
-                })?,
-            other => {
-                let known: Vec<&str> = catalog_of_tools().iter().map(|t| t.0).collect();
-                return Err(invalid(
-                    "name",
-                    format!("unknown tool {other:?}; available: {}", known.join(", ")),
-                ));
-            }
+            other => match dns::call_tool(other, &arguments) {
+                Some(result) => result?,
+                None => {
+                    let known: Vec<&str> = catalog_of_tools().iter().map(|t| t.0).collect();
+                    return Err(invalid(
+                        "name",
+                        format!("unknown tool {other:?}; available: {}", known.join(", ")),
+                    ));
+                }
+            },
         };
         Ok(result.to_string())
     }
@@ -125,38 +122,4 @@ fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
     ];
     tools.extend(dns::tool_specs());
     tools
-}
-
-fn parse_arguments(text: &str) -> Result<Map<String, Value>, Error> {
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid("arguments", "the arguments must be a JSON object")),
-        Err(e) => Err(invalid(
-            "arguments",
-            format!("the arguments are not valid JSON: {e}"),
-        )),
-    }
-}
-
-fn only_fields(arguments: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
-    match arguments.keys().find(|k| !allowed.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(unknown) => Err(invalid(
-            unknown,
-            if allowed.is_empty() {
-                "this tool takes no arguments".to_string()
-            } else {
-                format!("unknown argument; accepted: {}", allowed.join(", "))
-            },
-        )),
-    }
-}
-
-fn string_field(arguments: &Map<String, Value>, field: &str) -> Result<String, Error> {
-    match arguments.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(invalid(field, "must be a string")),
-        None => Err(invalid(field, "is required")),
-    }
 }
