@@ -1062,22 +1062,9 @@ pub fn report(
     if checked.source == ReportSource::LegacyRest {
         return legacy_report(transport, &scope, &checked);
     }
-    let limits = limits(transport, cache, &scope)?;
-    check_dataset(&scope, &limits, &checked.range, now)?;
-    let mut notes = limit_notes(&limits, checked.limit);
-    let grouped = grouped_query(
-        transport,
-        &scope,
-        &limits,
-        Ask {
-            dimensions: checked.dimensions.clone(),
-            metrics: &checked.metrics,
-            filter: &graphql_filter(&checked.range, &checked.filters),
-            filtered: checked.filtered(),
-            sort: checked.sort,
-            limit: checked.limit.min(limits.max_page_size),
-        },
-    )?;
+    let GraphqlGroups {
+        grouped, mut notes, ..
+    } = graphql_groups(transport, cache, &scope, &checked, now)?;
     if grouped.total_count == 0 {
         empty_notes(&scope, !checked.filters.is_empty(), &mut notes);
     }
@@ -1090,6 +1077,47 @@ pub fn report(
         truncated: grouped.truncated,
         dropped: grouped.dropped,
         notes,
+    })
+}
+
+/// The groups of a GraphQL report, with what they were asked within.
+struct GraphqlGroups {
+    grouped: Grouped,
+    limits: DatasetLimits,
+    /// The range and the user's conditions.
+    filter: Value,
+    notes: Vec<String>,
+}
+
+/// What reports and time series share: the dataset's limits checked, then the groups.
+fn graphql_groups(
+    transport: &dyn Transport,
+    cache: &mut DnsCache,
+    scope: &Scope,
+    checked: &Checked,
+    now: i64,
+) -> Result<GraphqlGroups, Error> {
+    let limits = limits(transport, cache, scope)?;
+    check_dataset(scope, &limits, &checked.range, now)?;
+    let filter = graphql_filter(&checked.range, &checked.filters);
+    let grouped = grouped_query(
+        transport,
+        scope,
+        &limits,
+        Ask {
+            dimensions: checked.dimensions.clone(),
+            metrics: &checked.metrics,
+            filter: &filter,
+            filtered: checked.filtered(),
+            sort: checked.sort,
+            limit: checked.limit.min(limits.max_page_size),
+        },
+    )?;
+    Ok(GraphqlGroups {
+        grouped,
+        notes: limit_notes(&limits, checked.limit),
+        limits,
+        filter,
     })
 }
 
@@ -1173,26 +1201,14 @@ pub fn timeseries(
     if checked.source == ReportSource::LegacyRest {
         return legacy_timeseries(transport, &scope, &checked, bucket);
     }
-    let limits = limits(transport, cache, &scope)?;
-    check_dataset(&scope, &limits, &checked.range, now)?;
-    let filter = graphql_filter(&checked.range, &checked.filters);
-    let mut notes = limit_notes(&limits, checked.limit);
-
     // First the groups (the largest over the whole range; without dimensions, the range as a
     // whole) with their totals, then the points of just those groups: one series per group.
-    let top = grouped_query(
-        transport,
-        &scope,
-        &limits,
-        Ask {
-            dimensions: checked.dimensions.clone(),
-            metrics: &checked.metrics,
-            filter: &filter,
-            filtered: checked.filtered(),
-            sort: checked.sort,
-            limit: checked.limit.min(limits.max_page_size),
-        },
-    )?;
+    let GraphqlGroups {
+        grouped: top,
+        limits,
+        filter,
+        mut notes,
+    } = graphql_groups(transport, cache, &scope, &checked, now)?;
     let mut truncated = top.truncated;
     let mut series = Vec::new();
     if top.total_count > 0 && !top.groups.is_empty() {
