@@ -32,10 +32,11 @@
 
 use serde_json::{Value, json};
 
-use crate::{DAY, ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID, date_string, days_from_unix, rfc3339};
+use crate::analytics::{FieldValue, Record, event_times, time_field};
+use crate::{DAY, ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID};
 
 /// Hours of history: event times go back `DNS_EVENT_HOURS - 1` hours from the current hour.
-pub const DNS_EVENT_HOURS: i64 = 241;
+pub const DNS_EVENT_HOURS: i64 = crate::analytics::EVENT_HOURS;
 
 /// One group of identical queries that happens once per hour, at minute 30.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,11 +114,7 @@ pub fn hourly_query_count(zone_id: &str) -> u64 {
 
 /// Event times for the clock reading `now`, newest first.
 pub fn dns_event_times(now: i64) -> Vec<i64> {
-    let hour = now.div_euclid(3600) * 3600;
-    (0..DNS_EVENT_HOURS)
-        .map(|k| hour - k * 3600 + 1800)
-        .filter(|t| *t <= now)
-        .collect()
+    event_times(now)
 }
 
 /// One event group at one time.
@@ -140,28 +137,6 @@ pub(crate) fn events(now: i64, zone_ids: &[&str]) -> Vec<Event> {
         }
     }
     out
-}
-
-/// A typed field value, comparable within one field.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum FieldValue {
-    Num(i64),
-    Str(String),
-    /// Unix seconds.
-    Time(i64),
-    /// Days since 1970-01-01.
-    Date(i64),
-}
-
-impl FieldValue {
-    pub fn to_json(&self) -> Value {
-        match self {
-            FieldValue::Num(n) => json!(n),
-            FieldValue::Str(s) => json!(s),
-            FieldValue::Time(t) => json!(rfc3339(*t)),
-            FieldValue::Date(d) => json!(date_string(*d)),
-        }
-    }
 }
 
 /// The GraphQL fields an event has (raw dataset fields, group dimensions, `zoneTag`).
@@ -213,16 +188,8 @@ impl Event {
     pub fn field(&self, name: &str) -> Option<FieldValue> {
         let g = self.group;
         let str = |s: &str| Some(FieldValue::Str(s.to_owned()));
-        let truncated = |step: i64| Some(FieldValue::Time(self.time - self.time.rem_euclid(step)));
         match name {
             "coloName" => str(g.colo),
-            "date" => Some(FieldValue::Date(days_from_unix(self.time))),
-            "datetime" => Some(FieldValue::Time(self.time)),
-            "datetimeFifteenMinutes" => truncated(900),
-            "datetimeFiveMinutes" => truncated(300),
-            "datetimeHalfOfHour" => truncated(1800),
-            "datetimeHour" => truncated(3600),
-            "datetimeMinute" => truncated(60),
             "destinationIP" => str(self.destination_ip()),
             "ipVersion" => Some(FieldValue::Num(i64::from(g.ip_version))),
             "protocol" => str(g.protocol),
@@ -239,7 +206,7 @@ impl Event {
             "sourceIP" => str(self.source_ip()),
             "upstreamIP" => str(""),
             "zoneTag" => str(g.zone_id),
-            _ => None,
+            _ => time_field(self.time, name),
         }
     }
 
@@ -262,6 +229,22 @@ pub(crate) struct Aggregate {
 }
 
 impl Aggregate {
+    /// A `dnsAnalyticsAdaptiveGroups` row without its dimensions.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "count": self.count,
+            "avg": {
+                "processingTimeUs": self.avg_processing_time_us,
+                "sampleInterval": self.avg_sample_interval,
+            },
+            "quantiles": {
+                "processingTimeUsP50": self.p50,
+                "processingTimeUsP90": self.p90,
+                "processingTimeUsP99": self.p99,
+            },
+        })
+    }
+
     pub fn of<'a>(events: impl IntoIterator<Item = &'a Event>) -> Aggregate {
         let mut samples: Vec<(u64, u64)> = Vec::new();
         let mut uncached = 0;
@@ -306,5 +289,11 @@ impl Aggregate {
             p90: quantile(0.9),
             p99: quantile(0.99),
         }
+    }
+}
+
+impl Record for Event {
+    fn field(&self, name: &str) -> Option<FieldValue> {
+        Event::field(self, name)
     }
 }

@@ -5,32 +5,48 @@
 //!
 //! - `viewer { zones(filter: {zoneTag | zoneTag_in}) { … } accounts(filter: {accountTag}) { … } }`,
 //!   arguments as literals or variables, aliases, fragments, `@skip`/`@include`, `__typename`;
-//! - `dnsAnalyticsAdaptiveGroups` and `dnsAnalyticsAdaptive` over the synthetic events of
-//!   [`crate::dns_events`], with Cloudflare's per-dataset limits (see [`dns_limits`]);
-//! - `settings { <dataset> { enabled maxDuration notOlderThan maxPageSize maxNumberOfFields
-//!   availableFields } }`;
-//! - `httpRequests1dGroups`: one row, `{ sum { requests: 1234 } }` (what verify probes);
-//! - any other list field answers `[]`, any other field `null`.
+//! - the datasets of [`Dataset`], over the synthetic events of [`crate::dns_events`] and
+//!   [`crate::http_events`], with filters, grouping, `orderBy` and `limit` shared by all of them
+//!   ([`crate::analytics`]) and each dataset's limits enforced (see [`Dataset::limits`]);
+//! - `settings { <any dataset> { enabled maxDuration notOlderThan maxPageSize
+//!   maxNumberOfFields availableFields } }`;
+//! - schema introspection (`__schema`, `__type`), executed by apollo-compiler
+//!   ([`apollo_compiler::introspection::partial_execute`]) against the same schema;
+//! - any other list field answers `[]`; any other field `null`, or the zero value of its type
+//!   when it is non-null (`0`, `""`, `false`, `[]`, an object of zero values).
 //!
 //! Failures are answered as Cloudflare does: HTTP 200, `data: null`, one error with `message`,
-//! `path` (for execution errors) and `extensions { code, timestamp }`.
+//! `path` (for execution errors) and `extensions { code, timestamp }`. Exceptions: the
+//! scenarios [`Scenario::GraphqlBudget`] and [`Scenario::GraphqlQuota`] refuse every query with
+//! `path: null`; and a zone-scope query over several zones (`zoneTag_in`) of which only some are
+//! readable answers the readable zones' data *and* one `authz` error per other zone (see
+//! [`Exec::zones`]).
 
-use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
+use apollo_compiler::collections::HashMap;
 use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
 use apollo_compiler::response::{JsonMap, JsonValue};
+use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::{DiagnosticList, Valid};
-use apollo_compiler::{ExecutableDocument, Schema, ast};
+use apollo_compiler::{ExecutableDocument, Name, Schema, ast};
 use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::dns_events::{Aggregate, EVENT_FIELDS, Event, FieldValue, events};
+use crate::analytics::{
+    Record, filter_matches, filter_mentions, group_by, order_field, raw_row, sort_groups,
+    sort_records, time_bounds,
+};
+use crate::dns_events::{Aggregate, EVENT_FIELDS, events};
+use crate::http_events::{
+    FIREWALL_FIELDS, HTTP_FIELDS, HourRollup, firewall_aggregate, firewall_events,
+    http_adaptive_aggregate, http_events, http_rollup_aggregate,
+};
 use crate::{
-    DAY, Permission, Plan, Scenario, json_response, parse_date, parse_rfc3339, permission_missing,
-    rfc3339, token_account, unix_now, zone_plan, zones,
+    DAY, Permission, Plan, Scenario, json_response, permission_missing, rfc3339, token_account,
+    unix_now, zone_plan, zones,
 };
 
 const BASE_SCHEMA: &str =
@@ -42,8 +58,11 @@ const ACCOUNT_SETTINGS_EXTENSION: &str =
 
 /// Returned for `viewer { budget }`.
 const BUDGET: u64 = 1_000_000;
-/// The fixed answer of `httpRequests1dGroups` (any zone, any account, any filter).
-const HTTP_REQUESTS_1D_SUM: u64 = 1234;
+
+/// The message of every GraphQL answer in [`Scenario::GraphqlBudget`] (code `budget`).
+pub const BUDGET_EXCEEDED_MESSAGE: &str = "budget exceeded, please retry later";
+/// The message of every GraphQL answer in [`Scenario::GraphqlQuota`] (code `quota`).
+pub const QUOTA_EXCEEDED_MESSAGE: &str = "quota exceeded, please retry later";
 
 /// Cloudflare's GraphQL Analytics schema, parsed and validated once (about a second in debug
 /// builds): the 2024-06-04 dump, account-level DNS analytics, and their `AccountSettings` fields.
@@ -54,6 +73,12 @@ pub fn graphql_schema() -> &'static Valid<Schema> {
         Schema::parse_and_validate(sdl, "cloudflare-graphql-analytics.graphql")
             .expect("the GraphQL Analytics schema and its extensions are valid")
     })
+}
+
+/// Which types implement each interface (introspection's `possibleTypes`), computed once.
+fn implementers_map() -> &'static HashMap<Name, Implementers> {
+    static MAP: OnceLock<HashMap<Name, Implementers>> = OnceLock::new();
+    MAP.get_or_init(|| graphql_schema().implementers_map())
 }
 
 /// Checks a query and its variables as the fake does before answering: the document must parse
@@ -67,6 +92,8 @@ pub fn validate_graphql(query: &str, variables: &Value) -> Result<(), String> {
 
 struct Prepared {
     document: Valid<ExecutableDocument>,
+    /// The coerced variables, as apollo-compiler's introspection wants them.
+    coerced: Valid<JsonMap>,
     variables: Map<String, Value>,
 }
 
@@ -92,12 +119,13 @@ fn prepare(
     };
     let coerced = apollo_compiler::request::coerce_variable_values(schema, operation, &raw)
         .map_err(|error| error.message().to_string())?;
-    let variables = match serde_json::to_value(coerced.into_inner()) {
+    let variables = match serde_json::to_value(coerced.clone().into_inner()) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
     Ok(Prepared {
         document,
+        coerced,
         variables,
     })
 }
@@ -141,6 +169,15 @@ pub(crate) fn handle(scenario: Scenario, body: &[u8]) -> Response {
             }),
         );
     };
+    // Budget and quota refusals come before the query is even looked at.
+    let exhausted = match scenario {
+        Scenario::GraphqlBudget => Some((BUDGET_EXCEEDED_MESSAGE, "budget")),
+        Scenario::GraphqlQuota => Some((QUOTA_EXCEEDED_MESSAGE, "quota")),
+        _ => None,
+    };
+    if let Some((message, code)) = exhausted {
+        return graphql_error(message, Some(Value::Null), code);
+    }
     let prepared = match prepare(
         &request.query,
         &request.variables,
@@ -156,19 +193,73 @@ pub(crate) fn handle(scenario: Scenario, body: &[u8]) -> Response {
     else {
         return graphql_error("no operation to run", None, "bad_request");
     };
+    let introspection = match introspect(&prepared, operation) {
+        Ok(data) => data,
+        Err(message) => return graphql_error(&message, None, "bad_request"),
+    };
     let exec = Exec {
         document: &prepared.document,
         variables: &prepared.variables,
         scenario,
         now: unix_now(),
+        partial_errors: RefCell::new(Vec::new()),
     };
     match exec.run(operation) {
-        Ok(data) => json_response(StatusCode::OK, json!({ "data": data, "errors": null })),
+        Ok(mut data) => {
+            if let (Value::Object(data), Some(Value::Object(introspected))) =
+                (&mut data, introspection)
+            {
+                for (key, value) in introspected {
+                    insert_merged(data, &key, value);
+                }
+            }
+            let errors: Vec<Value> = exec
+                .partial_errors
+                .take()
+                .into_iter()
+                .map(|error| error.to_json())
+                .collect();
+            let errors = if errors.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(errors)
+            };
+            json_response(StatusCode::OK, json!({ "data": data, "errors": errors }))
+        }
         Err(error) => graphql_error(&error.message, Some(Value::Array(error.path)), error.code),
     }
 }
 
-/// GraphQL reports query failures with HTTP 200 and `data: null`.
+/// Executes the `__schema` / `__type` root fields of a query with apollo-compiler's
+/// introspection (the whole schema: the dump and both extensions); `None` when the query has
+/// none.
+fn introspect(prepared: &Prepared, operation: &Operation) -> Result<Option<Value>, String> {
+    let wanted = operation
+        .root_fields(&prepared.document)
+        .any(|field| field.name == "__schema" || field.name == "__type");
+    if !wanted {
+        return Ok(None);
+    }
+    apollo_compiler::introspection::check_max_depth(&prepared.document, operation)
+        .map_err(|error| error.message().to_string())?;
+    let response = apollo_compiler::introspection::partial_execute(
+        graphql_schema(),
+        implementers_map(),
+        &prepared.document,
+        operation,
+        &prepared.coerced,
+    )
+    .map_err(|error| error.message().to_string())?;
+    if let Some(error) = response.errors.first() {
+        return Err(error.message.clone());
+    }
+    Ok(response
+        .data
+        .and_then(|data| serde_json::to_value(data).ok()))
+}
+
+/// GraphQL reports query failures with HTTP 200 and `data: null`. `path: Some(Value::Null)`
+/// sends `"path": null`; `None` leaves the key out.
 pub(crate) fn graphql_error(message: &str, path: Option<Value>, code: &str) -> Response {
     let mut error = json!({
         "message": message,
@@ -181,9 +272,9 @@ pub(crate) fn graphql_error(message: &str, path: Option<Value>, code: &str) -> R
 }
 
 // ---------------------------------------------------------------------------------------------
-// Limits
+// Datasets and their limits
 
-/// Per-dataset limits of the DNS datasets, as the `settings` node reports them.
+/// Per-dataset limits, as the `settings` node reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
     /// Widest time range of one query, seconds.
@@ -194,29 +285,158 @@ pub(crate) struct Limits {
     pub max_number_of_fields: usize,
 }
 
+impl Limits {
+    const fn new(max_duration: i64, not_older_than: i64) -> Limits {
+        Limits {
+            max_duration,
+            not_older_than,
+            max_page_size: 10_000,
+            max_number_of_fields: 30,
+        }
+    }
+}
+
 /// DNS analytics limits ("DNS analytics history by plan" in the reference README): zones on
 /// Free 7 d range / 8 d history, Pro and Business 31 d / 31 d, Enterprise 62 d / 62 d; accounts
 /// 7 d / 31 d whatever their zones' plans.
 pub(crate) fn dns_limits(scope: &Scope) -> Limits {
-    let (max_duration, not_older_than) = match scope {
-        Scope::Account { .. } => (7 * DAY, 31 * DAY),
+    match scope {
+        Scope::Account { .. } => Limits::new(7 * DAY, 31 * DAY),
         Scope::Zone { plan, .. } => match plan {
-            Plan::Free => (7 * DAY, 8 * DAY),
-            Plan::Pro | Plan::Business => (31 * DAY, 31 * DAY),
-            Plan::Enterprise => (62 * DAY, 62 * DAY),
+            Plan::Free => Limits::new(7 * DAY, 8 * DAY),
+            Plan::Pro | Plan::Business => Limits::new(31 * DAY, 31 * DAY),
+            Plan::Enterprise => Limits::new(62 * DAY, 62 * DAY),
         },
-    };
-    Limits {
-        max_duration,
-        not_older_than,
-        max_page_size: 10_000,
-        max_number_of_fields: 30,
     }
 }
 
-/// Group fields of `dnsAnalyticsAdaptiveGroups`, as `availableFields` names them (nested fields
-/// as `parent_child`, per Cloudflare's settings documentation).
-const GROUP_METRIC_FIELDS: &[&str] = &[
+/// The limits of the adaptive HTTP and firewall datasets (whatever the plan, zone or account):
+/// 3 days range, 31 days history, as in the settings documentation's `firewallEventsAdaptive`
+/// example (`fixtures/graphql/settings_firewallEventsAdaptive.docs.json`). Also the limits
+/// `settings` reports for the datasets the fake does not model.
+pub(crate) const ADAPTIVE_LIMITS: Limits = Limits::new(3 * DAY, 31 * DAY);
+/// `httpRequests1hGroups`: 7 days range, 31 days history.
+pub(crate) const HOURLY_LIMITS: Limits = Limits::new(7 * DAY, 31 * DAY);
+/// `httpRequests1dGroups`: 365 days range and history.
+pub(crate) const DAILY_LIMITS: Limits = Limits::new(365 * DAY, 365 * DAY);
+
+/// The datasets the fake answers with data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dataset {
+    DnsGroups,
+    DnsRaw,
+    HttpGroups,
+    HttpRaw,
+    Http1h,
+    Http1d,
+    FirewallGroups,
+    FirewallRaw,
+}
+
+impl Dataset {
+    const ALL: [Dataset; 8] = [
+        Dataset::DnsGroups,
+        Dataset::DnsRaw,
+        Dataset::HttpGroups,
+        Dataset::HttpRaw,
+        Dataset::Http1h,
+        Dataset::Http1d,
+        Dataset::FirewallGroups,
+        Dataset::FirewallRaw,
+    ];
+
+    /// The GraphQL field (and `settings` field) name.
+    fn name(self) -> &'static str {
+        match self {
+            Dataset::DnsGroups => "dnsAnalyticsAdaptiveGroups",
+            Dataset::DnsRaw => "dnsAnalyticsAdaptive",
+            Dataset::HttpGroups => "httpRequestsAdaptiveGroups",
+            Dataset::HttpRaw => "httpRequestsAdaptive",
+            Dataset::Http1h => "httpRequests1hGroups",
+            Dataset::Http1d => "httpRequests1dGroups",
+            Dataset::FirewallGroups => "firewallEventsAdaptiveGroups",
+            Dataset::FirewallRaw => "firewallEventsAdaptive",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Dataset> {
+        Dataset::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// DNS: per plan ([`dns_limits`]); adaptive HTTP and firewall: [`ADAPTIVE_LIMITS`];
+    /// `httpRequests1hGroups`: [`HOURLY_LIMITS`]; `httpRequests1dGroups`: [`DAILY_LIMITS`].
+    fn limits(self, scope: &Scope) -> Limits {
+        match self {
+            Dataset::DnsGroups | Dataset::DnsRaw => dns_limits(scope),
+            Dataset::HttpGroups
+            | Dataset::HttpRaw
+            | Dataset::FirewallGroups
+            | Dataset::FirewallRaw => ADAPTIVE_LIMITS,
+            Dataset::Http1h => HOURLY_LIMITS,
+            Dataset::Http1d => DAILY_LIMITS,
+        }
+    }
+
+    /// The width of one `datetime` value (the hour of `httpRequests1hGroups`).
+    fn datetime_width(self) -> i64 {
+        if self == Dataset::Http1h { 3600 } else { 0 }
+    }
+
+    /// `availableFields` of its `settings` (nested fields as `parent_child`, per Cloudflare's
+    /// settings documentation), sorted.
+    fn available_fields(self, scope: &Scope) -> Vec<String> {
+        let gated = !plan_allows_response_cached(scope);
+        let is_account = matches!(scope, Scope::Account { .. });
+        let keep =
+            |f: &&&str| (is_account || **f != "zoneTag") && !(gated && **f == PLAN_GATED_FIELD);
+        let dimensions = |list: &[&str]| -> Vec<String> {
+            list.iter()
+                .filter(keep)
+                .map(|d| format!("dimensions_{d}"))
+                .collect()
+        };
+        let raw = |list: &[&str]| -> Vec<String> {
+            list.iter().filter(keep).map(|f| (*f).to_owned()).collect()
+        };
+        let metrics =
+            |list: &[&str]| -> Vec<String> { list.iter().map(|m| (*m).to_owned()).collect() };
+        let mut fields = match self {
+            Dataset::DnsGroups => {
+                let mut fields = metrics(DNS_GROUP_METRICS);
+                fields.extend(dimensions(DNS_GROUP_DIMENSIONS));
+                fields
+            }
+            Dataset::DnsRaw => raw(DNS_RAW_FIELDS),
+            Dataset::HttpGroups => {
+                let mut fields = metrics(HTTP_GROUP_METRICS);
+                fields.extend(dimensions(HTTP_FIELDS));
+                fields
+            }
+            Dataset::HttpRaw => raw(HTTP_FIELDS),
+            Dataset::Http1h => {
+                let mut fields = metrics(HTTP_ROLLUP_METRICS);
+                fields.extend(dimensions(&["date", "datetime"]));
+                fields
+            }
+            Dataset::Http1d => {
+                let mut fields = metrics(HTTP_ROLLUP_METRICS);
+                fields.extend(dimensions(&["date"]));
+                fields
+            }
+            Dataset::FirewallGroups => {
+                let mut fields = metrics(FIREWALL_GROUP_METRICS);
+                fields.extend(dimensions(FIREWALL_FIELDS));
+                fields
+            }
+            Dataset::FirewallRaw => raw(FIREWALL_FIELDS),
+        };
+        fields.sort();
+        fields
+    }
+}
+
+/// Group metrics of `dnsAnalyticsAdaptiveGroups`.
+const DNS_GROUP_METRICS: &[&str] = &[
     "avg_processingTimeUs",
     "avg_sampleInterval",
     "count",
@@ -225,8 +445,8 @@ const GROUP_METRIC_FIELDS: &[&str] = &[
     "quantiles_processingTimeUsP99",
 ];
 
-/// Group dimensions (zone scope; accounts add `zoneTag`).
-const GROUP_DIMENSIONS: &[&str] = &[
+/// Group dimensions of `dnsAnalyticsAdaptiveGroups` (accounts add `zoneTag`).
+const DNS_GROUP_DIMENSIONS: &[&str] = &[
     "coloName",
     "date",
     "datetime",
@@ -247,10 +467,11 @@ const GROUP_DIMENSIONS: &[&str] = &[
     "responseStale",
     "sourceIP",
     "upstreamIP",
+    "zoneTag",
 ];
 
-/// Raw fields of `dnsAnalyticsAdaptive` (zone scope; accounts add `zoneTag`).
-const RAW_FIELDS: &[&str] = &[
+/// Raw fields of `dnsAnalyticsAdaptive` (accounts add `zoneTag`).
+const DNS_RAW_FIELDS: &[&str] = &[
     "coloName",
     "date",
     "datetime",
@@ -267,7 +488,39 @@ const RAW_FIELDS: &[&str] = &[
     "sampleInterval",
     "sourceIP",
     "upstreamIP",
+    "zoneTag",
 ];
+
+/// Group metrics of `httpRequestsAdaptiveGroups` that the fake computes.
+const HTTP_GROUP_METRICS: &[&str] = &[
+    "avg_sampleInterval",
+    "count",
+    "ratio_status4xx",
+    "ratio_status5xx",
+    "sum_edgeResponseBytes",
+    "sum_visits",
+];
+
+/// Metrics of `httpRequests1hGroups` and `httpRequests1dGroups` that the fake computes.
+const HTTP_ROLLUP_METRICS: &[&str] = &[
+    "avg_bytes",
+    "avg_sampleInterval",
+    "sum_bytes",
+    "sum_cachedBytes",
+    "sum_cachedRequests",
+    "sum_contentTypeMap",
+    "sum_countryMap",
+    "sum_encryptedBytes",
+    "sum_encryptedRequests",
+    "sum_pageViews",
+    "sum_requests",
+    "sum_responseStatusMap",
+    "sum_threats",
+    "uniq_uniques",
+];
+
+/// Group metrics of `firewallEventsAdaptiveGroups`.
+const FIREWALL_GROUP_METRICS: &[&str] = &["avg_sampleInterval", "count"];
 
 /// The field that Free and Pro zones may not use in DNS analytics.
 const PLAN_GATED_FIELD: &str = "responseCached";
@@ -279,60 +532,21 @@ fn plan_allows_response_cached(scope: &Scope) -> bool {
     }
 }
 
-/// The `settings` subnode of one dataset.
-fn dataset_settings(scope: &Scope, dataset: &str) -> Value {
-    let gated = !plan_allows_response_cached(scope);
-    let is_account = matches!(scope, Scope::Account { .. });
-    let available: Option<Vec<String>> = match dataset {
-        "dnsAnalyticsAdaptiveGroups" => {
-            let mut fields: Vec<String> = GROUP_METRIC_FIELDS
-                .iter()
-                .map(|f| (*f).to_owned())
-                .collect();
-            fields.extend(
-                GROUP_DIMENSIONS
-                    .iter()
-                    .chain(is_account.then_some(&"zoneTag"))
-                    .filter(|d| !(gated && **d == PLAN_GATED_FIELD))
-                    .map(|d| format!("dimensions_{d}")),
-            );
-            fields.sort();
-            Some(fields)
-        }
-        "dnsAnalyticsAdaptive" => {
-            let mut fields: Vec<String> = RAW_FIELDS
-                .iter()
-                .chain(is_account.then_some(&"zoneTag"))
-                .filter(|f| !(gated && **f == PLAN_GATED_FIELD))
-                .map(|f| (*f).to_owned())
-                .collect();
-            fields.sort();
-            Some(fields)
-        }
-        _ => None,
+/// The `settings` subnode of one dataset. Datasets the fake does not model report
+/// [`ADAPTIVE_LIMITS`] and no available field.
+fn dataset_settings(scope: &Scope, name: &str) -> Value {
+    let (limits, available) = match Dataset::from_name(name) {
+        Some(dataset) => (dataset.limits(scope), dataset.available_fields(scope)),
+        None => (ADAPTIVE_LIMITS, Vec::new()),
     };
-    match available {
-        Some(available) => {
-            let limits = dns_limits(scope);
-            json!({
-                "enabled": true,
-                "maxDuration": limits.max_duration,
-                "notOlderThan": limits.not_older_than,
-                "maxPageSize": limits.max_page_size,
-                "maxNumberOfFields": limits.max_number_of_fields,
-                "availableFields": available,
-            })
-        }
-        // Other datasets: the limits of the settings documentation's example.
-        None => json!({
-            "enabled": true,
-            "maxDuration": 259_200,
-            "notOlderThan": 2_678_400,
-            "maxPageSize": 10_000,
-            "maxNumberOfFields": 30,
-            "availableFields": [],
-        }),
-    }
+    json!({
+        "enabled": true,
+        "maxDuration": limits.max_duration,
+        "notOlderThan": limits.not_older_than,
+        "maxPageSize": limits.max_page_size,
+        "maxNumberOfFields": limits.max_number_of_fields,
+        "availableFields": available,
+    })
 }
 
 /// `604800` → `7d`, `5400` → `90m`.
@@ -392,6 +606,14 @@ impl GqlError {
             code,
         }
     }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "message": self.message,
+            "path": self.path,
+            "extensions": { "code": self.code, "timestamp": rfc3339(unix_now()) }
+        })
+    }
 }
 
 type Outcome<T> = Result<T, GqlError>;
@@ -431,6 +653,18 @@ fn insert_merged(map: &mut Map<String, Value>, key: &str, value: Value) {
     }
 }
 
+/// The zero value of a non-null scalar type, for a field the fake does not model.
+fn zero_value(type_name: &str) -> Value {
+    match type_name {
+        "string" | "String" | "ID" => json!(""),
+        "bool" | "Boolean" => json!(false),
+        "float32" | "float64" | "Float" => json!(0.0),
+        "Date" => json!("1970-01-01"),
+        "Time" => json!("1970-01-01T00:00:00Z"),
+        _ => json!(0),
+    }
+}
+
 /// The arguments of a dataset field.
 struct DatasetArgs {
     filter: Value,
@@ -443,6 +677,8 @@ struct Exec<'a> {
     variables: &'a Map<String, Value>,
     scenario: Scenario,
     now: i64,
+    /// Errors of a partial answer (data for some zones, errors for the others).
+    partial_errors: RefCell<Vec<GqlError>>,
 }
 
 impl Exec<'_> {
@@ -529,7 +765,9 @@ impl Exec<'_> {
             .map_or(Value::Null, |argument| self.value(&argument.value))
     }
 
-    /// Copies the selected fields of `value` (GraphQL output: only what was asked for).
+    /// Copies the selected fields of `value` (GraphQL output: only what was asked for). A
+    /// selected field that `value` lacks is `null` if its type is nullable, else the zero value
+    /// of its type (`[]` for lists, an object of zero values for objects).
     fn project(&self, set: &SelectionSet, value: &Value) -> Value {
         match value {
             Value::Array(items) => {
@@ -541,9 +779,10 @@ impl Exec<'_> {
                     let selected = if field.name == "__typename" {
                         json!(set.ty.as_str())
                     } else {
-                        object
-                            .get(field.name.as_str())
-                            .map_or(Value::Null, |v| self.project(&field.selection_set, v))
+                        match object.get(field.name.as_str()) {
+                            Some(v) => self.project(&field.selection_set, v),
+                            None => self.missing(field),
+                        }
                     };
                     insert_merged(&mut out, field.response_key().as_str(), selected);
                 }
@@ -553,10 +792,26 @@ impl Exec<'_> {
         }
     }
 
+    /// The answer for a selected field that the fake has no value for.
+    fn missing(&self, field: &Field) -> Value {
+        let ty = &field.definition.ty;
+        if !ty.is_non_null() {
+            Value::Null
+        } else if ty.is_list() {
+            json!([])
+        } else if field.selection_set.selections.is_empty() {
+            zero_value(ty.inner_named_type().as_str())
+        } else {
+            self.project(&field.selection_set, &json!({}))
+        }
+    }
+
     fn run(&self, operation: &Operation) -> Outcome<Value> {
         let mut data = Map::new();
         for field in self.fields(&operation.selection_set) {
             let value = match field.name.as_str() {
+                // Executed by apollo-compiler (see `introspect`).
+                "__schema" | "__type" => continue,
                 "__typename" => json!(operation.selection_set.ty.as_str()),
                 "cost" => json!(1),
                 "viewer" => self.viewer(field)?,
@@ -583,6 +838,13 @@ impl Exec<'_> {
         Ok(Value::Object(out))
     }
 
+    /// `viewer.zones(filter: {zoneTag | zoneTag_in | zoneTag_gt}, limit)`. Without Zone
+    /// Analytics Read, or when none of the asked zones is readable (unknown to the token), the
+    /// whole query fails: `not authorized for that zone`, code `authz`, path
+    /// `["viewer", "zones", <index of the first zone>]`. When some are readable, the answer
+    /// lists only those (in the asked order) and adds, per other zone, an error
+    /// `zones [<tag>] are not authorized` (code `authz`, path `["viewer", "zones", <its index
+    /// in the asked list>]`) to the `errors` of a successful answer.
     fn zones(&self, field: &Field, path: &[Value]) -> Outcome<Value> {
         let denied = |index| {
             GqlError::new(
@@ -619,10 +881,24 @@ impl Exec<'_> {
             return Err(denied(0));
         }
         let visible = zones(self.scenario);
+        let found: Vec<Option<&Value>> = tags
+            .iter()
+            .map(|tag| visible.iter().find(|z| z["id"].as_str() == Some(tag)))
+            .collect();
+        if let Some(first_unknown) = found.iter().position(Option::is_none)
+            && found.iter().all(Option::is_none)
+        {
+            return Err(denied(first_unknown));
+        }
         let mut out = Vec::new();
-        for (index, tag) in tags.iter().enumerate() {
-            let Some(zone) = visible.iter().find(|z| z["id"].as_str() == Some(tag)) else {
-                return Err(denied(index));
+        for (index, (tag, zone)) in tags.iter().zip(found).enumerate() {
+            let Some(zone) = zone else {
+                self.partial_errors.borrow_mut().push(GqlError::new(
+                    format!("zones [{tag}] are not authorized"),
+                    &with_index(path, index),
+                    "authz",
+                ));
+                continue;
             };
             let scope = Scope::Zone {
                 id: (*tag).to_owned(),
@@ -675,14 +951,11 @@ impl Exec<'_> {
                 "__typename" => json!(set.ty.as_str()),
                 "zoneTag" | "accountTag" => json!(scope.id()),
                 "settings" => self.settings(scope, field),
-                "dnsAnalyticsAdaptiveGroups" => self.dns_groups(scope, field, &field_path)?,
-                "dnsAnalyticsAdaptive" => self.dns_raw(scope, field, &field_path)?,
-                "httpRequests1dGroups" => self.project(
-                    &field.selection_set,
-                    &json!([{ "sum": { "requests": HTTP_REQUESTS_1D_SUM } }]),
-                ),
-                _ if field.definition.ty.is_list() => json!([]),
-                _ => Value::Null,
+                name => match Dataset::from_name(name) {
+                    Some(dataset) => self.dataset(scope, dataset, field, &field_path)?,
+                    None if field.definition.ty.is_list() => json!([]),
+                    None => Value::Null,
+                },
             };
             insert_merged(&mut out, field.response_key().as_str(), value);
         }
@@ -703,6 +976,89 @@ impl Exec<'_> {
             insert_merged(&mut out, dataset.response_key().as_str(), value);
         }
         Value::Object(out)
+    }
+
+    fn dataset(
+        &self,
+        scope: &Scope,
+        dataset: Dataset,
+        field: &Field,
+        path: &[Value],
+    ) -> Outcome<Value> {
+        let zone_ids = scope.event_zone_ids();
+        let now = self.now;
+        match dataset {
+            Dataset::DnsGroups => {
+                self.groups(scope, dataset, field, path, events(now, &zone_ids), |e| {
+                    Aggregate::of(e).to_json()
+                })
+            }
+            Dataset::DnsRaw => self.raw(
+                scope,
+                dataset,
+                field,
+                path,
+                events(now, &zone_ids),
+                |e| e.group.count,
+                EVENT_FIELDS,
+            ),
+            Dataset::HttpGroups => self.groups(
+                scope,
+                dataset,
+                field,
+                path,
+                http_events(now, &zone_ids),
+                http_adaptive_aggregate,
+            ),
+            Dataset::HttpRaw => self.raw(
+                scope,
+                dataset,
+                field,
+                path,
+                http_events(now, &zone_ids),
+                |e| e.group.count,
+                HTTP_FIELDS,
+            ),
+            Dataset::Http1h => {
+                let rollups = http_events(now, &zone_ids)
+                    .into_iter()
+                    .map(HourRollup)
+                    .collect();
+                self.groups(
+                    scope,
+                    dataset,
+                    field,
+                    path,
+                    rollups,
+                    |rows: &[HourRollup]| http_rollup_aggregate(rows.iter().map(|r| &r.0)),
+                )
+            }
+            Dataset::Http1d => self.groups(
+                scope,
+                dataset,
+                field,
+                path,
+                http_events(now, &zone_ids),
+                |rows| http_rollup_aggregate(rows),
+            ),
+            Dataset::FirewallGroups => self.groups(
+                scope,
+                dataset,
+                field,
+                path,
+                firewall_events(now, &zone_ids),
+                firewall_aggregate,
+            ),
+            Dataset::FirewallRaw => self.raw(
+                scope,
+                dataset,
+                field,
+                path,
+                firewall_events(now, &zone_ids),
+                |e| e.group.count,
+                FIREWALL_FIELDS,
+            ),
+        }
     }
 
     fn dataset_args(&self, field: &Field, limits: &Limits, path: &[Value]) -> Outcome<DatasetArgs> {
@@ -745,16 +1101,19 @@ impl Exec<'_> {
         })
     }
 
-    /// Number of fields, plan, time range: the checks both DNS datasets share.
-    fn check_dns_query(
+    /// The checks every dataset query goes through, in this order: number of fields, the plan
+    /// (DNS `responseCached`), the time range (a lower bound is required; not older than
+    /// `notOlderThan`; not wider than `maxDuration`).
+    fn check_query(
         &self,
         scope: &Scope,
+        dataset: Dataset,
         args: &DatasetArgs,
         selected: &[String],
         field_count: usize,
         path: &[Value],
     ) -> Outcome<()> {
-        let limits = dns_limits(scope);
+        let limits = dataset.limits(scope);
         if field_count > limits.max_number_of_fields {
             return Err(GqlError::new(
                 format!(
@@ -765,13 +1124,15 @@ impl Exec<'_> {
                 "bad_request",
             ));
         }
+        let is_dns = matches!(dataset, Dataset::DnsGroups | Dataset::DnsRaw);
         let uses_gated = selected.iter().any(|f| f == PLAN_GATED_FIELD)
             || filter_mentions(&args.filter, PLAN_GATED_FIELD)
             || args
                 .order_by
                 .iter()
                 .any(|o| order_field(o).0 == PLAN_GATED_FIELD);
-        if uses_gated
+        if is_dns
+            && uses_gated
             && !plan_allows_response_cached(scope)
             && let Scope::Zone { id, plan_name, .. } = scope
         {
@@ -783,7 +1144,7 @@ impl Exec<'_> {
                 "authz",
             ));
         }
-        let (lower, upper) = time_bounds(&args.filter)
+        let (lower, upper) = time_bounds(&args.filter, dataset.datetime_width())
             .map_err(|message| GqlError::new(message, path, "bad_request"))?;
         let too_wide = format!(
             "the time range is too wide: it must be at most {}s ({})",
@@ -815,25 +1176,35 @@ impl Exec<'_> {
         Ok(())
     }
 
-    fn matching_events(
+    fn matching<R: Record>(
         &self,
-        scope: &Scope,
+        records: Vec<R>,
         filter: &Value,
         path: &[Value],
-    ) -> Outcome<Vec<Event>> {
+    ) -> Outcome<Vec<R>> {
         let mut out = Vec::new();
-        for event in events(self.now, &scope.event_zone_ids()) {
-            if filter_matches(filter, &event)
+        for record in records {
+            if filter_matches(filter, &record)
                 .map_err(|message| GqlError::new(message, path, "bad_request"))?
             {
-                out.push(event);
+                out.push(record);
             }
         }
         Ok(out)
     }
 
-    fn dns_groups(&self, scope: &Scope, field: &Field, path: &[Value]) -> Outcome<Value> {
-        let args = self.dataset_args(field, &dns_limits(scope), path)?;
+    /// A `…Groups` dataset: filter the records, group them by the selected dimensions, aggregate
+    /// each group, order, limit.
+    fn groups<R: Record>(
+        &self,
+        scope: &Scope,
+        dataset: Dataset,
+        field: &Field,
+        path: &[Value],
+        records: Vec<R>,
+        aggregate: impl Fn(&[R]) -> Value,
+    ) -> Outcome<Value> {
+        let args = self.dataset_args(field, &dataset.limits(scope), path)?;
         let mut dimensions: Vec<String> = Vec::new();
         let mut field_count = 0;
         for selected in self.fields(&field.selection_set) {
@@ -849,7 +1220,7 @@ impl Exec<'_> {
                         }
                     }
                 }
-                "avg" | "quantiles" => {
+                "avg" | "sum" | "uniq" | "quantiles" | "ratio" | "max" | "min" => {
                     field_count += self
                         .fields(&selected.selection_set)
                         .iter()
@@ -859,370 +1230,59 @@ impl Exec<'_> {
                 _ => field_count += 1,
             }
         }
-        self.check_dns_query(scope, &args, &dimensions, field_count, path)?;
+        self.check_query(scope, dataset, &args, &dimensions, field_count, path)?;
 
-        let mut groups: BTreeMap<Vec<FieldValue>, Vec<Event>> = BTreeMap::new();
-        for event in self.matching_events(scope, &args.filter, path)? {
-            let key = dimensions
-                .iter()
-                .map(|d| {
-                    event
-                        .field(d)
-                        .unwrap_or_else(|| FieldValue::Str(String::new()))
-                })
-                .collect();
-            groups.entry(key).or_default().push(event);
-        }
-        let mut rows: Vec<(Vec<FieldValue>, Aggregate)> = groups
-            .into_iter()
-            .map(|(key, events)| (key, Aggregate::of(&events)))
-            .collect();
-        // Stable: ties keep the ascending order of the dimension values.
-        rows.sort_by(|a, b| {
-            args.order_by
-                .iter()
-                .map(|order| compare_groups(order, &dimensions, a, b))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
-        rows.truncate(usize::try_from(args.limit).unwrap_or(usize::MAX));
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|(key, aggregate)| {
-                let dims: Map<String, Value> = dimensions
-                    .iter()
-                    .zip(key)
-                    .map(|(name, value)| (name.clone(), value.to_json()))
-                    .collect();
-                json!({
-                    "count": aggregate.count,
-                    "avg": {
-                        "processingTimeUs": aggregate.avg_processing_time_us,
-                        "sampleInterval": aggregate.avg_sample_interval,
-                    },
-                    "quantiles": {
-                        "processingTimeUsP50": aggregate.p50,
-                        "processingTimeUsP90": aggregate.p90,
-                        "processingTimeUsP99": aggregate.p99,
-                    },
-                    "dimensions": dims,
-                })
-            })
-            .collect();
+        let records = self.matching(records, &args.filter, path)?;
+        let mut groups = group_by(records, &dimensions, aggregate);
+        sort_groups(&mut groups, &args.order_by, &dimensions);
+        groups.truncate(usize::try_from(args.limit).unwrap_or(usize::MAX));
+        let rows: Vec<Value> = groups.iter().map(|g| g.to_json(&dimensions)).collect();
         Ok(self.project(&field.selection_set, &Value::Array(rows)))
     }
 
-    fn dns_raw(&self, scope: &Scope, field: &Field, path: &[Value]) -> Outcome<Value> {
-        let args = self.dataset_args(field, &dns_limits(scope), path)?;
+    /// A raw dataset: one row per event (a record of weight n is n identical rows), oldest first,
+    /// then in table order, unless ordered otherwise.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the dataset's records, weights and fields are what varies"
+    )]
+    fn raw<R: Record + Clone>(
+        &self,
+        scope: &Scope,
+        dataset: Dataset,
+        field: &Field,
+        path: &[Value],
+        records: Vec<R>,
+        weight: impl Fn(&R) -> u64,
+        fields: &[&str],
+    ) -> Outcome<Value> {
+        let args = self.dataset_args(field, &dataset.limits(scope), path)?;
         let selected: Vec<String> = self
             .fields(&field.selection_set)
             .iter()
             .filter(|f| f.name != "__typename")
             .map(|f| f.name.to_string())
             .collect();
-        self.check_dns_query(scope, &args, &selected, selected.len(), path)?;
+        self.check_query(scope, dataset, &args, &selected, selected.len(), path)?;
 
-        // One raw row per query (sampleInterval 1), oldest first, then in table order.
-        let mut rows: Vec<Event> = Vec::new();
-        for event in self.matching_events(scope, &args.filter, path)? {
-            for _ in 0..event.group.count {
-                rows.push(event);
+        let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+        let mut rows: Vec<R> = Vec::new();
+        for record in self.matching(records, &args.filter, path)? {
+            for _ in 0..weight(&record) {
+                rows.push(record.clone());
             }
         }
-        rows.sort_by(|a, b| {
-            args.order_by
-                .iter()
-                .map(|order| {
-                    let (name, descending) = order_field(order);
-                    let ordering = a.field(name).cmp(&b.field(name));
-                    if descending {
-                        ordering.reverse()
-                    } else {
-                        ordering
-                    }
-                })
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
-        rows.truncate(usize::try_from(args.limit).unwrap_or(usize::MAX));
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|event| {
-                Value::Object(
-                    EVENT_FIELDS
-                        .iter()
-                        .filter_map(|name| {
-                            event
-                                .field(name)
-                                .map(|value| ((*name).to_owned(), value.to_json()))
-                        })
-                        .collect(),
-                )
-            })
-            .collect();
+        sort_records(&mut rows, &args.order_by);
+        rows.truncate(limit);
+        let rows: Vec<Value> = rows.iter().map(|r| raw_row(r, fields)).collect();
         Ok(self.project(&field.selection_set, &Value::Array(rows)))
     }
-}
-
-/// `count_DESC` → (`count`, true); `queryName_ASC` → (`queryName`, false).
-fn order_field(order: &str) -> (&str, bool) {
-    if let Some(name) = order.strip_suffix("_DESC") {
-        (name, true)
-    } else {
-        (order.strip_suffix("_ASC").unwrap_or(order), false)
-    }
-}
-
-fn compare_groups(
-    order: &str,
-    dimensions: &[String],
-    (a_key, a): &(Vec<FieldValue>, Aggregate),
-    (b_key, b): &(Vec<FieldValue>, Aggregate),
-) -> Ordering {
-    let (name, descending) = order_field(order);
-    let ordering = match name {
-        "count" => a.count.cmp(&b.count),
-        "avg_processingTimeUs" => a
-            .avg_processing_time_us
-            .total_cmp(&b.avg_processing_time_us),
-        "avg_sampleInterval" => a.avg_sample_interval.total_cmp(&b.avg_sample_interval),
-        "quantiles_processingTimeUsP50" => a.p50.total_cmp(&b.p50),
-        "quantiles_processingTimeUsP90" => a.p90.total_cmp(&b.p90),
-        "quantiles_processingTimeUsP99" => a.p99.total_cmp(&b.p99),
-        // A dimension that is not grouped by has no single value per group: ignored.
-        dimension => dimensions
-            .iter()
-            .position(|d| d == dimension)
-            .map_or(Ordering::Equal, |i| a_key[i].cmp(&b_key[i])),
-    };
-    if descending {
-        ordering.reverse()
-    } else {
-        ordering
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Filters
-
-/// `queryName_like` → (`queryName`, `like`); `queryName` → (`queryName`, ``).
-fn split_filter_key(key: &str) -> (&str, &str) {
-    key.split_once('_').unwrap_or((key, ""))
-}
-
-fn filter_mentions(filter: &Value, field: &str) -> bool {
-    match filter {
-        Value::Object(map) => map.iter().any(|(key, value)| {
-            (!value.is_null() && split_filter_key(key).0 == field) || filter_mentions(value, field)
-        }),
-        Value::Array(items) => items.iter().any(|item| filter_mentions(item, field)),
-        _ => false,
-    }
-}
-
-/// Whether an event passes a `*_Filter_InputObject` (null entries are ignored).
-fn filter_matches(filter: &Value, event: &Event) -> Result<bool, String> {
-    let Some(map) = filter.as_object() else {
-        return Ok(true);
-    };
-    for (key, operand) in map {
-        if operand.is_null() {
-            continue;
-        }
-        let passes = match key.as_str() {
-            "AND" => {
-                let mut all = true;
-                for item in operand.as_array().map(Vec::as_slice).unwrap_or_default() {
-                    all = all && filter_matches(item, event)?;
-                }
-                all
-            }
-            "OR" => {
-                let items = operand.as_array().map(Vec::as_slice).unwrap_or_default();
-                let mut any = items.is_empty();
-                for item in items {
-                    any = any || filter_matches(item, event)?;
-                }
-                any
-            }
-            _ => {
-                let (name, op) = split_filter_key(key);
-                match event.field(name) {
-                    Some(value) => compare(&value, op, operand, name)?,
-                    None => true,
-                }
-            }
-        };
-        if !passes {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Parses a filter operand as the same kind of value as `like`.
-fn operand_value(like: &FieldValue, operand: &Value, name: &str) -> Result<FieldValue, String> {
-    let bad = || format!("error parsing args: invalid value {operand} for {name}");
-    match like {
-        FieldValue::Num(_) => match operand {
-            Value::Number(n) => n.as_i64().map(FieldValue::Num).ok_or_else(bad),
-            Value::String(s) => s.parse().map(FieldValue::Num).map_err(|_| bad()),
-            _ => Err(bad()),
-        },
-        FieldValue::Str(_) => operand
-            .as_str()
-            .map(|s| FieldValue::Str(s.to_owned()))
-            .ok_or_else(bad),
-        FieldValue::Time(_) => operand
-            .as_str()
-            .and_then(parse_rfc3339)
-            .map(FieldValue::Time)
-            .ok_or_else(bad),
-        FieldValue::Date(_) => operand
-            .as_str()
-            .and_then(parse_date)
-            .map(FieldValue::Date)
-            .ok_or_else(bad),
-    }
-}
-
-fn compare(value: &FieldValue, op: &str, operand: &Value, name: &str) -> Result<bool, String> {
-    let list = || -> Result<Vec<FieldValue>, String> {
-        match operand {
-            Value::Array(items) => items
-                .iter()
-                .map(|item| operand_value(value, item, name))
-                .collect(),
-            single => Ok(vec![operand_value(value, single, name)?]),
-        }
-    };
-    let text = |v: &FieldValue| match v {
-        FieldValue::Str(s) => s.clone(),
-        other => other.to_json().to_string(),
-    };
-    Ok(match op {
-        "" => *value == operand_value(value, operand, name)?,
-        "neq" => *value != operand_value(value, operand, name)?,
-        "gt" => *value > operand_value(value, operand, name)?,
-        "geq" => *value >= operand_value(value, operand, name)?,
-        "lt" => *value < operand_value(value, operand, name)?,
-        "leq" => *value <= operand_value(value, operand, name)?,
-        "in" => list()?.contains(value),
-        "notin" => !list()?.contains(value),
-        "like" | "notlike" => {
-            let pattern = operand
-                .as_str()
-                .ok_or_else(|| format!("error parsing args: invalid value {operand} for {name}"))?;
-            like(&text(value), pattern) == (op == "like")
-        }
-        _ => true,
-    })
-}
-
-/// SQL `LIKE`: `%` any run of characters, `_` exactly one; case-sensitive.
-fn like(text: &str, pattern: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
-    let pattern: Vec<char> = pattern.chars().collect();
-    // matches[j]: the text consumed so far matches pattern[..j].
-    let mut matches = vec![false; pattern.len() + 1];
-    matches[0] = true;
-    for j in 1..=pattern.len() {
-        matches[j] = matches[j - 1] && pattern[j - 1] == '%';
-    }
-    for c in text {
-        let mut next = vec![false; pattern.len() + 1];
-        for j in 1..=pattern.len() {
-            next[j] = match pattern[j - 1] {
-                '%' => next[j - 1] || matches[j],
-                '_' => matches[j - 1],
-                p => matches[j - 1] && p == c,
-            };
-        }
-        matches = next;
-    }
-    matches[pattern.len()]
-}
-
-/// The time range a filter asks for, `[lower, upper)` in Unix seconds, from its `datetime*`
-/// and `date` conditions at the top level and inside `AND` (not `OR`).
-fn time_bounds(filter: &Value) -> Result<(Option<i64>, Option<i64>), String> {
-    let mut bounds = (None, None);
-    collect_time_bounds(filter, &mut bounds)?;
-    Ok(bounds)
-}
-
-fn collect_time_bounds(
-    filter: &Value,
-    bounds: &mut (Option<i64>, Option<i64>),
-) -> Result<(), String> {
-    let Some(map) = filter.as_object() else {
-        return Ok(());
-    };
-    for (key, operand) in map {
-        if operand.is_null() {
-            continue;
-        }
-        if key == "AND" {
-            for item in operand.as_array().map(Vec::as_slice).unwrap_or_default() {
-                collect_time_bounds(item, bounds)?;
-            }
-            continue;
-        }
-        let (name, op) = split_filter_key(key);
-        // Width of one value of the field; a `datetime` bound is a point in time.
-        let (width, is_date) = match name {
-            "datetime" => (0, false),
-            "datetimeMinute" => (60, false),
-            "datetimeFiveMinutes" => (300, false),
-            "datetimeFifteenMinutes" => (900, false),
-            "datetimeHalfOfHour" => (1800, false),
-            "datetimeHour" => (3600, false),
-            "date" => (DAY, true),
-            _ => continue,
-        };
-        let parse = |v: &Value| -> Result<i64, String> {
-            let text = v.as_str().unwrap_or_default();
-            let parsed = if is_date {
-                parse_date(text).map(|d| d * DAY)
-            } else {
-                parse_rfc3339(text)
-            };
-            parsed.ok_or_else(|| format!("error parsing args: invalid value {v} for {key}"))
-        };
-        let (lower, upper) = match op {
-            "" => {
-                let t = parse(operand)?;
-                (Some(t), Some(t + width))
-            }
-            "geq" => (Some(parse(operand)?), None),
-            "gt" => (Some(parse(operand)? + width.max(1)), None),
-            "leq" => (None, Some(parse(operand)? + width)),
-            "lt" => (None, Some(parse(operand)?)),
-            _ => (None, None),
-        };
-        if let Some(lower) = lower {
-            bounds.0 = Some(bounds.0.map_or(lower, |b: i64| b.max(lower)));
-        }
-        if let Some(upper) = upper {
-            bounds.1 = Some(bounds.1.map_or(upper, |b: i64| b.min(upper)));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns() {
-        assert!(like("missing.github.com", "%.github.com"));
-        assert!(like("missing.github.com", "missing%"));
-        assert!(like("abc", "a_c"));
-        assert!(!like("abc", "a_"));
-        assert!(like("", "%"));
-        assert!(!like("abc", "ABC"));
-    }
+    use apollo_compiler::schema::ExtendedType;
 
     #[test]
     fn human_durations() {
@@ -1232,17 +1292,19 @@ mod tests {
     }
 
     #[test]
-    fn bounds_from_dates_and_times() {
-        let filter = json!({
-            "date_geq": "2026-11-20",
-            "AND": [{ "datetime_lt": "2026-11-26T00:00:00Z" }],
-            "OR": [{ "date_leq": "2030-01-01" }]
-        });
-        let (lower, upper) = time_bounds(&filter).expect("valid bounds");
-        assert_eq!(lower.map(rfc3339).as_deref(), Some("2026-11-20T00:00:00Z"));
-        assert_eq!(upper.map(rfc3339).as_deref(), Some("2026-11-26T00:00:00Z"));
-        let (_, upper) = time_bounds(&json!({ "date_leq": "2026-11-25" })).expect("valid");
-        assert_eq!(upper.map(rfc3339).as_deref(), Some("2026-11-26T00:00:00Z"));
-        assert!(time_bounds(&json!({ "date_geq": "yesterday" })).is_err());
+    fn every_dataset_is_in_the_schema_at_both_scopes() {
+        let schema = graphql_schema();
+        for type_name in ["zone", "account", "ZoneSettings", "AccountSettings"] {
+            let Some(ExtendedType::Object(object)) = schema.types.get(type_name) else {
+                panic!("{type_name} is an object type");
+            };
+            for dataset in Dataset::ALL {
+                assert!(
+                    object.fields.contains_key(dataset.name()),
+                    "{type_name}.{}",
+                    dataset.name()
+                );
+            }
+        }
     }
 }

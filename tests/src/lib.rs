@@ -8,19 +8,33 @@
 //!
 //! Data: six zones ([`ZONE_ID`] github.com, [`ENTERPRISE_ZONE_ID`] github.io,
 //! [`PENDING_ZONE_ID`] githubusercontent.com, [`EMPTY_ZONE_ID`] unit.tests, [`IDN_ZONE_ID`]
-//! bücher.example, [`BUSINESS_ZONE_ID`] example.org: two pages of 5), 13 DNS records per zone, and synthetic DNS analytics events (see
-//! [`dns_events`]) behind GraphQL (`dnsAnalyticsAdaptive*`, schema-checked, see
-//! [`validate_graphql`]) and the legacy `/dns_analytics/report` endpoints.
+//! bücher.example, [`BUSINESS_ZONE_ID`] example.org: two pages of 5), 13 DNS records per zone,
+//! synthetic DNS analytics events (see [`dns_events`]) behind GraphQL (`dnsAnalyticsAdaptive*`)
+//! and the legacy `/dns_analytics/report` endpoints, and synthetic HTTP request and firewall
+//! events (see [`http_events`]) behind GraphQL (`httpRequestsAdaptive*`, `httpRequests1hGroups`,
+//! `httpRequests1dGroups`, `firewallEventsAdaptive*`). Every GraphQL query is checked against
+//! Cloudflare's schema (see [`validate_graphql`]); introspection is answered from it.
 
+mod analytics;
 mod dns_events;
 mod dns_report;
 mod graphql;
+#[cfg(test)]
+mod graphql_tests;
+mod http_events;
 
 pub use dns_events::{
     DNS_EVENT_HOURS, DNS_EVENTS_PER_HOUR, HourlyDnsEvent, dns_event_times, hourly_query_count,
 };
 pub use dns_report::RESPONSE_CACHED_PLAN_MESSAGE;
-pub use graphql::{graphql_schema, validate_graphql};
+pub use graphql::{
+    BUDGET_EXCEEDED_MESSAGE, QUOTA_EXCEEDED_MESSAGE, graphql_schema, validate_graphql,
+};
+pub use http_events::{
+    FIREWALL_EVENTS_PER_HOUR, HTTP_LONG_TAIL, HTTP_LONG_TAIL_PATHS, HTTP_REQUESTS_PER_HOUR,
+    HourlyFirewallEvents, HourlyHttpRequests, hourly_firewall_event_count, hourly_request_bytes,
+    hourly_request_count, long_tail_path, long_tail_time,
+};
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -172,6 +186,13 @@ pub enum Scenario {
     ExpiredToken,
     /// As `AllPermissions`, and `GET /user/tokens/{TOKEN_ID}` returns the token's policies.
     TokenDetailsReadable,
+    /// As `AllPermissions`, but every GraphQL query answers HTTP 200 `{"data": null, "errors":
+    /// [{"message": "budget exceeded, please retry later", "path": null, "extensions": {"code":
+    /// "budget", "timestamp"}}]}` (see [`BUDGET_EXCEEDED_MESSAGE`]).
+    GraphqlBudget,
+    /// As [`Scenario::GraphqlBudget`] with `"quota exceeded, please retry later"` and code
+    /// `quota` (see [`QUOTA_EXCEEDED_MESSAGE`]).
+    GraphqlQuota,
 }
 
 impl Scenario {
@@ -192,6 +213,8 @@ impl Scenario {
         Scenario::DisabledToken,
         Scenario::ExpiredToken,
         Scenario::TokenDetailsReadable,
+        Scenario::GraphqlBudget,
+        Scenario::GraphqlQuota,
     ];
 
     /// The names accepted by `FromStr` (and by `fake-cloudflare --scenario`).
@@ -211,6 +234,8 @@ impl Scenario {
         "disabled-token",
         "expired-token",
         "token-details-readable",
+        "graphql-budget",
+        "graphql-quota",
     ];
 
     /// The kebab-case name of this scenario.
@@ -339,6 +364,34 @@ impl RecordedRequest {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `query` of a GraphQL request body (`{"query": …}`), if the body is one.
+    pub fn graphql_query(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(&self.body).ok()?;
+        body.get("query")?.as_str().map(str::to_owned)
+    }
+
+    /// Whether this is a GraphQL request whose operations select `__schema` or `__type` at
+    /// their root (a schema introspection query).
+    pub fn is_graphql_introspection(&self) -> bool {
+        let Some(query) = self.graphql_query() else {
+            return false;
+        };
+        let Ok(document) = apollo_compiler::ast::Document::parse(query, "query.graphql") else {
+            return false;
+        };
+        document.definitions.iter().any(|definition| {
+            matches!(
+                definition,
+                apollo_compiler::ast::Definition::OperationDefinition(operation)
+                    if operation.selection_set.iter().any(|selection| matches!(
+                        selection,
+                        apollo_compiler::ast::Selection::Field(field)
+                            if field.name == "__schema" || field.name == "__type"
+                    ))
+            )
+        })
     }
 }
 
@@ -478,6 +531,14 @@ impl FakeCloudflare {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// How many GraphQL introspection queries (`__schema` / `__type`) were received so far.
+    pub fn introspection_requests(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.path == "/client/v4/graphql" && r.is_graphql_introspection())
+            .count()
     }
 
     pub fn clear_requests(&self) {
@@ -1345,14 +1406,14 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::TcpStream;
 
-    struct Reply {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
+    pub(crate) struct Reply {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
     }
 
     impl Reply {
-        fn json(&self) -> Value {
+        pub fn json(&self) -> Value {
             serde_json::from_str(&self.body).expect("reply body is JSON")
         }
 
@@ -1365,7 +1426,7 @@ mod tests {
     }
 
     /// One blocking HTTP/1.1 exchange with `Connection: close`.
-    fn send(
+    pub(crate) fn send(
         fake: &FakeCloudflare,
         method: &str,
         host: &str,
@@ -1408,7 +1469,7 @@ mod tests {
         }
     }
 
-    fn api_get(fake: &FakeCloudflare, path: &str) -> Reply {
+    pub(crate) fn api_get(fake: &FakeCloudflare, path: &str) -> Reply {
         send(
             fake,
             "GET",
@@ -1718,7 +1779,7 @@ mod tests {
         } }
     }";
 
-    fn gql(fake: &FakeCloudflare, query: &str, variables: Value) -> Value {
+    pub(crate) fn gql(fake: &FakeCloudflare, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
         let reply = send(
             fake,
@@ -1733,12 +1794,12 @@ mod tests {
     }
 
     /// `[now - 24h, now)` as a datetime filter.
-    fn last_day() -> Value {
+    pub(crate) fn last_day() -> Value {
         let now = unix_now();
         json!({ "datetime_geq": rfc3339(now - DAY), "datetime_lt": rfc3339(now) })
     }
 
-    fn only_error(answer: &Value) -> &Value {
+    pub(crate) fn only_error(answer: &Value) -> &Value {
         assert_eq!(answer["data"], Value::Null, "{answer}");
         let errors = answer["errors"].as_array().expect("an errors array");
         assert_eq!(errors.len(), 1, "{answer}");
