@@ -4,5 +4,6 @@ pub mod catalog;
 pub mod dns_report;
 pub mod envelope;
 pub mod graphql;
+pub mod schema_index;
 pub mod verify;
 pub mod zones;
