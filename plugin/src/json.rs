@@ -5,7 +5,7 @@ use crate::error;
 use crate::wit_connector::{
     Check, CheckStatus, ConnectionInfo, Evidence, TokenState, VerifyReport,
 };
-use crate::wit_types::{Error, Permission, Service};
+use crate::wit_types::{Error, GraphqlProblem, Permission, Service};
 use serde_json::{Value, json};
 
 pub fn service(s: Service) -> Value {
@@ -53,10 +53,7 @@ pub fn error(e: &Error) -> Value {
         }
         Error::RateLimited(after) => v["retry_after_seconds"] = json!(after),
         Error::QueryRejected(problems) => {
-            v["problems"] = problems
-                .iter()
-                .map(|p| json!({ "message": p.message, "path": p.path, "code": p.code }))
-                .collect();
+            v["problems"] = problems.iter().map(graphql_problem).collect();
         }
         Error::NotConnected(_)
         | Error::DeniedByHost(_)
@@ -64,6 +61,10 @@ pub fn error(e: &Error) -> Value {
         | Error::Internal(_) => {}
     }
     v
+}
+
+pub fn graphql_problem(p: &GraphqlProblem) -> Value {
+    json!({ "message": p.message, "path": p.path, "code": p.code, "hint": p.hint })
 }
 
 pub fn connection_info(info: &ConnectionInfo) -> Value {

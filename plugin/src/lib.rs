@@ -30,6 +30,7 @@ pub mod time;
 pub use bindings::cloudflare::connector::types as wit_types;
 pub use bindings::exports::cloudflare::connector::connector as wit_connector;
 pub use bindings::exports::cloudflare::connector::dns_analytics as wit_dns;
+pub use bindings::exports::cloudflare::connector::graphql_analytics as wit_analytics;
 pub use bindings::exports::cloudflare::connector::tools as wit_tools;
 
 /// The type that implements every exported interface.

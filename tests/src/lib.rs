@@ -1269,7 +1269,7 @@ fn parse_fixture(text: &str) -> Value {
 
 const DAY: i64 = 24 * 60 * 60;
 
-fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970");
@@ -1277,7 +1277,7 @@ fn unix_now() -> i64 {
 }
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC, e.g. `2026-12-01T00:00:00Z`.
-fn rfc3339(unix_secs: i64) -> String {
+pub fn rfc3339(unix_secs: i64) -> String {
     let days = unix_secs.div_euclid(DAY);
     let secs_of_day = unix_secs.rem_euclid(DAY);
     let (year, month, day) = civil_from_days(days);

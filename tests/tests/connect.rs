@@ -236,7 +236,14 @@ async fn tool_list_has_every_operation_with_schemas() {
             "dns_get_zone",
             "dns_records",
             "dns_report",
-            "dns_timeseries"
+            "dns_timeseries",
+            "graphql_query",
+            "graphql_dataset_limits",
+            "graphql_schema_search",
+            "graphql_describe_type",
+            "graphql_http_traffic",
+            "graphql_top_http",
+            "graphql_firewall_events"
         ]
     );
     for tool in &tools {

@@ -45,6 +45,7 @@ fn problem(raw: &Value) -> GraphqlProblem {
             .pointer("/extensions/code")
             .and_then(Value::as_str)
             .map(str::to_string),
+        hint: None,
     }
 }
 

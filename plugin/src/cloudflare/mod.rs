@@ -4,6 +4,11 @@ pub mod catalog;
 pub mod dns_report;
 pub mod envelope;
 pub mod graphql;
+pub mod graphql_analytics;
+pub mod graphql_query;
+#[cfg(test)]
+pub mod schema_check;
 pub mod schema_index;
+pub mod settings;
 pub mod verify;
 pub mod zones;

@@ -5,10 +5,9 @@ use crate::cloudflare::envelope::{self, ApiReply};
 use crate::error::invalid;
 use crate::http::{Request, Transport, with_query};
 use crate::wit_dns::{
-    DnsRecord, NameMatch, PageInfo, RecordPage, RecordQuery, Zone, ZonePage, ZoneQuery, ZoneRef,
-    ZoneStatus,
+    DnsRecord, NameMatch, PageInfo, RecordPage, RecordQuery, Zone, ZonePage, ZoneQuery, ZoneStatus,
 };
-use crate::wit_types::{ApiFailure, Error, Permission};
+use crate::wit_types::{ApiFailure, Error, Permission, ZoneRef};
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -75,3 +75,36 @@ pub fn strings(args: &Map<String, Value>, field: &str) -> Result<Vec<String>, Er
         Some(_) => Err(invalid(field, "must be a list of strings")),
     }
 }
+
+/// Normalizes a name for lenient matching: `query-name`, `query_name` and `queryName` agree.
+pub fn fold(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_' && !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+pub fn pick<T: Copy>(
+    field: &str,
+    text: &str,
+    options: &[T],
+    name_of: impl Fn(T) -> &'static str,
+) -> Result<T, Error> {
+    options
+        .iter()
+        .copied()
+        .find(|o| fold(name_of(*o)) == fold(text))
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!(
+                    "unknown value {text:?}; allowed: {}",
+                    options
+                        .iter()
+                        .map(|o| name_of(*o))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}

@@ -14,9 +14,9 @@ use crate::time;
 use crate::wit_dns::{
     Bucket, DimensionFilter, DimensionValue, DnsRecord, FilterOperator, Guest, Metric, MetricValue,
     NameMatch, PageInfo, RecordPage, RecordQuery, Report, ReportRequest, ReportSource, Sort,
-    SortKey, SortOrder, TimeRange, Timeseries, Zone, ZonePage, ZoneQuery, ZoneStatus,
+    SortKey, SortOrder, Timeseries, Zone, ZonePage, ZoneQuery, ZoneStatus,
 };
-use crate::wit_types::{Error, Service};
+use crate::wit_types::{Error, Service, TimeRange};
 use serde_json::{Map, Value, json};
 use std::sync::{LazyLock, Mutex};
 
@@ -94,39 +94,6 @@ pub fn call_tool(name: &str, args: &Map<String, Value>) -> Option<Result<Value, 
     Some(result)
 }
 
-/// Normalizes a name for lenient matching: `query-name`, `query_name` and `queryName` agree.
-fn fold(name: &str) -> String {
-    name.chars()
-        .filter(|c| *c != '-' && *c != '_' && !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-fn pick<T: Copy>(
-    field: &str,
-    text: &str,
-    options: &[T],
-    name_of: impl Fn(T) -> &'static str,
-) -> Result<T, Error> {
-    options
-        .iter()
-        .copied()
-        .find(|o| fold(name_of(*o)) == fold(text))
-        .ok_or_else(|| {
-            invalid(
-                field,
-                format!(
-                    "unknown value {text:?}; allowed: {}",
-                    options
-                        .iter()
-                        .map(|o| name_of(*o))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })
-}
-
 const STATUSES: [ZoneStatus; 4] = [
     ZoneStatus::Initializing,
     ZoneStatus::Pending,
@@ -140,7 +107,7 @@ fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
         name: args::string(args, "name")?,
         name_match: args::string(args, "name_match")?
             .map(|m| {
-                pick(
+                args::pick(
                     "name_match",
                     &m,
                     &[NameMatch::Exact, NameMatch::Contains],
@@ -152,7 +119,7 @@ fn zone_query(args: &Map<String, Value>) -> Result<ZoneQuery, Error> {
             })
             .transpose()?,
         status: args::string(args, "status")?
-            .map(|s| pick("status", &s, &STATUSES, status_name))
+            .map(|s| args::pick("status", &s, &STATUSES, status_name))
             .transpose()?,
         page: args::integer(args, "page")?,
         per_page: args::integer(args, "per_page")?,
@@ -198,7 +165,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
         other => other,
     })?;
     let dimension = match f.get("dimension").and_then(Value::as_str) {
-        Some(d) => pick("filters.dimension", d, &DIMENSIONS, dimension_name)?,
+        Some(d) => args::pick("filters.dimension", d, &DIMENSIONS, dimension_name)?,
         None => {
             return Err(invalid(
                 "filters.dimension",
@@ -207,7 +174,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
         }
     };
     let operator = match f.get("operator").and_then(Value::as_str) {
-        Some(o) => pick("filters.operator", o, &OPERATORS, operator_name)?,
+        Some(o) => args::pick("filters.operator", o, &OPERATORS, operator_name)?,
         None => FilterOperator::Equals,
     };
     let mut values = args::strings(f, "values")?;
@@ -239,9 +206,9 @@ fn sort(value: &Value) -> Result<Sort, Error> {
             ));
         }
     };
-    let key = match pick("sort.by", by, &METRICS, metric_name) {
+    let key = match args::pick("sort.by", by, &METRICS, metric_name) {
         Ok(m) => SortKey::Metric(m),
-        Err(_) => match pick("sort.by", by, &DIMENSIONS, dimension_name) {
+        Err(_) => match args::pick("sort.by", by, &DIMENSIONS, dimension_name) {
             Ok(d) => SortKey::Dimension(d),
             Err(_) => {
                 return Err(invalid(
@@ -260,7 +227,7 @@ fn sort(value: &Value) -> Result<Sort, Error> {
             SortKey::Metric(_) => SortOrder::Descending,
             SortKey::Dimension(_) => SortOrder::Ascending,
         },
-        Some(o) => pick(
+        Some(o) => args::pick(
             "sort.order",
             o,
             &[SortOrder::Ascending, SortOrder::Descending],
@@ -294,11 +261,11 @@ fn report_request(
     args::only(args, &allowed)?;
     let dimensions = args::strings(args, "dimensions")?
         .iter()
-        .map(|d| pick("dimensions", d, &DIMENSIONS, dimension_name))
+        .map(|d| args::pick("dimensions", d, &DIMENSIONS, dimension_name))
         .collect::<Result<Vec<_>, _>>()?;
     let metrics = args::strings(args, "metrics")?
         .iter()
-        .map(|m| pick("metrics", m, &METRICS, metric_name))
+        .map(|m| args::pick("metrics", m, &METRICS, metric_name))
         .collect::<Result<Vec<_>, _>>()?;
     let filters = match args.get("filters") {
         None | Some(Value::Null) => Vec::new(),
@@ -307,7 +274,7 @@ fn report_request(
     };
     let source = args::string(args, "source")?
         .map(|s| {
-            pick(
+            args::pick(
                 "source",
                 &s,
                 &[ReportSource::Graphql, ReportSource::LegacyRest],
@@ -319,9 +286,9 @@ fn report_request(
         })
         .transpose()?;
     let bucket = args::string(args, "bucket")?
-        .filter(|b| fold(b) != "auto")
+        .filter(|b| args::fold(b) != "auto")
         .map(|b| {
-            pick(
+            args::pick(
                 "bucket",
                 &b,
                 &[Bucket::FiveMinutes, Bucket::Hour, Bucket::Day],

@@ -3,4 +3,5 @@
 mod args;
 mod connector;
 mod dns;
+mod graphql;
 mod tools;

@@ -2,7 +2,7 @@ use crate::cloudflare::{catalog, verify};
 use crate::connection;
 use crate::error::invalid;
 use crate::exports::connector::connection_info;
-use crate::exports::{args, dns};
+use crate::exports::{args, dns, graphql};
 use crate::http::WasiTransport;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
@@ -59,7 +59,9 @@ impl Guest for Component {
                     time::now_unix(),
                 ))
             }
-            other => match dns::call_tool(other, &arguments) {
+            other => match dns::call_tool(other, &arguments)
+                .or_else(|| graphql::call_tool(other, &arguments))
+            {
                 Some(result) => result?,
                 None => {
                     let known: Vec<&str> = catalog_of_tools().iter().map(|t| t.0).collect();
@@ -121,5 +123,6 @@ fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
         ),
     ];
     tools.extend(dns::tool_specs());
+    tools.extend(graphql::tool_specs());
     tools
 }

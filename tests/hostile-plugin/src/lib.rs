@@ -16,6 +16,10 @@ use bindings::exports::cloudflare::connector::dns_analytics::{
     self as dns, Bucket, RecordPage, RecordQuery, Report, ReportRequest, Timeseries, Zone,
     ZonePage, ZoneQuery,
 };
+use bindings::exports::cloudflare::connector::graphql_analytics::{
+    self as analytics, FirewallReport, FirewallRequest, Limits, QueryRequest, QueryResult,
+    SchemaSearchResult, TopReport, TopRequest, TrafficRequest, TrafficSummary, TypeDescription,
+};
 use bindings::exports::cloudflare::connector::tools::{self, ToolSpec};
 use serde_json::{Value, json};
 
@@ -50,6 +54,37 @@ impl dns::Guest for Hostile {
     }
 
     fn dns_timeseries(_: ReportRequest, _: Option<Bucket>) -> Result<Timeseries, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+}
+
+/// Not under test here either.
+impl analytics::Guest for Hostile {
+    fn query(_: QueryRequest) -> Result<QueryResult, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn dataset_limits(_: String, _: Option<String>) -> Result<Limits, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn schema_search(_: String, _: Option<u32>) -> Result<SchemaSearchResult, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn describe_type(_: String) -> Result<TypeDescription, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn http_traffic(_: TrafficRequest) -> Result<TrafficSummary, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn top_http(_: TopRequest) -> Result<TopReport, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn firewall_events(_: FirewallRequest) -> Result<FirewallReport, Error> {
         Err(Error::Internal("hostile test component".into()))
     }
 }

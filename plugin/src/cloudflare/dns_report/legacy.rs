@@ -404,7 +404,8 @@ mod tests {
     use super::*;
     use crate::http::Response;
     use crate::http::testing::Queued;
-    use crate::wit_dns::{ReportRequest, ReportSource, TimeRange};
+    use crate::wit_dns::{ReportRequest, ReportSource};
+    use crate::wit_types::TimeRange;
     use serde_json::json;
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::graphql::{self, Answer};
+use crate::cloudflare::settings::{self, DatasetLimits};
 use crate::cloudflare::zones::{self, ZoneCache, zone_ref};
 use crate::error::invalid;
 use crate::http::Transport;
@@ -192,26 +193,19 @@ pub fn auto_bucket(range: &Range) -> Bucket {
     }
 }
 
-/// A dataset's limits, from the GraphQL `settings` node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DatasetLimits {
-    pub enabled: bool,
-    pub max_duration: i64,
-    pub not_older_than: i64,
-    pub max_page_size: u32,
-    /// Not read from Cloudflare but taken from its documentation.
-    pub assumed: bool,
-}
-
 /// Account-level limits when `settings` does not list them: the documented minimum (Free: 7
 /// days per query; 8 days of history).
-const ACCOUNT_FALLBACK: DatasetLimits = DatasetLimits {
-    enabled: true,
-    max_duration: 7 * 86_400,
-    not_older_than: 8 * 86_400,
-    max_page_size: MAX_ROWS,
-    assumed: true,
-};
+fn account_fallback() -> DatasetLimits {
+    DatasetLimits {
+        enabled: true,
+        max_duration: 7 * 86_400,
+        not_older_than: 8 * 86_400,
+        max_page_size: MAX_ROWS,
+        max_number_of_fields: 0,
+        available_fields: Vec::new(),
+        assumed: true,
+    }
+}
 
 const ASSUMED_NOTE: &str = "Cloudflare did not list this dataset's limits for account-level \
 queries; the documented minimum was assumed (7 days per query, 8 days back).";
@@ -614,15 +608,6 @@ pub fn report_query(
     )
 }
 
-/// The `settings` query for the dataset's limits.
-pub fn settings_query(account_level: bool) -> String {
-    let (viewer_field, tag) = viewer_field(account_level);
-    format!(
-        "query DnsLimits(${tag}: string!) {{ viewer {{ {viewer_field} {{ settings {{ {DATASET} {{ \
-         enabled maxDuration notOlderThan maxPageSize }} }} }} }} }}"
-    )
-}
-
 /// Sends a GraphQL query and returns the scope's object (`viewer.zones[0]`), or the error its
 /// problems mean. Problems that name the plan come back as `Ok(Err(..))` so the caller can
 /// drop what the plan refuses and ask again.
@@ -719,97 +704,39 @@ fn limits(
 ) -> Result<DatasetLimits, Error> {
     let key = scope.cache_key();
     if let Some(limits) = cache.limits.get(&key) {
-        return Ok(*limits);
+        return Ok(limits.clone());
     }
     let (tag, value) = scope.tag();
-    let node = match run_graphql(
+    let answer = run_graphql(
         transport,
         scope,
-        &settings_query(scope.zone.is_none()),
+        &settings::query(scope.zone.is_none(), &[DATASET]),
         json!({ tag: value }),
-    ) {
-        Ok(Ok(node)) => node,
+    );
+    let limits = match answer {
+        Ok(Ok(node)) => match settings::read(&node, DATASET, MAX_ROWS) {
+            Some(limits) => limits,
+            // The published schema predates account-level DNS analytics; should the
+            // account's settings node lack the dataset, use the documented minimum.
+            None if scope.zone.is_none() => account_fallback(),
+            None => {
+                return Err(Error::Upstream(ApiFailure {
+                    status: 200,
+                    codes: Vec::new(),
+                    message: format!(
+                        "the settings of {DATASET} for {} came back without limits",
+                        scope.describe()
+                    ),
+                    hint: None,
+                }));
+            }
+        },
         Ok(Err(problems)) => return Err(problems_error(scope, problems)),
-        // The published schema predates account-level DNS analytics; should the account's
-        // settings node lack the dataset, use the documented minimum rather than fail.
-        Err(Error::QueryRejected(_)) if scope.zone.is_none() => {
-            cache.limits.insert(key, ACCOUNT_FALLBACK);
-            return Ok(ACCOUNT_FALLBACK);
-        }
+        Err(Error::QueryRejected(_)) if scope.zone.is_none() => account_fallback(),
         Err(e) => return Err(e),
     };
-    let settings = node.pointer(&format!("/settings/{DATASET}"));
-    let number = |name: &str| as_i64(settings.and_then(|s| s.get(name)));
-    let (Some(max_duration), Some(not_older_than)) =
-        (number("maxDuration"), number("notOlderThan"))
-    else {
-        if scope.zone.is_none() {
-            cache.limits.insert(key, ACCOUNT_FALLBACK);
-            return Ok(ACCOUNT_FALLBACK);
-        }
-        return Err(Error::Upstream(ApiFailure {
-            status: 200,
-            codes: Vec::new(),
-            message: format!(
-                "the settings of {DATASET} for {} came back without limits",
-                scope.describe()
-            ),
-            hint: None,
-        }));
-    };
-    let limits = DatasetLimits {
-        enabled: settings
-            .and_then(|s| s.get("enabled"))
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        max_duration,
-        not_older_than,
-        max_page_size: number("maxPageSize")
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(MAX_ROWS)
-            .clamp(1, MAX_ROWS),
-        assumed: false,
-    };
-    cache.limits.insert(key, limits);
+    cache.limits.insert(key, limits.clone());
     Ok(limits)
-}
-
-/// Refuses a range the dataset would refuse, saying the limit and the largest range allowed.
-pub fn check_range(
-    range: &Range,
-    limits: &DatasetLimits,
-    now: i64,
-    what: &str,
-) -> Result<(), Error> {
-    if range.seconds() > limits.max_duration {
-        return Err(invalid(
-            "range",
-            format!(
-                "the range is {} long; {DATASET} allows at most {} per query for {what}. The \
-                 largest range ending at {} starts at {}; split longer periods into several calls",
-                human_duration(range.seconds()),
-                human_duration(limits.max_duration),
-                rfc3339(range.until),
-                rfc3339(range.until - limits.max_duration)
-            ),
-        ));
-    }
-    // A minute of margin: Cloudflare measures from its own clock, a moment later.
-    let earliest = now - limits.not_older_than + 60;
-    if range.since < earliest {
-        return Err(invalid(
-            "range.since",
-            format!(
-                "{DATASET} keeps {} of history for {what}: since must be at or after {}. The \
-                 largest allowed range is since {} until {}",
-                human_duration(limits.not_older_than),
-                rfc3339(earliest),
-                rfc3339(earliest),
-                rfc3339((earliest + limits.max_duration).min(now))
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// One row as Cloudflare returned it: dimension values both raw (to filter on them again) and
@@ -1161,7 +1088,14 @@ fn check_dataset(
             ),
         }));
     }
-    check_range(range, limits, now, &scope.describe())
+    settings::check_range(
+        range,
+        limits,
+        now,
+        DATASET,
+        &scope.describe(),
+        ("range", "range.since"),
+    )
 }
 
 /// `dns-timeseries`.
@@ -1346,45 +1280,14 @@ fn fill_points(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloudflare::schema_check::assert_valid;
     use crate::http::Response;
     use crate::http::testing::Queued;
-    use crate::wit_dns::TimeRange;
-    use apollo_compiler::validation::Valid;
-    use apollo_compiler::{ExecutableDocument, Schema};
-    use std::sync::OnceLock;
+    use crate::wit_types::TimeRange;
 
     pub(super) const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
     pub(super) const ZONE: &str = "234234243423aaabb334342aaa343433";
     pub(super) const NOW: i64 = 1_795_705_200; // 2026-11-26T15:00:00Z
-
-    /// Cloudflare's schema dump plus the account-level DNS extensions, as the fake uses them.
-    fn schema() -> &'static Valid<Schema> {
-        static SCHEMA: OnceLock<Valid<Schema>> = OnceLock::new();
-        SCHEMA.get_or_init(|| {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/graphql/");
-            let sdl: String = [
-                "cloudflare-graphql-analytics-schema-2024-06-04.graphql",
-                "account-dns-analytics.extension.graphql",
-                "account-settings.extension.graphql",
-            ]
-            .iter()
-            .map(|f| std::fs::read_to_string(format!("{dir}{f}")).expect("schema file"))
-            .collect::<Vec<_>>()
-            .join("\n");
-            Schema::parse_and_validate(sdl, "schema.graphql").expect("a valid schema")
-        })
-    }
-
-    /// Parses, validates and coerces the variables of one request as Cloudflare would.
-    fn assert_valid(query: &str, variables: &Value) {
-        let doc = ExecutableDocument::parse_and_validate(schema(), query, "query.graphql")
-            .unwrap_or_else(|e| panic!("{query}\n{}", e.errors));
-        let operation = doc.operations.get(None).expect("one operation");
-        let variables: apollo_compiler::response::JsonMap =
-            serde_json::from_value(variables.clone()).expect("variables");
-        apollo_compiler::request::coerce_variable_values(schema(), operation, &variables)
-            .unwrap_or_else(|e| panic!("{query}\n{variables:?}\n{}", e.message()));
-    }
 
     fn every_filter() -> Vec<DimensionFilter> {
         let mut filters = Vec::new();
@@ -1426,7 +1329,10 @@ mod tests {
             } else {
                 ("zoneTag", ZONE)
             };
-            assert_valid(&settings_query(account_level), &json!({ tag: value }));
+            assert_valid(
+                &settings::query(account_level, &[DATASET]),
+                &json!({ tag: value }),
+            );
             let dimensions: Vec<Dimension> = DIMENSIONS
                 .into_iter()
                 .filter(|d| account_level || *d != Dimension::ZoneTag)
@@ -1739,6 +1645,7 @@ mod tests {
             message: "nope".into(),
             path: vec![],
             code: Some(code.into()),
+            hint: None,
         };
         let Error::Forbidden(f) = problems_error(&scope, vec![problem("authz")]) else {
             panic!("authz is forbidden")
