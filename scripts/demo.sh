@@ -32,5 +32,15 @@ echo "== Which names got the most NXDOMAIN answers in the last 24 hours?"
 echo "   cf-harness call dns_report '{\"zone\": \"github.com\", \"dimensions\": [\"query-name\"], \"filters\": [{\"dimension\": \"response-code\", \"value\": \"NXDOMAIN\"}], \"since\": \"24h\"}'"
 "${harness[@]}" call dns_report '{"zone": "github.com", "dimensions": ["query-name"], "filters": [{"dimension": "response-code", "value": "NXDOMAIN"}], "since": "24h"}' || true
 echo
+echo "== Top countries by requests to github.com in the last 6 hours (a ready-made report)"
+echo "   cf-harness call graphql_top_http '{\"zone\": \"github.com\", \"by\": \"country\", \"since\": \"6h\", \"limit\": 5}'"
+"${harness[@]}" call graphql_top_http '{"zone": "github.com", "by": "country", "since": "6h", "limit": 5}' || true
+echo
+echo "== A custom GraphQL query with variables (\$accountTag is filled from the connection)"
+since=$(date -u -d '-6 hours' +%Y-%m-%dT%H:%M:%SZ)
+query='query($accountTag: string!, $since: Time!) { viewer { accounts(filter: {accountTag: $accountTag}) { firewallEventsAdaptiveGroups(limit: 5, filter: {datetime_geq: $since}, orderBy: [count_DESC]) { count dimensions { action ruleId } } } } }'
+echo "   cf-harness call graphql_query '{\"query\": \"$query\", \"variables\": {\"since\": \"$since\"}}'"
+"${harness[@]}" call graphql_query "{\"query\": \"$query\", \"variables\": {\"since\": \"$since\"}}" || true
+echo
 echo "(cf-harness verify exited with $status. Try another scenario: make demo SCENARIO=missing-dns-read;"
 echo " list them with ./target/debug/fake-cloudflare --list-scenarios)"

@@ -1216,27 +1216,11 @@ fn link(index: &SchemaIndex) -> (Vec<Role>, Vec<Option<Affinity>>, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apollo_compiler::validation::Valid;
-    use apollo_compiler::{ExecutableDocument, Schema};
+    use crate::cloudflare::schema_check::schema;
+    use apollo_compiler::ExecutableDocument;
     use std::sync::OnceLock;
     use std::time::Instant;
 
-    fn schema() -> &'static Valid<Schema> {
-        static SCHEMA: OnceLock<Valid<Schema>> = OnceLock::new();
-        SCHEMA.get_or_init(|| {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/graphql/");
-            let sdl: String = [
-                "cloudflare-graphql-analytics-schema-2024-06-04.graphql",
-                "account-dns-analytics.extension.graphql",
-                "account-settings.extension.graphql",
-            ]
-            .iter()
-            .map(|f| std::fs::read_to_string(format!("{dir}{f}")).expect("schema file"))
-            .collect::<Vec<_>>()
-            .join("\n");
-            Schema::parse_and_validate(sdl, "schema.graphql").expect("a valid schema")
-        })
-    }
 
     /// The answer Cloudflare would give to [`INTROSPECTION_QUERY`], executed by apollo-compiler
     /// against the schema files (which also validates the query).
