@@ -5,7 +5,7 @@ use crate::error;
 use crate::wit_connector::{
     Check, CheckStatus, ConnectionInfo, Evidence, TokenState, VerifyReport,
 };
-use crate::wit_types::{Error, GraphqlProblem, Permission, Service};
+use crate::wit_types::{Error, GraphqlProblem, Permission, ReportScope, Service};
 use serde_json::{Value, json};
 
 pub fn service(s: Service) -> Value {
@@ -61,6 +61,18 @@ pub fn error(e: &Error) -> Value {
         | Error::Internal(_) => {}
     }
     v
+}
+
+/// What a report covered.
+pub fn report_scope(s: &ReportScope) -> Value {
+    json!({
+        "account_id": s.account_id,
+        "zone": s.zone.as_ref().map(|z| json!({ "id": z.id, "name": z.name, "plan": z.plan })),
+        "level": if s.zone.is_some() { "zone" } else { "account" },
+        "dataset": s.dataset,
+        "since": s.since,
+        "until": s.until,
+    })
 }
 
 pub fn graphql_problem(p: &GraphqlProblem) -> Value {

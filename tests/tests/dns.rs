@@ -8,7 +8,7 @@ use cf_fake::{
     EMPTY_ZONE_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, IDN_ZONE_ID, IDN_ZONE_NAME,
     PENDING_ZONE_NAME, Permission as FakePermission, RecordedRequest, Scenario, ZONE_ID, ZONE_NAME,
 };
-use common::{connected, sandbox};
+use common::{connected, sandbox, tool};
 use host_harness::PluginInstance;
 use host_harness::runtime::dns::{self, Dimension, ZoneQuery};
 use host_harness::runtime::{PluginError, Service};
@@ -16,19 +16,6 @@ use serde_json::{Value, json};
 
 async fn dns_instance(fake: &FakeCloudflare) -> PluginInstance {
     connected(&sandbox(fake), &[Service::DnsAnalytics]).await
-}
-
-/// Calls a tool and parses its JSON result.
-async fn tool(
-    instance: &mut PluginInstance,
-    name: &str,
-    args: Value,
-) -> Result<Value, PluginError> {
-    instance
-        .call_tool(name, &args.to_string())
-        .await
-        .expect("no trap")
-        .map(|text| serde_json::from_str(&text).expect("tool results are JSON"))
 }
 
 fn graphql_bodies(fake: &FakeCloudflare) -> Vec<Value> {

@@ -7,25 +7,13 @@ mod common;
 use cf_fake::{
     ACCOUNT_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, Scenario, ZONE_ID, ZONE_NAME, rfc3339, unix_now,
 };
-use common::{connected, sandbox};
+use common::{connected, sandbox, tool};
 use host_harness::PluginInstance;
 use host_harness::runtime::{PluginError, Service};
 use serde_json::{Value, json};
 
 async fn instance(fake: &FakeCloudflare) -> PluginInstance {
     connected(&sandbox(fake), &[Service::GraphqlAnalytics]).await
-}
-
-async fn tool(
-    instance: &mut PluginInstance,
-    name: &str,
-    args: Value,
-) -> Result<Value, PluginError> {
-    instance
-        .call_tool(name, &args.to_string())
-        .await
-        .expect("no trap")
-        .map(|text| serde_json::from_str(&text).expect("tool results are JSON"))
 }
 
 /// The bodies of the GraphQL requests that were not `settings` lookups.

@@ -6,6 +6,7 @@ use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::graphql::{self, Answer};
 use crate::cloudflare::graphql_query;
 use crate::cloudflare::schema_index::{self, SchemaIndex};
+use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::{self, DatasetLimits};
 use crate::cloudflare::zones::{self, ZoneCache, zone_ref};
 use crate::error::invalid;
@@ -13,10 +14,9 @@ use crate::http::Transport;
 use crate::time::{self, Range, rfc3339};
 use crate::wit_analytics::{
     Cut, FirewallDimension, FirewallReport, FirewallRequest, FirewallRow, HttpDimension, Level,
-    QueryRequest, QueryResult, ReportScope, StatusClasses, TopReport, TopRequest, TopRow,
-    TrafficPoint, TrafficRequest, TrafficSummary,
+    QueryRequest, QueryResult, StatusClasses, TopReport, TopRequest, TopRow, TrafficPoint,
+    TrafficRequest, TrafficSummary,
 };
-use crate::wit_dns::Zone;
 use crate::wit_types::{Error, GraphqlProblem, Permission, TimeRange};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -31,86 +31,13 @@ pub struct AnalyticsCache {
     limits: HashMap<(String, String), DatasetLimits>,
 }
 
-/// Zone or account, resolved.
-struct Scope {
-    account_id: String,
-    zone: Option<Zone>,
-}
-
-impl Scope {
-    fn level(&self) -> Level {
-        if self.zone.is_some() {
-            Level::Zone
-        } else {
-            Level::Account
-        }
+/// Zone or account level, as the WIT says it.
+fn level(scope: &Scope) -> Level {
+    if scope.zone.is_some() {
+        Level::Zone
+    } else {
+        Level::Account
     }
-
-    fn tag(&self) -> (&'static str, String) {
-        match &self.zone {
-            Some(z) => ("zoneTag", z.id.clone()),
-            None => ("accountTag", self.account_id.clone()),
-        }
-    }
-
-    fn key(&self) -> String {
-        match &self.zone {
-            Some(z) => format!("zone:{}", z.id),
-            None => format!("account:{}", self.account_id),
-        }
-    }
-
-    fn permission(&self) -> Permission {
-        match self.zone {
-            Some(_) => Permission::ZoneAnalyticsRead,
-            None => Permission::AccountAnalyticsRead,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match &self.zone {
-            Some(Zone {
-                name,
-                plan: Some(plan),
-                ..
-            }) => format!("zone {name} (plan {plan})"),
-            Some(z) => format!("zone {}", z.name),
-            None => "account-level queries".to_string(),
-        }
-    }
-
-    fn list_name(&self) -> &'static str {
-        match self.zone {
-            Some(_) => "zones",
-            None => "accounts",
-        }
-    }
-
-    fn report_scope(&self, dataset: &str, range: &Range) -> ReportScope {
-        ReportScope {
-            account_id: self.account_id.clone(),
-            zone: self.zone.as_ref().map(zone_ref),
-            dataset: dataset.to_string(),
-            since: rfc3339(range.since),
-            until: rfc3339(range.until),
-        }
-    }
-}
-
-fn resolve_scope(
-    transport: &dyn Transport,
-    cache: &mut AnalyticsCache,
-    account_id: &str,
-    zone: Option<&str>,
-) -> Result<Scope, Error> {
-    let zone = match zone.map(str::trim).filter(|z| !z.is_empty()) {
-        Some(z) => Some(zones::get_zone(transport, &mut cache.zones, account_id, z)?),
-        None => None,
-    };
-    Ok(Scope {
-        account_id: account_id.to_string(),
-        zone,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +133,7 @@ fn report_node(scope: &Scope, answer: Answer) -> Result<Value, Error> {
                 status: 200,
                 codes: Vec::new(),
                 message: format!("GraphQL returned no analytics for {}", scope.describe()),
-                hint: Some(grant_hint(scope.permission())),
+                hint: Some(grant_hint(scope.analytics_permission())),
             })
         })
 }
@@ -261,7 +188,7 @@ fn limits(
         transport,
         &settings::query(scope.zone.is_none(), &[dataset]),
         &json!({ tag: value }),
-        scope.permission(),
+        scope.analytics_permission(),
     )?;
     if !answer.problems.is_empty() {
         let unknown = answer.problems.iter().any(names_an_unknown_field);
@@ -270,7 +197,7 @@ fn limits(
                 "dataset",
                 format!(
                     "{dataset} is not a dataset at {} level; schema-search lists them",
-                    level_name(scope.level())
+                    level_name(level(scope))
                 ),
             )
         } else {
@@ -309,12 +236,12 @@ pub fn dataset_limits(
     dataset: &str,
     zone: Option<&str>,
 ) -> Result<crate::wit_analytics::Limits, Error> {
-    let scope = resolve_scope(transport, cache, account_id, zone)?;
+    let scope = Scope::resolve(transport, &mut cache.zones, account_id, zone)?;
     let dataset = dataset.trim();
     let l = limits(transport, cache, &scope, dataset)?;
     Ok(crate::wit_analytics::Limits {
         dataset: dataset.to_string(),
-        level: scope.level(),
+        level: level(&scope),
         zone: scope.zone.as_ref().map(zone_ref),
         enabled: l.enabled,
         max_duration_seconds: l.max_duration,
@@ -590,7 +517,7 @@ fn run_report(
 ) -> Result<Value, Error> {
     let (tag, value) = scope.tag();
     variables[tag] = json!(value);
-    let answer = send(transport, query, &variables, scope.permission())?;
+    let answer = send(transport, query, &variables, scope.analytics_permission())?;
     report_node(scope, answer)
 }
 
@@ -678,7 +605,12 @@ pub fn http_traffic(
     now: i64,
 ) -> Result<TrafficSummary, Error> {
     let range = report_range(&request.range, now)?;
-    let scope = resolve_scope(transport, cache, account_id, request.zone.as_deref())?;
+    let scope = Scope::resolve(
+        transport,
+        &mut cache.zones,
+        account_id,
+        request.zone.as_deref(),
+    )?;
     let (dataset, time_field) = traffic_dataset(&range);
     let limits = limits(transport, cache, &scope, dataset)?;
     preflight(
@@ -814,7 +746,12 @@ pub fn top_http(
     const DATASET: &str = "httpRequestsAdaptiveGroups";
     let range = report_range(&request.range, now)?;
     let limit = check_limit(request.limit, 10, 1000)?;
-    let scope = resolve_scope(transport, cache, account_id, request.zone.as_deref())?;
+    let scope = Scope::resolve(
+        transport,
+        &mut cache.zones,
+        account_id,
+        request.zone.as_deref(),
+    )?;
     let limits = limits(transport, cache, &scope, DATASET)?;
     preflight(
         &limits,
@@ -925,7 +862,12 @@ pub fn firewall_events(
     if by.is_empty() {
         by.push(FirewallDimension::Action);
     }
-    let scope = resolve_scope(transport, cache, account_id, request.zone.as_deref())?;
+    let scope = Scope::resolve(
+        transport,
+        &mut cache.zones,
+        account_id,
+        request.zone.as_deref(),
+    )?;
     let limits = limits(transport, cache, &scope, DATASET)?;
     preflight(
         &limits,

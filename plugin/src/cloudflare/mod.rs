@@ -9,6 +9,7 @@ pub mod graphql_query;
 #[cfg(test)]
 pub mod schema_check;
 pub mod schema_index;
+pub mod scope;
 pub mod settings;
 pub mod verify;
 pub mod zones;

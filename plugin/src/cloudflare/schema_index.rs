@@ -1221,7 +1221,6 @@ mod tests {
     use std::sync::OnceLock;
     use std::time::Instant;
 
-
     /// The answer Cloudflare would give to [`INTROSPECTION_QUERY`], executed by apollo-compiler
     /// against the schema files (which also validates the query).
     fn introspection() -> &'static [u8] {

@@ -1,14 +1,12 @@
 //! The `dns-analytics` exports and their tools: the JSON arguments map onto the same WIT
 //! records the typed functions take.
 
-use crate::Component;
 use crate::cloudflare::dns_report::{
     self, DIMENSIONS, DnsCache, METRICS, bucket_name, dimension_name, metric_name,
 };
 use crate::cloudflare::zones::{self, status_name};
-use crate::connection;
 use crate::error::invalid;
-use crate::exports::args;
+use crate::exports::{args, service};
 use crate::http::WasiTransport;
 use crate::time;
 use crate::wit_dns::{
@@ -17,28 +15,17 @@ use crate::wit_dns::{
     SortKey, SortOrder, Timeseries, Zone, ZonePage, ZoneQuery, ZoneStatus,
 };
 use crate::wit_types::{Error, Service, TimeRange};
+use crate::{Component, json};
 use serde_json::{Map, Value, json};
 use std::sync::{LazyLock, Mutex};
 
 /// Zones and dataset limits this instance has looked up, for the connected account.
 static CACHE: LazyLock<Mutex<(String, DnsCache)>> = LazyLock::new(Mutex::default);
 
-/// Runs an operation of the DNS Analytics service with the instance's cache, once the
-/// connection says the service is enabled.
 fn with_service<T>(
     run: impl FnOnce(&WasiTransport, &mut DnsCache, &str) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let connection = connection::current()?;
-    if !connection.has(Service::DnsAnalytics) {
-        return Err(Error::ServiceDisabled(Service::DnsAnalytics));
-    }
-    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let (account, cache) = &mut *guard;
-    if *account != connection.account_id {
-        *account = connection.account_id.clone();
-        *cache = DnsCache::default();
-    }
-    run(&WasiTransport, cache, &connection.account_id)
+    service::with_state(Service::DnsAnalytics, &CACHE, run)
 }
 
 impl Guest for Component {
@@ -395,17 +382,6 @@ fn flat(dimensions: &[DimensionValue], metrics: &[MetricValue]) -> Value {
     Value::Object(row)
 }
 
-fn scope_json(s: &crate::wit_dns::ReportScope) -> Value {
-    json!({
-        "account_id": s.account_id,
-        "zone": s.zone.as_ref().map(|z| json!({ "id": z.id, "name": z.name, "plan": z.plan })),
-        "level": if s.zone.is_some() { "zone" } else { "account" },
-        "dataset": s.dataset,
-        "since": s.since,
-        "until": s.until,
-    })
-}
-
 fn names<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
     items.iter().map(|i| name_of(*i)).collect()
 }
@@ -419,7 +395,7 @@ fn dropped_json(items: &[crate::wit_dns::DroppedItem]) -> Value {
 
 fn report_json(r: &Report) -> Value {
     json!({
-        "scope": scope_json(&r.scope),
+        "scope": json::report_scope(&r.scope),
         "dimensions": names(&r.dimensions, dimension_name),
         "metrics": names(&r.metrics, metric_name),
         "rows": r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics)).collect::<Vec<_>>(),
@@ -432,7 +408,7 @@ fn report_json(r: &Report) -> Value {
 
 fn timeseries_json(t: &Timeseries) -> Value {
     json!({
-        "scope": scope_json(&t.scope),
+        "scope": json::report_scope(&t.scope),
         "bucket": bucket_name(t.bucket),
         "dimensions": names(&t.dimensions, dimension_name),
         "metrics": names(&t.metrics, metric_name),

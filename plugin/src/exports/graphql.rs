@@ -2,9 +2,8 @@
 
 use crate::cloudflare::graphql_analytics::{self as analytics, AnalyticsCache, level_name};
 use crate::cloudflare::schema_index::{self, SchemaIndex};
-use crate::connection;
 use crate::error::invalid;
-use crate::exports::args;
+use crate::exports::{args, service};
 use crate::http::WasiTransport;
 use crate::time;
 use crate::wit_analytics::{
@@ -20,28 +19,16 @@ use std::sync::{LazyLock, Mutex};
 /// What this instance keeps for the service: zones, limits, and the schema once fetched.
 #[derive(Default)]
 struct State {
-    account: String,
     cache: AnalyticsCache,
     schema: Option<SchemaIndex>,
 }
 
-static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
+static STATE: LazyLock<Mutex<(String, State)>> = LazyLock::new(Mutex::default);
 
 fn with_service<T>(
     run: impl FnOnce(&WasiTransport, &mut State, &str) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let connection = connection::current()?;
-    if !connection.has(Service::GraphqlAnalytics) {
-        return Err(Error::ServiceDisabled(Service::GraphqlAnalytics));
-    }
-    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    if state.account != connection.account_id {
-        *state = State {
-            account: connection.account_id.clone(),
-            ..State::default()
-        };
-    }
-    run(&WasiTransport, &mut state, &connection.account_id)
+    service::with_state(Service::GraphqlAnalytics, &STATE, run)
 }
 
 /// The schema index, fetched by introspection on first use and kept.
@@ -332,17 +319,6 @@ fn firewall_request(a: &Map<String, Value>) -> Result<FirewallRequest, Error> {
     })
 }
 
-fn scope_json(s: &crate::wit_analytics::ReportScope) -> Value {
-    json!({
-        "account_id": s.account_id,
-        "zone": s.zone.as_ref().map(|z| json!({ "id": z.id, "name": z.name, "plan": z.plan })),
-        "level": if s.zone.is_some() { "zone" } else { "account" },
-        "dataset": s.dataset,
-        "since": s.since,
-        "until": s.until,
-    })
-}
-
 fn query_json(r: &QueryResult) -> Value {
     json!({
         "data": serde_json::from_str::<Value>(&r.data).unwrap_or(Value::Null),
@@ -428,7 +404,7 @@ fn statuses_json(s: &StatusClasses) -> Value {
 
 fn traffic_json(t: &TrafficSummary) -> Value {
     json!({
-        "scope": scope_json(&t.scope),
+        "scope": common_json::report_scope(&t.scope),
         "requests": t.requests,
         "bytes": t.bytes,
         "cached_requests": t.cached_requests,
@@ -446,7 +422,7 @@ fn traffic_json(t: &TrafficSummary) -> Value {
 
 fn top_json(t: &TopReport) -> Value {
     json!({
-        "scope": scope_json(&t.scope),
+        "scope": common_json::report_scope(&t.scope),
         "by": http_dimension_name(t.by),
         "rows": t.rows.iter().map(|r| json!({
             "value": r.value, "requests": r.requests, "bytes": r.bytes, "share": r.share,
@@ -460,7 +436,7 @@ fn top_json(t: &TopReport) -> Value {
 fn firewall_json(f: &FirewallReport) -> Value {
     let names: Vec<&str> = f.by.iter().map(|d| firewall_dimension_name(*d)).collect();
     json!({
-        "scope": scope_json(&f.scope),
+        "scope": common_json::report_scope(&f.scope),
         "by": names,
         "rows": f.rows.iter().map(|r| {
             let mut row: Map<String, Value> = names

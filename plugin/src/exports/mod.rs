@@ -4,4 +4,5 @@ mod args;
 mod connector;
 mod dns;
 mod graphql;
+mod service;
 mod tools;

@@ -3,8 +3,9 @@
 
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN};
 use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::runtime::{Check, ConnectOptions, Service, VerifyReport};
+use host_harness::runtime::{Check, ConnectOptions, PluginError, Service, VerifyReport};
 use host_harness::{ApiToken, Harness, OutboundPolicy, PluginInstance, SandboxConfig};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -98,4 +99,17 @@ pub fn check<'a>(report: &'a VerifyReport, id: &str) -> &'a Check {
 
 pub fn api_requests(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
     requests.iter().filter(|r| r.host == API_HOST).collect()
+}
+
+/// Calls a tool and parses its JSON result; a trap fails the test.
+pub async fn tool(
+    instance: &mut PluginInstance,
+    name: &str,
+    args: Value,
+) -> Result<Value, PluginError> {
+    instance
+        .call_tool(name, &args.to_string())
+        .await
+        .expect("no trap")
+        .map(|text| serde_json::from_str(&text).expect("tool results are JSON"))
 }

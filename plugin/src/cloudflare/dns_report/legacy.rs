@@ -4,10 +4,11 @@
 //! `time_intervals`, no `dimensions` key when none were asked, `sort` echoed as objects.
 
 use super::{
-    Checked, Scope, bucket_seconds, empty_notes, fill_points, legacy_field, legacy_metric, text_of,
+    Checked, bucket_seconds, empty_notes, fill_points, legacy_field, legacy_metric, text_of,
 };
 use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::envelope;
+use crate::cloudflare::scope::Scope;
 use crate::error::invalid;
 use crate::http::{Request, Transport, with_query};
 use crate::time::{self, rfc3339};
@@ -269,7 +270,7 @@ pub(super) fn legacy_report(
         empty_notes(scope, !checked.filters.is_empty(), &mut notes);
     }
     Ok(Report {
-        scope: scope.report_scope(legacy_dataset(scope, ""), &checked.range),
+        scope: scope.report_scope(&legacy_dataset(scope, ""), &checked.range),
         dimensions,
         metrics: checked.metrics.clone(),
         rows,
@@ -385,7 +386,7 @@ pub(super) fn legacy_timeseries(
         empty_notes(scope, !checked.filters.is_empty(), &mut notes);
     }
     Ok(Timeseries {
-        scope: scope.report_scope(legacy_dataset(scope, "/bytime"), &checked.range),
+        scope: scope.report_scope(&legacy_dataset(scope, "/bytime"), &checked.range),
         bucket,
         dimensions,
         metrics: checked.metrics.clone(),

@@ -6,17 +6,18 @@
 
 use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::graphql::{self, Answer};
+use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::{self, DatasetLimits};
-use crate::cloudflare::zones::{self, ZoneCache, zone_ref};
+use crate::cloudflare::zones::ZoneCache;
 use crate::error::invalid;
 use crate::http::Transport;
 use crate::time::{self, Range, human_duration, rfc3339};
 use crate::wit_dns::{
     Bucket, Dimension, DimensionFilter, DimensionValue, DroppedItem, FilterOperator, Metric,
-    MetricValue, Point, Report, ReportRequest, ReportRow, ReportScope, ReportSource, Series, Sort,
-    SortKey, SortOrder, Timeseries, Zone,
+    MetricValue, Point, Report, ReportRequest, ReportRow, ReportSource, Series, Sort, SortKey,
+    SortOrder, Timeseries,
 };
-use crate::wit_types::{ApiFailure, Error, GraphqlProblem, Permission};
+use crate::wit_types::{ApiFailure, Error, GraphqlProblem};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -215,69 +216,6 @@ queries; the documented minimum was assumed (7 days per query, 8 days back).";
 pub struct DnsCache {
     pub zones: ZoneCache,
     limits: HashMap<String, DatasetLimits>,
-}
-
-/// A report's scope once the zone (if any) is resolved.
-struct Scope {
-    account_id: String,
-    zone: Option<Zone>,
-}
-
-impl Scope {
-    fn cache_key(&self) -> String {
-        match &self.zone {
-            Some(z) => format!("zone:{}", z.id),
-            None => format!("account:{}", self.account_id),
-        }
-    }
-
-    /// The variable that names the scope, with its value.
-    fn tag(&self) -> (&'static str, String) {
-        match &self.zone {
-            Some(z) => ("zoneTag", z.id.clone()),
-            None => ("accountTag", self.account_id.clone()),
-        }
-    }
-
-    fn list_name(&self) -> &'static str {
-        if self.zone.is_some() {
-            "zones"
-        } else {
-            "accounts"
-        }
-    }
-
-    /// "this zone (plan Free Website)" or "this account".
-    fn describe(&self) -> String {
-        match &self.zone {
-            Some(Zone {
-                name,
-                plan: Some(plan),
-                ..
-            }) => format!("zone {name} (plan {plan})"),
-            Some(z) => format!("zone {}", z.name),
-            None => "account-level queries".to_string(),
-        }
-    }
-
-    fn report_scope(&self, dataset: String, range: &Range) -> ReportScope {
-        ReportScope {
-            account_id: self.account_id.clone(),
-            zone: self.zone.as_ref().map(zone_ref),
-            dataset,
-            since: rfc3339(range.since),
-            until: rfc3339(range.until),
-        }
-    }
-
-    /// The permission a GraphQL `authz` refusal points to.
-    fn analytics_permission(&self) -> Permission {
-        if self.zone.is_some() {
-            Permission::ZoneAnalyticsRead
-        } else {
-            Permission::AccountAnalyticsRead
-        }
-    }
 }
 
 /// A request checked before anything is sent.
@@ -702,7 +640,7 @@ fn limits(
     cache: &mut DnsCache,
     scope: &Scope,
 ) -> Result<DatasetLimits, Error> {
-    let key = scope.cache_key();
+    let key = scope.key();
     if let Some(limits) = cache.limits.get(&key) {
         return Ok(limits.clone());
     }
@@ -940,22 +878,6 @@ fn grouped_query(
     }
 }
 
-fn resolve_scope(
-    transport: &dyn Transport,
-    cache: &mut DnsCache,
-    account_id: &str,
-    zone: Option<&str>,
-) -> Result<Scope, Error> {
-    let zone = match zone.map(str::trim).filter(|z| !z.is_empty()) {
-        Some(z) => Some(zones::get_zone(transport, &mut cache.zones, account_id, z)?),
-        None => None,
-    };
-    Ok(Scope {
-        account_id: account_id.to_string(),
-        zone,
-    })
-}
-
 fn empty_notes(scope: &Scope, filtered: bool, notes: &mut Vec<String>) {
     let what = if filtered {
         "No DNS queries matched these filters in this range."
@@ -985,7 +907,12 @@ pub fn report(
     now: i64,
 ) -> Result<Report, Error> {
     let checked = check_request(request, now, DEFAULT_ROWS, MAX_ROWS)?;
-    let scope = resolve_scope(transport, cache, account_id, request.zone.as_deref())?;
+    let scope = Scope::resolve(
+        transport,
+        &mut cache.zones,
+        account_id,
+        request.zone.as_deref(),
+    )?;
     if checked.source == ReportSource::LegacyRest {
         return legacy_report(transport, &scope, &checked);
     }
@@ -996,7 +923,7 @@ pub fn report(
         empty_notes(&scope, !checked.filters.is_empty(), &mut notes);
     }
     Ok(Report {
-        scope: scope.report_scope(DATASET.to_string(), &checked.range),
+        scope: scope.report_scope(DATASET, &checked.range),
         dimensions: grouped.dimensions,
         metrics: checked.metrics,
         rows: grouped.groups.into_iter().map(|g| g.row).collect(),
@@ -1131,7 +1058,12 @@ pub fn timeseries(
             "the legacy REST report has no five-minute buckets; use hour or day",
         ));
     }
-    let scope = resolve_scope(transport, cache, account_id, request.zone.as_deref())?;
+    let scope = Scope::resolve(
+        transport,
+        &mut cache.zones,
+        account_id,
+        request.zone.as_deref(),
+    )?;
     if checked.source == ReportSource::LegacyRest {
         return legacy_timeseries(transport, &scope, &checked, bucket);
     }
@@ -1207,7 +1139,7 @@ pub fn timeseries(
         empty_notes(&scope, !checked.filters.is_empty(), &mut notes);
     }
     Ok(Timeseries {
-        scope: scope.report_scope(DATASET.to_string(), &checked.range),
+        scope: scope.report_scope(DATASET, &checked.range),
         bucket,
         dimensions: top.dimensions,
         metrics: checked.metrics,
