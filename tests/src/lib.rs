@@ -1,6 +1,6 @@
 //! A fake Cloudflare: one local HTTP/1.1 server that answers for both `api.cloudflare.com`
-//! (the v4 REST API and GraphQL under `/client/v4`) and `developers.cloudflare.com`
-//! (`/llms.txt`), chosen by the request's `Host` header. The client under test connects to
+//! (the v4 REST API and GraphQL under `/client/v4`) and `developers.cloudflare.com` (the docs
+//! site in `fixtures/docs/site`, see `docs_site.rs`), chosen by the request's `Host` header. The client under test connects to
 //! 127.0.0.1 but keeps the real host names, so the fake must route on `Host`, not on the address.
 //!
 //! Behaviour is driven by a [`Scenario`] that can be switched while the server runs, and every
@@ -18,6 +18,7 @@
 mod analytics;
 mod dns_events;
 mod dns_report;
+mod docs_site;
 mod graphql;
 #[cfg(test)]
 mod graphql_tests;
@@ -114,18 +115,6 @@ const DNS_RECORDS_FIXTURE: &str =
     include_str!("../fixtures/dns_records_list_page_1.cloudflare-go.json");
 const OCTODNS_RECORDS_FIXTURE: &str =
     include_str!("../fixtures/dns_records_list_page_1.octodns.json");
-
-const LLMS_TXT: &str = "\
-# Cloudflare Developer Documentation
-
-> Explore guides and tutorials to start building on Cloudflare's platform.
-
-## Products
-
-- [DNS](https://developers.cloudflare.com/dns/llms.txt): Deliver excellent performance and reliability to your domain.
-- [Analytics](https://developers.cloudflare.com/analytics/llms.txt): Understand the traffic to your websites and applications.
-- [Fundamentals](https://developers.cloudflare.com/fundamentals/llms.txt): Learn the basics of accounts, API tokens and the Cloudflare API.
-";
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -614,15 +603,10 @@ fn request_host(parts: &http::request::Parts) -> String {
     host.to_ascii_lowercase()
 }
 
+/// `developers.cloudflare.com`: the documentation site in `fixtures/docs/site/` (see
+/// [`docs_site`]).
 fn route_docs(request: &RecordedRequest) -> Response {
-    let readable =
-        request.method == Method::GET.as_str() || request.method == Method::HEAD.as_str();
-    if readable && request.path == "/llms.txt" {
-        // For HEAD, hyper drops the body but keeps its content-length.
-        text_response(StatusCode::OK, LLMS_TXT)
-    } else {
-        text_response(StatusCode::NOT_FOUND, "Not Found\n")
-    }
+    docs_site::route(request)
 }
 
 fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
@@ -1542,12 +1526,44 @@ mod tests {
                 .contains("- [DNS](https://developers.cloudflare.com/dns/llms.txt): ")
         );
 
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+
         let head = send(&fake, "HEAD", DOCS_HOST, "/llms.txt", None, "");
         assert_eq!(head.status, 200);
+        assert_eq!(
+            head.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
         assert!(head.body.is_empty());
 
-        let other = send(&fake, "GET", DOCS_HOST, "/dns/llms.txt", None, "");
+        let product = send(&fake, "GET", DOCS_HOST, "/dns/llms.txt", None, "");
+        assert_eq!(product.status, 200);
+        assert!(product.body.starts_with("# Cloudflare DNS\n"));
+
+        let page = send(
+            &fake,
+            "GET",
+            DOCS_HOST,
+            "/dns/proxy-status/index.md",
+            None,
+            "",
+        );
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/markdown; charset=utf-8")
+        );
+
+        let other = send(&fake, "GET", DOCS_HOST, "/nope/llms.txt", None, "");
         assert_eq!(other.status, 404);
+        assert!(
+            fake.requests()
+                .iter()
+                .all(|r| r.header("authorization").is_none())
+        );
     }
 
     #[test]
