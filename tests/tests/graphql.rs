@@ -5,7 +5,8 @@
 mod common;
 
 use cf_fake::{
-    ACCOUNT_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, Scenario, ZONE_ID, ZONE_NAME, rfc3339, unix_now,
+    ACCOUNT_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, Scenario, ZONE_ID, ZONE_NAME, long_tail_time,
+    rfc3339, unix_now,
 };
 use common::{connected, sandbox, tool};
 use host_harness::PluginInstance;
@@ -46,7 +47,10 @@ const TOP_COUNTRIES: &str = "query Top($accountTag: string!, $since: Time!, $unt
 async fn a_custom_query_gets_its_variables_and_the_account_tag() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut instance = instance(&fake).await;
-    let (since, until) = last_whole_day();
+    // 24 event times ending with the long tail's, so its 5000 BR requests always count,
+    // whichever half of the hour the test runs in.
+    let until_unix = long_tail_time(unix_now()) + 1;
+    let (since, until) = (rfc3339(until_unix - 86_400), rfc3339(until_unix));
     let result = tool(
         &mut instance,
         "graphql_query",
