@@ -25,6 +25,10 @@ echo "== cf-harness verify"
 status=0
 "${harness[@]}" verify || status=$?
 echo
+echo "== What does Cloudflare's documentation say? (no token needed)"
+echo "   cf-harness call docs_search '{\"query\": \"GraphQL rate limits\", \"limit\": 2}'"
+"${harness[@]}" call docs_search '{"query": "GraphQL rate limits", "limit": 2}' || true
+echo
 echo "== cf-harness call dns_list_zones '{\"per_page\": 5}'"
 "${harness[@]}" call dns_list_zones '{"per_page": 5}' || true
 echo

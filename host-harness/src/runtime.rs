@@ -31,6 +31,10 @@ pub use exports::cloudflare::connector::connector::{
 pub mod dns {
     pub use super::exports::cloudflare::connector::dns_analytics::*;
 }
+/// The Documentation interface's types.
+pub mod docs {
+    pub use super::exports::cloudflare::connector::documentation::*;
+}
 pub use exports::cloudflare::connector::tools::ToolSpec;
 
 /// How often the epoch ticks: the granularity of the CPU limit.
@@ -441,6 +445,36 @@ impl PluginInstance {
         guarded_call!(self, |store, b| b
             .cloudflare_connector_tools()
             .call_call_tool(store, name, arguments_json))
+    }
+
+    pub async fn list_products(
+        &mut self,
+    ) -> Result<Result<docs::ProductList, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_documentation()
+            .call_list_products(store))
+    }
+
+    pub async fn search_docs(
+        &mut self,
+        query: &str,
+        product: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Result<docs::SearchResult, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_documentation()
+            .call_search_docs(store, query, product, limit))
+    }
+
+    pub async fn read_doc(
+        &mut self,
+        url_or_path: &str,
+        section: Option<&str>,
+        max_bytes: Option<u32>,
+    ) -> Result<Result<docs::DocPage, PluginError>, CallError> {
+        guarded_call!(self, |store, b| b
+            .cloudflare_connector_documentation()
+            .call_read_doc(store, url_or_path, section, max_bytes))
     }
 
     pub async fn list_zones(

@@ -20,6 +20,7 @@ mod bindings {
 
 pub mod cloudflare;
 pub mod connection;
+pub mod docs;
 pub mod error;
 mod exports;
 pub mod http;
@@ -30,6 +31,7 @@ pub mod time;
 pub use bindings::cloudflare::connector::types as wit_types;
 pub use bindings::exports::cloudflare::connector::connector as wit_connector;
 pub use bindings::exports::cloudflare::connector::dns_analytics as wit_dns;
+pub use bindings::exports::cloudflare::connector::documentation as wit_docs;
 pub use bindings::exports::cloudflare::connector::graphql_analytics as wit_analytics;
 pub use bindings::exports::cloudflare::connector::tools as wit_tools;
 

@@ -232,6 +232,9 @@ async fn tool_list_has_every_operation_with_schemas() {
         [
             "connect",
             "verify",
+            "docs_search",
+            "docs_read",
+            "docs_products",
             "dns_list_zones",
             "dns_get_zone",
             "dns_records",

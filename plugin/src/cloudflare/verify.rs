@@ -5,6 +5,7 @@ use crate::cloudflare::catalog::{self, SERVICES};
 use crate::cloudflare::envelope::ApiReply;
 use crate::cloudflare::graphql;
 use crate::connection::Connection;
+use crate::docs::links;
 use crate::error::{HINT_RATE_LIMIT, HINT_TOKEN, message};
 use crate::http::{API_HOST, DOCS_HOST, Method, Request, Transport, with_query};
 use crate::time::{date_string, parse_rfc3339};
@@ -129,6 +130,8 @@ pub fn verify(connection: &Connection, transport: &dyn Transport, now: i64) -> V
         v.check_docs();
     }
     let services = v.readiness();
+    v.checks.iter_mut().for_each(links::link_check);
+    security.iter_mut().for_each(links::link_finding);
     VerifyReport {
         ready: services.iter().all(|s| s.ready),
         account_id: connection.account_id.clone(),

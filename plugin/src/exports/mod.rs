@@ -3,6 +3,7 @@
 mod args;
 mod connector;
 mod dns;
+mod docs;
 mod graphql;
 mod service;
 mod tools;

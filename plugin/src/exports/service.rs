@@ -2,6 +2,7 @@
 //! the state the instance keeps for it (caches), fresh when the account changed.
 
 use crate::connection;
+use crate::docs::links;
 use crate::http::WasiTransport;
 use crate::wit_types::{Error, Service};
 use std::sync::Mutex;
@@ -22,5 +23,8 @@ pub fn with_state<S: Default, T>(
         *account = connection.account_id.clone();
         *kept = S::default();
     }
-    run(&WasiTransport, kept, &connection.account_id)
+    run(&WasiTransport, kept, &connection.account_id).map_err(|mut error| {
+        links::link_error(&mut error, Some(service));
+        error
+    })
 }

@@ -2,7 +2,7 @@ use crate::cloudflare::{catalog, verify};
 use crate::connection;
 use crate::error::invalid;
 use crate::exports::connector::connection_info;
-use crate::exports::{args, dns, graphql};
+use crate::exports::{args, dns, docs, graphql};
 use crate::http::WasiTransport;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
@@ -59,7 +59,8 @@ impl Guest for Component {
                     time::now_unix(),
                 ))
             }
-            other => match dns::call_tool(other, &arguments)
+            other => match docs::call_tool(other, &arguments)
+                .or_else(|| dns::call_tool(other, &arguments))
                 .or_else(|| graphql::call_tool(other, &arguments))
             {
                 Some(result) => result?,
@@ -122,6 +123,7 @@ fn catalog_of_tools() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "type": "object", "properties": {}, "additionalProperties": false }),
         ),
     ];
+    tools.extend(docs::tool_specs());
     tools.extend(dns::tool_specs());
     tools.extend(graphql::tool_specs());
     tools

@@ -16,6 +16,9 @@ use bindings::exports::cloudflare::connector::dns_analytics::{
     self as dns, Bucket, RecordPage, RecordQuery, Report, ReportRequest, Timeseries, Zone,
     ZonePage, ZoneQuery,
 };
+use bindings::exports::cloudflare::connector::documentation::{
+    self as documentation, DocPage, ProductList, SearchResult,
+};
 use bindings::exports::cloudflare::connector::graphql_analytics::{
     self as analytics, FirewallReport, FirewallRequest, Limits, QueryRequest, QueryResult,
     SchemaSearchResult, TopReport, TopRequest, TrafficRequest, TrafficSummary, TypeDescription,
@@ -36,6 +39,20 @@ impl connector::Guest for Hostile {
 }
 
 /// Not under test here: the sandbox tests drive everything through `call-tool`.
+impl documentation::Guest for Hostile {
+    fn list_products() -> Result<ProductList, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn search_docs(_: String, _: Option<String>, _: Option<u32>) -> Result<SearchResult, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+
+    fn read_doc(_: String, _: Option<String>, _: Option<u32>) -> Result<DocPage, Error> {
+        Err(Error::Internal("hostile test component".into()))
+    }
+}
+
 impl dns::Guest for Hostile {
     fn list_zones(_: ZoneQuery) -> Result<ZonePage, Error> {
         Err(Error::Internal("hostile test component".into()))

@@ -1,0 +1,176 @@
+//! The `documentation` exports and their tools.
+
+use crate::Component;
+use crate::docs::{self, DocsCache};
+use crate::exports::{args, service};
+use crate::http::WasiTransport;
+use crate::wit_docs::{DocHit, DocPage, Guest, ProductList, SearchResult};
+use crate::wit_types::{Error, Service};
+use serde_json::{Map, Value, json};
+use std::sync::{LazyLock, Mutex};
+
+/// Indexes and pages this instance fetched.
+static CACHE: LazyLock<Mutex<(String, DocsCache)>> = LazyLock::new(Mutex::default);
+
+fn with_service<T>(
+    run: impl FnOnce(&WasiTransport, &mut DocsCache) -> Result<T, Error>,
+) -> Result<T, Error> {
+    service::with_state(Service::Documentation, &CACHE, |t, cache, _| run(t, cache))
+}
+
+impl Guest for Component {
+    fn list_products() -> Result<ProductList, Error> {
+        with_service(|t, cache| docs::list_products(t, cache))
+    }
+
+    fn search_docs(
+        query: String,
+        product: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<SearchResult, Error> {
+        with_service(|t, cache| docs::search(t, cache, &query, product.as_deref(), limit))
+    }
+
+    fn read_doc(
+        url_or_path: String,
+        section: Option<String>,
+        max_bytes: Option<u32>,
+    ) -> Result<DocPage, Error> {
+        with_service(|t, cache| docs::read(t, cache, &url_or_path, section.as_deref(), max_bytes))
+    }
+}
+
+/// Runs a documentation tool, or `None` when the name is not one.
+pub fn call_tool(name: &str, a: &Map<String, Value>) -> Option<Result<Value, Error>> {
+    let result = match name {
+        "docs_search" => args::only(a, &["query", "product", "limit"])
+            .and_then(|()| {
+                <Component as Guest>::search_docs(
+                    args::required_string(a, "query")?,
+                    args::string(a, "product")?,
+                    args::integer(a, "limit")?,
+                )
+            })
+            .map(|r| search_json(&r)),
+        "docs_read" => args::only(a, &["url", "section", "max_bytes"])
+            .and_then(|()| {
+                <Component as Guest>::read_doc(
+                    args::required_string(a, "url")?,
+                    args::string(a, "section")?,
+                    args::integer(a, "max_bytes")?,
+                )
+            })
+            .map(|p| page_json(&p)),
+        "docs_products" => args::only(a, &[])
+            .and_then(|()| <Component as Guest>::list_products())
+            .map(|l| products_json(&l)),
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn hit_json(h: &DocHit) -> Value {
+    json!({
+        "title": h.title,
+        "url": h.url,
+        "product": h.product,
+        "section": h.section,
+        "description": h.description,
+        "snippet_heading": h.snippet_heading,
+        "snippet": h.snippet,
+        "score": h.score,
+    })
+}
+
+fn search_json(r: &SearchResult) -> Value {
+    json!({
+        "hits": r.hits.iter().map(hit_json).collect::<Vec<_>>(),
+        "query_terms": r.query_terms,
+        "products_searched": r.products_searched,
+        "fetched": r.fetched,
+        "from_cache": r.from_cache,
+        "notes": r.notes,
+    })
+}
+
+fn page_json(p: &DocPage) -> Value {
+    json!({
+        "url": p.url,
+        "title": p.title,
+        "description": p.description,
+        "section": p.section,
+        "markdown": p.markdown,
+        "headings": p.headings.iter().map(|h| json!({
+            "level": h.level,
+            "text": h.text,
+            "anchor": h.anchor,
+        })).collect::<Vec<_>>(),
+        "total_bytes": p.total_bytes,
+        "truncated": p.truncated,
+        "note": p.note,
+        "from_cache": p.from_cache,
+    })
+}
+
+fn products_json(l: &ProductList) -> Value {
+    json!({
+        "products": l.products.iter().map(|p| json!({
+            "name": p.name,
+            "slug": p.slug,
+            "group": p.group,
+            "description": p.description,
+            "index_url": p.index_url,
+        })).collect::<Vec<_>>(),
+        "from_cache": l.from_cache,
+    })
+}
+
+/// Name, description for a language model, and JSON Schema of each tool.
+pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "docs_search",
+            "Search Cloudflare's developer documentation (developers.cloudflare.com) for a \
+             question or keywords, e.g. \"create an API token\" or \"GraphQL rate limits\". \
+             Returns ranked pages with title, URL, product and a snippet of the best-matching \
+             section. Use it to find how something works, what a permission or limit is, or \
+             what an error means; then docs_read the best URL for the whole page. Needs no \
+             token. The products searched are chosen from the question unless `product` is \
+             given.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "query": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A question or keywords." },
+                    "product": { "type": "string", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": docs::MAX_LIMIT, "default": docs::DEFAULT_LIMIT, "description": "How many pages to return." }
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "docs_read",
+            "Read one page of Cloudflare's developer documentation as Markdown: a URL on \
+             developers.cloudflare.com (as docs_search returns), its path (/dns/zone-setups/) \
+             or its index.md URL. Give `section` (a heading or its anchor) to read only that \
+             part. Long pages are cut at max_bytes (default 32 KiB) and say so; the page's \
+             headings are listed so the next call can ask for one section.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "url": { "type": "string", "minLength": 1, "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
+                    "section": { "type": "string", "description": "Only the section under this heading (its text or anchor)." },
+                    "max_bytes": { "type": "integer", "minimum": docs::MIN_MAX_BYTES, "maximum": docs::MAX_MAX_BYTES, "default": docs::DEFAULT_MAX_BYTES, "description": "Cut the Markdown above this size." }
+                },
+                "required": ["url"],
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "docs_products",
+            "List the products of Cloudflare's developer documentation with their \
+             descriptions and slugs (for docs_search's `product`).",
+            json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+        ),
+    ]
+}
