@@ -184,8 +184,10 @@ fn tools_and_connect_print_what_the_plugin_offers() {
         .iter()
         .filter_map(|t| t["name"].as_str().map(String::from))
         .collect();
-    assert!(names.starts_with(&["connect".to_string(), "verify".to_string()]));
+    // The host configured the connection: `verify` and the enabled services' tools.
+    assert!(names.starts_with(&["verify".to_string(), "docs_search".to_string()]));
     assert!(names.contains(&"dns_report".to_string()), "{names:?}");
+    assert!(!names.contains(&"connect".to_string()), "{names:?}");
     let output = run(&fake, "dns-analytics", &["connect", "--json"]);
     assert_eq!(output.status.code(), Some(0));
     let info = json(&output);

@@ -3,7 +3,7 @@
 mod common;
 
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario};
-use common::{ALL_SERVICES, harness, sandbox};
+use common::{ALL_SERVICES, connected, harness, sandbox};
 use host_harness::runtime::{ConnectOptions, InputProblem, Permission, PluginError, Service};
 use serde_json::Value;
 
@@ -148,11 +148,11 @@ async fn connect_tool_rejects_unknown_services_and_arguments() {
     let cases = [
         (
             format!(r#"{{"account_id": "{ACCOUNT_ID}", "enabled_services": ["DNS", "Docs"]}}"#),
-            "enabled_services",
+            "enabled_services[0]",
         ),
         (
             format!(r#"{{"account_id": "{ACCOUNT_ID}", "enabled_services": []}}"#),
-            "enabled-services",
+            "enabled_services",
         ),
         (
             format!(
@@ -225,12 +225,17 @@ async fn tool_list_has_every_operation_with_schemas() {
         .instantiate(&sandbox(&fake))
         .await
         .expect("instantiates");
+    // Before a connection, only `connect` and `verify`.
+    let tools = instance.list_tools().await.expect("no trap");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["connect", "verify"]);
+
+    let mut instance = connected(&sandbox(&fake), &ALL_SERVICES).await;
     let tools = instance.list_tools().await.expect("no trap");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
         [
-            "connect",
             "verify",
             "docs_search",
             "docs_read",
@@ -250,6 +255,13 @@ async fn tool_list_has_every_operation_with_schemas() {
         ]
     );
     for tool in &tools {
+        assert!(tool.read_only, "{}", tool.name);
+        assert_eq!(
+            tool.service.is_none(),
+            tool.name == "verify",
+            "{}",
+            tool.name
+        );
         let schema: Value = serde_json::from_str(&tool.input_schema).expect("schema is JSON");
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["additionalProperties"], false);

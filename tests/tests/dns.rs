@@ -110,7 +110,8 @@ async fn zones_are_listed_filtered_and_paginated() {
     let e = tool(&mut instance, "dns_list_zones", json!({ "per_page": 51 }))
         .await
         .expect_err("out of Cloudflare's bounds");
-    assert_eq!(invalid_field(&e), Some("per-page"));
+    // The tool's schema names the argument as the tool spells it.
+    assert_eq!(invalid_field(&e), Some("per_page"));
 }
 
 #[tokio::test]
@@ -653,7 +654,7 @@ async fn each_failure_maps_to_its_error() {
     let PluginError::InvalidInput(p) = &e else {
         panic!("expected invalid-input, got {e:?}")
     };
-    assert_eq!(p.field, "dimensions");
+    assert_eq!(p.field, "dimensions[0]");
     assert!(p.message.contains("query-name") && p.message.contains("response-code"));
     let e = tool(
         &mut instance,

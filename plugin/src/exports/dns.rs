@@ -527,10 +527,10 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
                 "type": "object",
                 "properties": {
                     "name": { "type": "string", "description": "Zone name, e.g. example.com." },
-                    "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact" },
-                    "status": { "type": "string", "enum": names(&STATUSES, status_name) },
+                    "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
+                    "status": { "type": "string", "enum": names(&STATUSES, status_name), "description": "Only zones in this status." },
                     "page": page,
-                    "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20 }
+                    "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20, "description": "Zones per page." }
                 },
                 "additionalProperties": false
             }),
@@ -557,7 +557,7 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
                     "type": { "type": "string", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
                     "name": { "type": "string", "description": "Exact record name, e.g. www.example.com." },
                     "page": page,
-                    "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100 }
+                    "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100, "description": "Records per page." }
                 },
                 "required": ["zone"],
                 "additionalProperties": false

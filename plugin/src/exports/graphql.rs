@@ -512,8 +512,8 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
             json!({
                 "type": "object",
                 "properties": {
-                    "words": { "type": "string", "minLength": 1 },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 }
+                    "words": { "type": "string", "minLength": 1, "description": "Words to look for, e.g. country, cache or firewall." },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "How many matches to return." }
                 },
                 "required": ["words"],
                 "additionalProperties": false
@@ -525,7 +525,7 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              filter keys, or an enum's values), e.g. ZoneHttpRequestsAdaptiveGroupsDimensions.",
             json!({
                 "type": "object",
-                "properties": { "name": { "type": "string", "minLength": 1 } },
+                "properties": { "name": { "type": "string", "minLength": 1, "description": "A type name from graphql_schema_search, e.g. ZoneHttpRequestsAdaptiveGroupsDimensions." } },
                 "required": ["name"],
                 "additionalProperties": false
             }),
@@ -549,8 +549,8 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
                 "type": "object",
                 "properties": {
                     "zone": zone, "since": since, "until": until,
-                    "by": { "type": "string", "enum": http_names },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10 },
+                    "by": { "type": "string", "enum": http_names, "description": "The dimension to rank by." },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10, "description": "How many rows to return." },
                     "host": { "type": "string", "description": "Only requests to this host." }
                 },
                 "required": ["by"],
@@ -565,9 +565,9 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
                 "type": "object",
                 "properties": {
                     "zone": zone, "since": since, "until": until,
-                    "by": { "type": "array", "items": { "type": "string", "enum": fw_names }, "uniqueItems": true, "default": ["action"] },
+                    "by": { "type": "array", "items": { "type": "string", "enum": fw_names }, "uniqueItems": true, "default": ["action"], "description": "What to group the events by." },
                     "action": { "type": "string", "description": "Only this action, e.g. block." },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20 }
+                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20, "description": "How many groups to return." }
                 },
                 "additionalProperties": false
             }),

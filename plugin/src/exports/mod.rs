@@ -5,5 +5,6 @@ mod connector;
 mod dns;
 mod docs;
 mod graphql;
+mod schema;
 mod service;
 mod tools;

@@ -114,6 +114,8 @@ impl tools::Guest for Hostile {
                 name: name.into(),
                 description: String::new(),
                 input_schema: "{}".into(),
+                service: None,
+                read_only: false,
             })
             .collect()
     }
