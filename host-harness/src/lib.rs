@@ -3,6 +3,7 @@
 //! limits each call's memory, CPU and wall-clock time.
 
 pub mod credentials;
+pub mod mcp;
 pub mod policy;
 pub mod report;
 pub mod runtime;

@@ -1,6 +1,7 @@
 //! `cf-harness`: run the Cloudflare connector plugin in its sandbox from the command line.
 
 use clap::{Parser, Subcommand};
+use host_harness::mcp::McpServer;
 use host_harness::runtime::PluginError;
 use host_harness::{ApiToken, CallError, Harness, Limits, OutboundPolicy, SandboxConfig, report};
 use serde_json::{Value, json};
@@ -58,6 +59,8 @@ enum Command {
     Verify,
     /// List the plugin's tools.
     Tools,
+    /// Serve the plugin's tools over MCP on stdin/stdout (logs go to stderr).
+    Mcp,
     /// Call a tool with JSON arguments.
     Call {
         /// The tool's name (see `tools`).
@@ -77,17 +80,6 @@ enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = if cli.verbose {
-        "host_harness=debug"
-    } else {
-        "host_harness=warn"
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .without_time()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     if cli.token.is_some() {
         eprintln!(
             "error: the token is never taken on the command line (other users can read it); \
@@ -109,6 +101,53 @@ fn main() -> ExitCode {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failure => ExitCode::from(1),
         Outcome::Usage => ExitCode::from(2),
+    }
+}
+
+/// Logs go to stderr (stdout may carry the MCP protocol), through a writer that removes the
+/// token should it ever appear.
+fn init_logging(cli: &Cli, token: Option<ApiToken>) {
+    let filter = if cli.verbose {
+        "host_harness=debug"
+    } else if matches!(cli.command, Command::Mcp) {
+        // One line per tool call on stderr: the session's log (stdout carries the protocol).
+        "host_harness=info"
+    } else {
+        "host_harness=warn"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(RedactingStderr(token))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Stderr with the token replaced; each log event arrives in one write.
+#[derive(Clone)]
+struct RedactingStderr(Option<ApiToken>);
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let text = match &self.0 {
+            Some(token) => token.redact(&text),
+            None => text.into_owned(),
+        };
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
+    type Writer = RedactingStderr;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
     }
 }
 
@@ -209,6 +248,7 @@ async fn run(cli: Cli) -> Outcome {
             return Outcome::Usage;
         }
     };
+    init_logging(&cli, token.clone());
     let printer = Printer {
         token: token.clone(),
         json: cli.json,
@@ -254,6 +294,23 @@ async fn run(cli: Cli) -> Outcome {
         Ok(h) => h,
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };
+    if matches!(cli.command, Command::Mcp) {
+        // Without an account and services the plugin offers `connect` and `verify` only.
+        let connect_arguments = match (&cli.account_id, &cli.services) {
+            (Some(account_id), Some(services)) => Some(json!({
+                "account_id": account_id,
+                "enabled_services": services.split(',').map(str::trim).collect::<Vec<_>>(),
+            })),
+            _ => None,
+        };
+        return match McpServer::new(harness, config, connect_arguments)
+            .serve_stdio()
+            .await
+        {
+            Ok(()) => Outcome::Success,
+            Err(e) => printer.host_error("mcp", &format!("{e:#}")),
+        };
+    }
     let mut instance = match harness.instantiate(&config).await {
         Ok(i) => i,
         Err(e) => {
@@ -319,7 +376,7 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Verify => ("verify".to_string(), "{}".to_string()),
         Command::Call { tool, arguments } => (tool.clone(), arguments.clone()),
-        Command::Tools => unreachable!("handled above"),
+        Command::Tools | Command::Mcp => unreachable!("handled above"),
     };
     match instance.call_tool(&tool, &arguments).await {
         Ok(Ok(json)) => {

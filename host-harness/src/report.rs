@@ -188,8 +188,38 @@ fn api_failure(f: &crate::runtime::ApiFailure) -> String {
 
 /// The error as JSON, for `--json`.
 pub fn error_json(error: &PluginError) -> Value {
+    use PluginError as E;
     let (kind, message, hint) = error_parts(error);
-    serde_json::json!({ "error": { "kind": kind, "message": message, "hint": hint } })
+    let mut body = serde_json::json!({ "kind": kind, "message": message, "hint": hint });
+    // The typed details, so a program need not parse the message.
+    match error {
+        E::InvalidInput(p) => body["field"] = Value::String(p.field.clone()),
+        E::ServiceDisabled(s) => body["service"] = serde_json::json!(format!("{s:?}")),
+        E::Unauthorized(f)
+        | E::Forbidden(f)
+        | E::NotFound(f)
+        | E::PlanLimit(f)
+        | E::Upstream(f) => {
+            body["status"] = serde_json::json!(f.status);
+            body["codes"] = serde_json::json!(f.codes);
+        }
+        E::RateLimited(after) => body["retry_after_seconds"] = serde_json::json!(after),
+        E::QueryRejected(problems) => {
+            body["problems"] = problems
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "message": p.message,
+                        "path": p.path,
+                        "code": p.code,
+                        "hint": p.hint,
+                    })
+                })
+                .collect();
+        }
+        E::NotConnected(_) | E::DeniedByHost(_) | E::Transport(_) | E::Internal(_) => {}
+    }
+    serde_json::json!({ "error": body })
 }
 
 /// The error for a terminal.

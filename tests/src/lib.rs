@@ -387,6 +387,8 @@ impl RecordedRequest {
 struct Shared {
     scenario: Mutex<Scenario>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// How long every answer waits: for tests of the host's timeouts.
+    delay: Mutex<std::time::Duration>,
 }
 
 impl Shared {
@@ -423,6 +425,7 @@ impl FakeCloudflare {
         let shared = Arc::new(Shared {
             scenario: Mutex::new(scenario),
             requests: Mutex::new(Vec::new()),
+            delay: Mutex::new(std::time::Duration::ZERO),
         });
         // Building the GraphQL schema takes about a second in debug builds: start it now, off
         // the server's threads, so the first GraphQL request does not wait as long.
@@ -505,6 +508,15 @@ impl FakeCloudflare {
         self.shared.scenario()
     }
 
+    /// Makes every later answer wait this long before it is sent (zero to stop).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self
+            .shared
+            .delay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = delay;
+    }
+
     pub fn set_scenario(&self, scenario: Scenario) {
         *self
             .shared
@@ -576,6 +588,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         body: body.to_vec(),
     };
     shared.record(recorded.clone());
+    let delay = *shared.delay.lock().unwrap_or_else(PoisonError::into_inner);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
 
     let scenario = shared.scenario();
     match recorded.host.as_str() {

@@ -1,0 +1,236 @@
+//! `cf-harness mcp`: the sandboxed plugin as an MCP server over stdio, with the official Rust
+//! SDK (`rmcp`) for the protocol. `tools/list` is the plugin's `list-tools`, `tools/call` its
+//! `call-tool`; the token stays in this process, added by the outbound hook as for every call.
+//!
+//! One plugin instance (its connection and caches) serves the whole session. A call that traps
+//! or runs out of time poisons it: that call answers a tool error, and the next call gets a
+//! fresh, reconnected instance.
+
+use crate::credentials::ApiToken;
+use crate::report;
+use crate::runtime::{CallError, Harness, PluginInstance, SandboxConfig, ToolSpec};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Mutex;
+
+/// The MCP server: the loaded plugin, the sandbox it runs in, and the session's instance.
+#[derive(Clone)]
+pub struct McpServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    harness: Harness,
+    config: SandboxConfig,
+    /// `connect`'s arguments, when the host was given the account and services.
+    connect_arguments: Option<String>,
+    token: Option<ApiToken>,
+    instance: Mutex<Option<PluginInstance>>,
+}
+
+impl McpServer {
+    pub fn new(harness: Harness, config: SandboxConfig, connect_arguments: Option<Value>) -> Self {
+        McpServer {
+            inner: Arc::new(Inner {
+                token: config.token.clone(),
+                harness,
+                config,
+                connect_arguments: connect_arguments.map(|a| a.to_string()),
+                instance: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Serves MCP on stdin/stdout until the client closes the session.
+    pub async fn serve_stdio(self) -> anyhow::Result<()> {
+        let running = self
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| anyhow::anyhow!("MCP initialization failed: {e}"))?;
+        let reason = running.waiting().await?;
+        tracing::info!(?reason, "MCP session ended");
+        Ok(())
+    }
+
+    /// The session's instance, created (and connected) on first use and after a failure.
+    async fn with_instance<T>(
+        &self,
+        call: impl AsyncFnOnce(&mut PluginInstance) -> Result<T, CallError>,
+    ) -> Result<T, HostFailure> {
+        let mut slot = self.inner.instance.lock().await;
+        if slot.is_none() {
+            let fresh = self.fresh_instance().await.map_err(|message| HostFailure {
+                kind: "start",
+                message,
+            })?;
+            *slot = Some(fresh);
+        }
+        let Some(instance) = slot.as_mut() else {
+            return Err(HostFailure {
+                kind: "start",
+                message: "no plugin instance".to_string(),
+            });
+        };
+        match call(instance).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                // The instance may be mid-call or corrupt: the next call starts over.
+                *slot = None;
+                tracing::warn!(%error, "plugin call failed; the next call gets a fresh instance");
+                let kind = match error {
+                    CallError::Trap(_) => "trap",
+                    CallError::Timeout(_) => "timeout",
+                    CallError::Poisoned => "poisoned",
+                };
+                Err(HostFailure {
+                    kind,
+                    message: error.to_string(),
+                })
+            }
+        }
+    }
+
+    async fn fresh_instance(&self) -> Result<PluginInstance, String> {
+        let mut instance = self
+            .inner
+            .harness
+            .instantiate(&self.inner.config)
+            .await
+            .map_err(|e| format!("cannot instantiate the plugin: {e:#}"))?;
+        if let Some(arguments) = &self.inner.connect_arguments {
+            match instance.call_tool("connect", arguments).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    return Err(format!(
+                        "the connection settings are refused: {}",
+                        report::error_text(&error)
+                    ));
+                }
+                Err(error) => return Err(error.to_string()),
+            }
+        }
+        Ok(instance)
+    }
+
+    /// The token removed from text about to leave the process (a last line of defence: the
+    /// plugin never has it).
+    fn redact(&self, text: String) -> String {
+        match &self.inner.token {
+            Some(token) => token.redact(&text),
+            None => text,
+        }
+    }
+
+    fn result(&self, value: Value, is_error: bool) -> CallToolResult {
+        let text = self.redact(value.to_string());
+        // Parse back what was redacted, so text and structured content agree.
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if is_error {
+            CallToolResult::structured_error(value)
+        } else {
+            CallToolResult::structured(value)
+        }
+    }
+}
+
+/// Why the host could not get an answer from the plugin.
+struct HostFailure {
+    kind: &'static str,
+    message: String,
+}
+
+/// A plugin tool as MCP describes it: every tool is read-only and reaches outside (Cloudflare).
+fn mcp_tool(spec: ToolSpec) -> Tool {
+    let schema: Map<String, Value> = match serde_json::from_str(&spec.input_schema) {
+        Ok(Value::Object(map)) => map,
+        _ => {
+            let mut map = Map::new();
+            map.insert("type".into(), json!("object"));
+            map
+        }
+    };
+    Tool::new(spec.name, spec.description, Arc::new(schema)).with_annotations(
+        ToolAnnotations::new()
+            .read_only(spec.read_only)
+            .destructive(false)
+            .idempotent(spec.read_only)
+            .open_world(true),
+    )
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("cf-harness", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "Cloudflare connector in a WebAssembly sandbox: documentation search, DNS analytics \
+             and GraphQL analytics for the configured account. Every tool only reads. Call \
+             verify when a call fails with unauthorized or forbidden: it says which permission \
+             is missing and how to add it."
+                .to_string(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = self
+            .with_instance(async |instance| instance.list_tools().await)
+            .await
+            .map_err(|failure| ErrorData::internal_error(self.redact(failure.message), None))?;
+        Ok(ListToolsResult {
+            tools: tools.into_iter().map(mcp_tool).collect(),
+            ..Default::default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let name = request.name.to_string();
+        let arguments = Value::Object(request.arguments.unwrap_or_default()).to_string();
+        let started = Instant::now();
+        let outcome = self
+            .with_instance(async |instance| instance.call_tool(&name, &arguments).await)
+            .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        // A Cloudflare or input failure is a tool error the model can read, never a protocol
+        // error; so is a call that trapped or timed out.
+        let result = match outcome {
+            Ok(Ok(text)) => {
+                tracing::info!(tool = %name, elapsed_ms, "ok");
+                let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                self.result(value, false)
+            }
+            Ok(Err(error)) => {
+                let body = report::error_json(&error);
+                tracing::info!(tool = %name, elapsed_ms, kind = %body["error"]["kind"], "tool error");
+                self.result(body, true)
+            }
+            Err(failure) => {
+                tracing::warn!(tool = %name, elapsed_ms, kind = failure.kind, "host error");
+                self.result(
+                    json!({ "error": {
+                        "kind": failure.kind,
+                        "message": failure.message,
+                        "hint": "The next call runs in a fresh plugin instance; retry, or ask for less (a shorter range, a smaller limit).",
+                    }}),
+                    true,
+                )
+            }
+        };
+        Ok(result.into())
+    }
+}

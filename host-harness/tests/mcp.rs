@@ -1,0 +1,265 @@
+//! `cf-harness mcp` as an MCP client runs it: a stdio session through the official Rust SDK's
+//! client, against the fake Cloudflare.
+
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, Permission, Scenario, TOKEN};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::process::ChildStderr;
+
+const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
+
+fn plugin() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build`",
+        path.display()
+    );
+    path
+}
+
+struct Session {
+    client: RunningService<RoleClient, ()>,
+    stderr: ChildStderr,
+}
+
+impl Session {
+    async fn start(fake: &FakeCloudflare, services: &str, extra: &[&str]) -> Session {
+        let command =
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_cf-harness")).configure(|c| {
+                c.env_clear()
+                    .env("CLOUDFLARE_API_TOKEN", TOKEN)
+                    .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+                    .env("ENABLED_SERVICES", services)
+                    .arg("--plugin")
+                    .arg(plugin())
+                    .arg("--upstream")
+                    .arg(format!("api.cloudflare.com={}", fake.url()))
+                    .arg("--upstream")
+                    .arg(format!("developers.cloudflare.com={}", fake.url()))
+                    .args(extra)
+                    .arg("mcp");
+            });
+        let (transport, stderr) = TokioChildProcess::builder(command)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cf-harness starts");
+        let client = ().serve(transport).await.expect("initialize");
+        Session {
+            client,
+            stderr: stderr.expect("stderr is piped"),
+        }
+    }
+
+    async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+        let Value::Object(arguments) = arguments else {
+            panic!("arguments are an object")
+        };
+        self.client
+            .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(arguments))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: a tool error, never a protocol error: {e}"))
+    }
+
+    /// Ends the session and returns what the server logged.
+    async fn finish(mut self) -> String {
+        self.client.cancel().await.expect("session ends");
+        let mut log = String::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.stderr.read_to_string(&mut log),
+        )
+        .await;
+        log
+    }
+}
+
+/// The structured content of a successful call (its text content says the same).
+fn ok(result: &CallToolResult) -> &Value {
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let structured = result
+        .structured_content
+        .as_ref()
+        .expect("structured content");
+    let text = result.content[0].as_text().expect("text content");
+    assert_eq!(
+        &serde_json::from_str::<Value>(&text.text).expect("JSON text"),
+        structured
+    );
+    structured
+}
+
+/// The error of a failed call.
+fn tool_error(result: &CallToolResult) -> &Value {
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    &result
+        .structured_content
+        .as_ref()
+        .expect("structured content")["error"]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_lists_the_catalog_and_calls_each_kind_of_tool() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::start(&fake, ALL, &[]).await;
+
+    let info = session.client.peer_info().expect("initialized");
+    let server = info.server_info.as_ref().expect("server info");
+    assert_eq!(server.name, "cf-harness");
+    assert!(info.capabilities.tools.is_some());
+
+    let tools = session.client.list_all_tools().await.expect("tools/list");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "verify",
+            "docs_search",
+            "docs_read",
+            "docs_products",
+            "dns_list_zones",
+            "dns_get_zone",
+            "dns_records",
+            "dns_report",
+            "dns_timeseries",
+            "graphql_query",
+            "graphql_dataset_limits",
+            "graphql_schema_search",
+            "graphql_describe_type",
+            "graphql_http_traffic",
+            "graphql_top_http",
+            "graphql_firewall_events",
+        ]
+    );
+    for tool in &tools {
+        let annotations = tool.annotations.as_ref().expect("annotations");
+        assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
+        assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
+        assert_eq!(
+            tool.input_schema.get("additionalProperties"),
+            Some(&json!(false))
+        );
+        assert!(tool.description.as_ref().is_some_and(|d| d.len() > 40));
+    }
+
+    let report = session.call("verify", json!({})).await;
+    assert_eq!(ok(&report)["ready"], true);
+
+    let docs = session
+        .call(
+            "docs_search",
+            json!({ "query": "create an API token", "limit": 1 }),
+        )
+        .await;
+    assert_eq!(
+        ok(&docs)["hits"][0]["url"],
+        "https://developers.cloudflare.com/fundamentals/api/get-started/create-token/"
+    );
+
+    let zones = session
+        .call("dns_list_zones", json!({ "per_page": 5 }))
+        .await;
+    assert!(ok(&zones)["page"]["total_count"].as_u64() > Some(0));
+
+    let top = session
+        .call(
+            "graphql_top_http",
+            json!({ "zone": "github.com", "by": "country", "since": "6h", "limit": 3 }),
+        )
+        .await;
+    assert_eq!(ok(&top)["rows"][0]["value"], "US");
+
+    let bad = session
+        .call("docs_search", json!({ "query": "x", "limit": 0 }))
+        .await;
+    let error = tool_error(&bad);
+    assert_eq!(error["kind"], "invalid-input");
+    assert_eq!(error["field"], "limit");
+
+    let unknown = session.call("delete_zone", json!({})).await;
+    assert_eq!(tool_error(&unknown)["kind"], "invalid-input");
+
+    let log = session.finish().await;
+    assert!(log.contains("tool=verify"), "one log line per call: {log}");
+    assert!(!log.contains(TOKEN), "the token is never logged");
+    let sent_token = fake
+        .requests()
+        .iter()
+        .filter(|r| r.header("authorization").is_some())
+        .all(|r| r.host == "api.cloudflare.com");
+    assert!(sent_token, "only the API host receives the token");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloudflare_failure_is_a_tool_error_and_the_session_goes_on() {
+    let fake = FakeCloudflare::spawn(Scenario::Missing(Permission::ZoneRead));
+    let session = Session::start(&fake, ALL, &[]).await;
+    let refused = session.call("dns_list_zones", json!({})).await;
+    let error = tool_error(&refused);
+    assert_eq!(error["kind"], "forbidden");
+    assert_eq!(error["status"], 403);
+    let hint = error["hint"].as_str().expect("a hint");
+    assert!(
+        hint.contains("Zone") && hint.contains("https://developers.cloudflare.com/"),
+        "{hint}"
+    );
+
+    fake.set_scenario(Scenario::AllPermissions);
+    let zones = session.call("dns_list_zones", json!({})).await;
+    assert!(
+        ok(&zones)["zones"]
+            .as_array()
+            .is_some_and(|z| !z.is_empty())
+    );
+    session.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_times_out_gets_a_fresh_instance_for_the_next() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::start(&fake, ALL, &["--timeout", "1"]).await;
+    // Warm the instance's caches first, so a fresh instance is visible by what it refetches.
+    ok(&session.call("dns_list_zones", json!({})).await);
+
+    fake.set_delay(Duration::from_secs(3));
+    let slow = session
+        .call("dns_list_zones", json!({ "name": "github.com" }))
+        .await;
+    let error = tool_error(&slow);
+    assert_eq!(error["kind"], "timeout", "{error}");
+
+    fake.set_delay(Duration::ZERO);
+    let again = session.call("dns_list_zones", json!({})).await;
+    assert!(
+        ok(&again)["zones"]
+            .as_array()
+            .is_some_and(|z| !z.is_empty())
+    );
+    let log = session.finish().await;
+    assert!(log.contains("fresh instance"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_of_disabled_services_are_not_listed_and_refused() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::start(&fake, "Documentation", &[]).await;
+    let tools = session.client.list_all_tools().await.expect("tools/list");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        ["verify", "docs_search", "docs_read", "docs_products"]
+    );
+    let refused = session
+        .call("dns_report", json!({ "zone": "github.com" }))
+        .await;
+    assert_eq!(tool_error(&refused)["kind"], "service-disabled");
+    session.finish().await;
+}
