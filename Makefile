@@ -4,7 +4,7 @@ WASM_TARGET := wasm32-wasip2
 WASM_DIR    := target/$(WASM_TARGET)/release
 PLUGIN      := $(WASM_DIR)/cloudflare_connector.wasm
 
-.PHONY: all build plugin harness demo test lint clean wasm-target
+.PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target
 
 all: build
 
@@ -27,6 +27,10 @@ demo: build
 
 test: plugin
 	@CARGO=$(CARGO) bash scripts/test.sh
+
+# cf-harness mcp driven by the official Python MCP SDK (a virtualenv in target/mcp-client-venv).
+mcp-client-test: plugin harness
+	@bash scripts/mcp-client-test.sh
 
 lint: wasm-target
 	$(CARGO) fmt --all --check

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` runs after building the components: the plugin's native unit tests, then the
-# harness, fake and integration tests; ends with one line totalling every cargo test binary.
+# harness, fake and integration tests, then the MCP client test (scripts/mcp-client-test.sh); ends
+# with one line totalling every cargo test binary and the MCP client checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo=${CARGO:-cargo}
@@ -8,6 +9,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$cargo" test -p plugin --lib 2>&1 | tee -a "$log"
 "$cargo" test -p host-harness -p connector-tests 2>&1 | tee -a "$log"
+# The MCP interoperability test with the Python SDK, on the cf-harness and fake-cloudflare binaries
+# the cargo tests above built. A failure still lets the total print, then fails the run.
+mcp_status=0
+bash scripts/mcp-client-test.sh 2>&1 | tee -a "$log" || mcp_status=$?
 awk '/^test result:/ {
        for (i = 2; i <= NF; i++) {
          if ($i == "passed;") passed += $(i - 1)
@@ -15,3 +20,4 @@ awk '/^test result:/ {
        }
      }
      END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$mcp_status"
