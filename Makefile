@@ -5,6 +5,7 @@ WASM_DIR    := target/$(WASM_TARGET)/release
 PLUGIN      := $(WASM_DIR)/cloudflare_connector.wasm
 
 .PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target
+.PHONY: fuzz
 
 all: build
 
@@ -36,7 +37,27 @@ lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p host-harness -p connector-tests --all-targets -- -D warnings
 	$(CARGO) clippy -p plugin --lib --tests -- -D warnings
-	$(CARGO) clippy -p plugin -p hostile-plugin --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p plugin -p hostile-plugin -p sockets-plugin --target $(WASM_TARGET) -- -D warnings
 
 clean:
 	$(CARGO) clean
+
+# Fuzzing (fuzz/, cargo-fuzz on the nightly toolchain; not part of `make test`): each target runs
+# FUZZ_SECONDS on fuzz/corpus/<target> (seeded from tests/fixtures) plus the kept inputs of
+# fuzz/regressions/<target>, which `make test` replays. Inputs are cut to FUZZ_MAX_LEN bytes
+# (whole docs pages are slow to mutate; unit tests cover large inputs). A crash stops the run and
+# is written to fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 30
+FUZZ_MAX_LEN ?= 8192
+FUZZ_TARGETS := envelope graphql_response graphql_document docs_index docs_markdown docs_target tool_arguments
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz --locked"; exit 1; }
+	@bash fuzz/seed.sh
+	cd fuzz && cargo +nightly fuzz build
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		cargo +nightly fuzz run $$t corpus/$$t regressions/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
+			-print_final_stats=1 || exit 1; \
+	done

@@ -23,6 +23,8 @@ pub mod connection;
 pub mod docs;
 pub mod error;
 mod exports;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod json;
 pub mod punycode;

@@ -48,6 +48,10 @@ pub fn page_target(input: &str) -> Result<PageTarget, Error> {
         let page = page.trim_end_matches('/');
         format!("{page}/index.md")
     };
+    // Dropping `index.md` or `.md` can leave a `.` or `..` segment (`/dns/.index.md`,
+    // `/dns/...md`): the path fetched must pass the same rules as the path given.
+    check_path(&fetch_path)
+        .map_err(|why| invalid(FIELD, format!("{path:?} is not a docs page: {why}")))?;
     let url = match fetch_path.strip_suffix("index.md") {
         Some(page) => format!("https://{DOCS_HOST}{page}"),
         None => format!("https://{DOCS_HOST}{fetch_path}"),
@@ -223,6 +227,30 @@ mod tests {
                 other => panic!("{input}: {other:?}"),
             }
         }
+    }
+
+    /// Found by the `docs_target` fuzzer: `/cache/.index.md` was fetched as `/cache/./index.md`.
+    #[test]
+    fn dropping_index_md_never_leaves_a_dot_segment() {
+        for input in [
+            "https://developers.cloudflare.com/cache/.index.md",
+            "/cache/..index.md",
+            "/cache/...md",
+            "/cache/..md",
+            "/cache/..index.html",
+            "/.index.md",
+        ] {
+            match page_target(input) {
+                Err(Error::InvalidInput(InputProblem { field, message })) => {
+                    assert_eq!(field, "url", "{input}");
+                    assert!(message.contains(". or .. segment"), "{input}: {message}");
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        // A dot inside a segment stays allowed.
+        assert_eq!(fetch("/cache/a.b.md"), "/cache/a.b/index.md");
+        assert_eq!(fetch("/cache/.well-known/"), "/cache/.well-known/index.md");
     }
 
     #[test]

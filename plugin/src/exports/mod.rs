@@ -1,10 +1,10 @@
 //! The `Guest` implementations: thin adapters from the WIT exports to the pure modules.
 
-mod args;
+pub(crate) mod args;
 mod connector;
 mod dns;
 mod docs;
 mod graphql;
-mod schema;
+pub(crate) mod schema;
 mod service;
-mod tools;
+pub(crate) mod tools;
