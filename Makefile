@@ -13,9 +13,10 @@ all: build
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
-# The plugin, and the hostile component the sandbox tests load in its place.
+# The plugin, and the test components loaded in its place: the hostile one (sandbox tests) and
+# one that imports wasi:sockets (refused at load).
 plugin: wasm-target
-	$(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin
+	$(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin -p sockets-plugin
 
 # cf-harness and the fake Cloudflare used by the demo.
 harness:

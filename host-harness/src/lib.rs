@@ -2,12 +2,15 @@
 //! outbound HTTPS to Cloudflare through a policy, injects the API token on the way out, and
 //! limits each call's memory, CPU and wall-clock time.
 
+pub mod audit;
 pub mod credentials;
+pub mod graphql_guard;
 pub mod mcp;
 pub mod policy;
 pub mod report;
 pub mod runtime;
 
+pub use audit::{AuditReport, UngrantedImports};
 pub use credentials::ApiToken;
 pub use policy::OutboundPolicy;
 pub use runtime::{CallError, Harness, Limits, PluginInstance, SandboxConfig};

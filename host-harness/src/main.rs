@@ -41,6 +41,18 @@ struct Cli {
     /// Wall-clock limit of one plugin call, in seconds.
     #[arg(long, global = true, default_value_t = 60)]
     timeout: u64,
+    /// Linear memory of the plugin instance, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mib: u64,
+    /// Guest CPU time of one plugin call, in seconds (fractions allowed, counted in 10 ms ticks).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = positive_seconds)]
+    cpu_seconds: f64,
+    /// Largest response body the plugin may receive, in MiB; a larger one ends with an error.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_response_mib: u64,
+    /// Outbound requests one plugin call may make; later ones are denied.
+    #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_requests: u32,
     /// Log each outbound request to stderr.
     #[arg(long, short, global = true)]
     verbose: bool,
@@ -69,6 +81,24 @@ enum Command {
         #[arg(default_value = "{}")]
         arguments: String,
     },
+    /// Show the component's imports and exports, what the harness grants, stubs or denies,
+    /// the outbound policy and the limits.
+    ///
+    /// Needs no token, account or network. Exits 0 when the harness loads the component, 1 when
+    /// it refuses it (an import it does not grant, such as wasi:sockets).
+    Audit {
+        /// The component to audit (default: --plugin).
+        #[arg(id = "audit_plugin", value_name = "PLUGIN")]
+        plugin: Option<PathBuf>,
+    },
+}
+
+/// `--cpu-seconds`: a positive number of seconds, at most an hour.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds in (0, 3600]")),
+    }
 }
 
 /// How the process ends: 0 all well, 1 a failure found or returned, 2 a usage error.
@@ -237,9 +267,11 @@ fn plugin_path(given: &Path) -> PathBuf {
 }
 
 async fn run(cli: Cli) -> Outcome {
-    let token = match &cli.token_file {
-        Some(path) => ApiToken::from_file(path).map(Some),
-        None => ApiToken::from_env(),
+    let token = match (&cli.command, &cli.token_file) {
+        // The audit reads no credentials.
+        (Command::Audit { .. }, _) => Ok(None),
+        (_, Some(path)) => ApiToken::from_file(path).map(Some),
+        (_, None) => ApiToken::from_env(),
     };
     let token = match token {
         Ok(t) => t,
@@ -276,11 +308,19 @@ async fn run(cli: Cli) -> Outcome {
         policy,
         limits: Limits {
             wall_time: Duration::from_secs(cli.timeout.max(1)),
+            memory_bytes: (cli.memory_mib * 1024 * 1024) as usize,
+            cpu_time: Duration::from_secs_f64(cli.cpu_seconds),
+            max_response_bytes: cli.max_response_mib * 1024 * 1024,
+            max_requests_per_call: cli.max_requests,
             ..Limits::default()
         },
         guest_env,
+        resolver: Default::default(),
     };
-    let plugin = plugin_path(&cli.plugin);
+    let plugin = match &cli.command {
+        Command::Audit { plugin: Some(p) } => p.clone(),
+        _ => plugin_path(&cli.plugin),
+    };
     if !plugin.exists() {
         return printer.host_error(
             "usage",
@@ -289,6 +329,9 @@ async fn run(cli: Cli) -> Outcome {
                 plugin.display()
             ),
         );
+    }
+    if matches!(cli.command, Command::Audit { .. }) {
+        return audit(&printer, &plugin, &config);
     }
     let harness = match Harness::load(&plugin) {
         Ok(h) => h,
@@ -376,7 +419,7 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Verify => ("verify".to_string(), "{}".to_string()),
         Command::Call { tool, arguments } => (tool.clone(), arguments.clone()),
-        Command::Tools | Command::Mcp => unreachable!("handled above"),
+        Command::Tools | Command::Mcp | Command::Audit { .. } => unreachable!("handled above"),
     };
     match instance.call_tool(&tool, &arguments).await {
         Ok(Ok(json)) => {
@@ -395,5 +438,31 @@ async fn run(cli: Cli) -> Outcome {
         }
         Ok(Err(e)) => printer.plugin_error(&e),
         Err(e) => printer.call_error(&e),
+    }
+}
+
+/// `cf-harness audit`: the component's own imports and exports against what this harness
+/// grants, with the policy and limits `config` holds. 0 when the harness loads it, 1 when not.
+fn audit(printer: &Printer, plugin: &Path, config: &SandboxConfig) -> Outcome {
+    // The variables `run` may pass to the guest, when given.
+    let guest_env = ["CLOUDFLARE_ACCOUNT_ID", "ENABLED_SERVICES"];
+    let setup = host_harness::audit::HostSetup {
+        policy: &config.policy,
+        limits: &config.limits,
+        guest_env: &guest_env,
+    };
+    let report = match host_harness::audit::audit_file(plugin, &setup) {
+        Ok(r) => r,
+        Err(e) => return printer.host_error("load", &format!("{e:#}")),
+    };
+    if printer.json {
+        printer.out(&serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        printer.out(&host_harness::audit::render(&report));
+    }
+    if report.loads {
+        Outcome::Success
+    } else {
+        Outcome::Failure
     }
 }

@@ -1,17 +1,28 @@
 //! The wasmtime side: engine, linker, store state, the outbound hook, and per-call limits.
 
 use crate::credentials::ApiToken;
-use crate::policy::{Decision, OutboundPolicy};
+use crate::graphql_guard;
+use crate::policy::{Decision, DenyReason, OutboundPolicy, canonical_host, forbidden_address};
 use anyhow::Context as _;
+use bytes::Bytes;
+use http_body::Frame;
 use http_body_util::BodyExt;
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
+};
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -53,6 +64,11 @@ pub struct Limits {
     pub connect_timeout: Duration,
     pub first_byte_timeout: Duration,
     pub between_bytes_timeout: Duration,
+    /// Bytes of one response body; past it the body ends with an error the guest sees
+    /// (`HttpResponseBodySize`).
+    pub max_response_bytes: u64,
+    /// Outbound requests in one call; later ones are denied (`HttpRequestDenied`).
+    pub max_requests_per_call: u32,
 }
 
 impl Default for Limits {
@@ -64,6 +80,8 @@ impl Default for Limits {
             connect_timeout: Duration::from_secs(10),
             first_byte_timeout: Duration::from_secs(30),
             between_bytes_timeout: Duration::from_secs(30),
+            max_response_bytes: 16 * 1024 * 1024,
+            max_requests_per_call: 64,
         }
     }
 }
@@ -76,16 +94,48 @@ pub struct SandboxConfig {
     pub limits: Limits,
     /// Variables the guest may read (`CLOUDFLARE_ACCOUNT_ID`, `ENABLED_SERVICES`); never the token.
     pub guest_env: Vec<(String, String)>,
+    /// How the host resolves allowed names before vetting their addresses (the system's;
+    /// tests give fixed answers).
+    pub resolver: Resolver,
 }
 
-/// One outbound request as the host saw it (no headers: nothing secret is kept).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Whether the policy let a request leave the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allowed,
+    Denied,
+}
+
+/// One outbound request as the host saw it. No header is kept: never an `Authorization`
+/// value, only whether the host added its token. Serialises with stable snake_case names
+/// (for the audit log). The status, byte count, duration and error fill in as the response
+/// arrives and its body streams.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OutboundRecord {
     pub method: String,
+    /// `scheme://authority/path` as the guest asked, without the query.
     pub url: String,
-    /// `None` when allowed, else why it was denied.
+    /// The host the guest asked for: lowercased, without port or trailing dot.
+    pub host: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub decision: Verdict,
+    /// Why it was denied; `None` when allowed.
     pub denied: Option<String>,
+    /// The denial's stable code ([`DenyReason::code`]), e.g. `method_not_allowed`.
+    pub deny_code: Option<String>,
+    /// Where an `--upstream` redirect sent it (`scheme://authority`).
+    pub upstream: Option<String>,
     pub token_injected: bool,
+    /// The response's status, when one came.
+    pub status: Option<u16>,
+    /// Response body bytes received so far (counted as the body streams).
+    pub response_bytes: u64,
+    /// From the guest's request to the end of the response body (or the failure).
+    pub duration_ms: u64,
+    /// Why an allowed request failed: connection, TLS, timeout, size limit.
+    pub error: Option<String>,
 }
 
 /// A call that did not return normally.
@@ -117,40 +167,132 @@ impl std::fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// The outbound hook: policy, credential injection, redirect, host timeouts.
+/// The outbound hook: request count, policy, GraphQL body check, credential injection, then
+/// the host's own sender (resolve, vet the addresses, connect, TLS), host timeouts and the
+/// response size limit.
 struct OutboundHooks {
     policy: Arc<OutboundPolicy>,
     token: Option<ApiToken>,
     limits: Limits,
+    resolver: Resolver,
     log: Arc<Mutex<Vec<OutboundRecord>>>,
+    /// Requests made in the current call (reset by each call).
+    requests_this_call: u32,
+}
+
+type IoFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
+type SendFuture = Box<
+    dyn Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, IoFuture)>> + Send,
+>;
+
+/// Where a record lives in the instance's log, to fill in as the request goes on.
+#[derive(Clone)]
+struct RecordSlot {
+    log: Arc<Mutex<Vec<OutboundRecord>>>,
+    index: usize,
+    started: Instant,
+}
+
+impl RecordSlot {
+    fn update(&self, change: impl FnOnce(&mut OutboundRecord)) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = log.get_mut(self.index) {
+            change(record);
+            record.duration_ms = self.started.elapsed().as_millis() as u64;
+        }
+    }
+
+    fn deny(&self, reason: &DenyReason) {
+        self.update(|record| {
+            tracing::warn!(
+                method = %record.method,
+                url = %record.url,
+                code = reason.code(),
+                %reason,
+                "outbound request denied"
+            );
+            record.decision = Verdict::Denied;
+            // Nothing left the host, so neither did the token.
+            record.token_injected = false;
+            record.denied = Some(reason.to_string());
+            record.deny_code = Some(reason.code().to_string());
+        });
+    }
+
+    fn fail(&self, error: &HttpError) {
+        self.update(|record| {
+            if record.decision == Verdict::Allowed && record.error.is_none() {
+                tracing::debug!(url = %record.url, %error, "outbound request failed");
+                record.error = Some(error.to_string());
+            }
+        });
+    }
+}
+
+impl OutboundHooks {
+    fn push(&self, record: OutboundRecord, started: Instant) -> RecordSlot {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.push(record);
+        RecordSlot {
+            log: self.log.clone(),
+            index: log.len() - 1,
+            started,
+        }
+    }
+}
+
+/// Drains (and discards) the body, then reports the denial: a guest writing a body would
+/// otherwise meet a closed stream before it could read why the request failed.
+fn deny_after_draining(body: WasiBody) -> SendFuture {
+    let mut body = body;
+    Box::new(async move {
+        while let Some(Ok(_)) = body.frame().await {}
+        Err(HttpError::HttpRequestDenied)
+    })
 }
 
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        mut request: http::Request<wasmtime_wasi_http::WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<wasmtime_wasi_http::WasiBody>,
-                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-                )>,
-            > + Send,
-    > {
-        let decision = self.policy.decide(request.method(), request.uri());
-        let url = format!(
-            "{}://{}{}",
-            request.uri().scheme_str().unwrap_or(""),
-            request.uri().authority().map_or("", |a| a.as_str()),
-            request.uri().path()
-        );
-        let mut record = OutboundRecord {
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: IoFuture,
+    ) -> SendFuture {
+        let started = Instant::now();
+        let uri = request.uri();
+        let record = OutboundRecord {
             method: request.method().to_string(),
-            url,
+            url: format!(
+                "{}://{}{}",
+                uri.scheme_str().unwrap_or(""),
+                uri.authority().map_or("", |a| a.as_str()),
+                uri.path()
+            ),
+            host: uri
+                .host()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_ascii_lowercase(),
+            path: uri.path().to_string(),
+            query: uri.query().map(str::to_string),
+            decision: Verdict::Allowed,
             denied: None,
+            deny_code: None,
+            upstream: None,
             token_injected: false,
+            status: None,
+            response_bytes: 0,
+            duration_ms: 0,
+            error: None,
+        };
+        let slot = self.push(record, started);
+        self.requests_this_call = self.requests_this_call.saturating_add(1);
+        let decision = if self.requests_this_call > self.limits.max_requests_per_call {
+            Decision::Deny(DenyReason::TooManyRequests {
+                limit: self.limits.max_requests_per_call,
+            })
+        } else {
+            self.policy.decide(request.method(), request.uri())
         };
         let (inject_token, upstream) = match decision {
             Decision::Allow {
@@ -158,70 +300,517 @@ impl WasiHttpHooks for OutboundHooks {
                 upstream,
             } => (inject_token, upstream),
             Decision::Deny(reason) => {
-                tracing::warn!(method = %record.method, url = %record.url, %reason, "outbound request denied");
-                record.denied = Some(reason.to_string());
-                self.log
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(record);
-                // Drain (and discard) the body first: a guest writing one would otherwise meet
-                // a closed stream before it could read why the request failed.
-                let mut body = request.into_body();
-                return Box::new(async move {
-                    while let Some(Ok(_)) = body.frame().await {}
-                    Err(wasmtime_wasi_http::Error::HttpRequestDenied)
-                });
+                slot.deny(&reason);
+                return deny_after_draining(request.into_body());
             }
         };
+        // The policy allows POST for GraphQL only: its body is checked (fail closed should
+        // another POST ever be allowed).
+        let graphql_body = request.method() == http::Method::POST;
+        let host = canonical_host(request.uri().host().unwrap_or_default());
         // The guest never authenticates itself: whatever it set is dropped.
         let headers = request.headers_mut();
         headers.remove(http::header::AUTHORIZATION);
+        let mut token_injected = false;
         if inject_token && let Some(token) = &self.token {
             headers.insert(http::header::AUTHORIZATION, token.bearer_header());
-            record.token_injected = true;
+            token_injected = true;
         }
-        if let Some(upstream) = upstream {
-            let mut parts = request.uri().clone().into_parts();
-            parts.scheme = Some(upstream.scheme);
-            parts.authority = Some(upstream.authority);
-            match http::Uri::from_parts(parts) {
-                Ok(uri) => *request.uri_mut() = uri,
-                Err(_) => {
-                    return Box::new(async {
-                        Err(wasmtime_wasi_http::Error::HttpRequestUriInvalid)
-                    });
-                }
+        // The allowed name, as checked: the same one is resolved and verified by TLS.
+        match http::HeaderValue::from_str(&host) {
+            Ok(value) => {
+                headers.insert(http::header::HOST, value);
             }
+            Err(_) => return Box::new(async { Err(HttpError::HttpRequestUriInvalid) }),
         }
-        tracing::debug!(method = %record.method, url = %record.url, token = record.token_injected, "outbound request");
-        self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(record);
-        let clamp =
-            |asked: Option<Duration>, max: Duration| Some(asked.map_or(max, |d| d.min(max)));
-        let options = wasmtime_wasi_http::RequestOptions {
-            connect_timeout: clamp(
+        let target = match &upstream {
+            // An explicit redirect (tests, the demo): sent where the operator said, unvetted.
+            Some(upstream) => Target {
+                https: upstream.scheme == http::uri::Scheme::HTTPS,
+                host: upstream
+                    .authority
+                    .host()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
+                port: upstream.authority.port_u16().unwrap_or(
+                    if upstream.scheme == http::uri::Scheme::HTTPS {
+                        443
+                    } else {
+                        80
+                    },
+                ),
+                vet: false,
+            },
+            None => Target {
+                https: true,
+                host: host.clone(),
+                port: 443,
+                vet: true,
+            },
+        };
+        slot.update(|record| {
+            record.token_injected = token_injected;
+            record.upstream = upstream
+                .as_ref()
+                .map(|u| format!("{}://{}", u.scheme, u.authority));
+            tracing::debug!(method = %record.method, url = %record.url, token = token_injected, "outbound request");
+        });
+        let clamp = |asked: Option<Duration>, max: Duration| asked.map_or(max, |d| d.min(max));
+        let timeouts = Timeouts {
+            connect: clamp(
                 options.and_then(|o| o.connect_timeout),
                 self.limits.connect_timeout,
             ),
-            first_byte_timeout: clamp(
+            first_byte: clamp(
                 options.and_then(|o| o.first_byte_timeout),
                 self.limits.first_byte_timeout,
             ),
-            between_bytes_timeout: clamp(
+            between_bytes: clamp(
                 options.and_then(|o| o.between_bytes_timeout),
                 self.limits.between_bytes_timeout,
             ),
         };
+        let resolver = self.resolver.clone();
+        let max_response_bytes = self.limits.max_response_bytes;
         Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-            ))
+            let request = if graphql_body {
+                match buffer_graphql_request(request).await {
+                    Ok(request) => request,
+                    Err(BufferError::Refused(reason)) => {
+                        slot.deny(&reason);
+                        return Err(HttpError::HttpRequestDenied);
+                    }
+                    Err(BufferError::Body(error)) => {
+                        slot.fail(&error);
+                        return Err(error);
+                    }
+                }
+            } else {
+                request
+            };
+            let sent = send_vetted(
+                request,
+                &target,
+                &resolver,
+                timeouts,
+                max_response_bytes,
+                slot.clone(),
+                None,
+            )
+            .await;
+            if let Err(error) = &sent {
+                slot.fail(error);
+            }
+            sent
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host's outbound sender: wasmtime-wasi-http's default sender, with the name resolved by
+// the host and every address vetted before it connects, and the response body counted.
+
+/// Resolves host names for outbound connections: the host does it, never the guest.
+pub trait Resolve: Send + Sync {
+    /// The addresses to try for `host`, with `port` (the request's) unless the resolver has
+    /// its own reason to say otherwise.
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>;
+}
+
+/// The resolver of an instance: the system's by default; tests give fixed answers to make an
+/// allowed name point at a forbidden address.
+#[derive(Clone, Default)]
+pub struct Resolver(Option<Arc<dyn Resolve>>);
+
+impl Resolver {
+    /// The system resolver (`getaddrinfo`, through tokio).
+    pub fn system() -> Self {
+        Resolver(None)
+    }
+
+    pub fn custom(resolve: impl Resolve + 'static) -> Self {
+        Resolver(Some(Arc::new(resolve)))
+    }
+
+    /// Fixed answers, used as given (their ports too); other names do not resolve. For tests.
+    pub fn fixed<S: Into<String>>(answers: impl IntoIterator<Item = (S, Vec<SocketAddr>)>) -> Self {
+        let answers = answers
+            .into_iter()
+            .map(|(name, addresses)| (name.into().to_ascii_lowercase(), addresses))
+            .collect();
+        Resolver::custom(FixedAnswers(answers))
+    }
+
+    async fn lookup(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        match &self.0 {
+            None => Ok(tokio::net::lookup_host((host, port)).await?.collect()),
+            Some(resolve) => resolve.resolve(host, port).await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            None => "Resolver::system",
+            Some(_) => "Resolver::custom",
+        })
+    }
+}
+
+struct FixedAnswers(std::collections::HashMap<String, Vec<SocketAddr>>);
+
+impl Resolve for FixedAnswers {
+    fn resolve(
+        &self,
+        host: &str,
+        _port: u16,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> {
+        let answer = self
+            .0
+            .get(&host.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{host}: no such name"),
+                )
+            });
+        Box::pin(async move { answer })
+    }
+}
+
+/// Where a request is sent.
+struct Target {
+    https: bool,
+    /// A name (resolved by the host) or an IP address (an upstream's).
+    host: String,
+    port: u16,
+    /// Whether every address must be public (always, except for an explicit upstream).
+    vet: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Timeouts {
+    connect: Duration,
+    first_byte: Duration,
+    between_bytes: Duration,
+}
+
+enum BufferError {
+    Refused(DenyReason),
+    Body(HttpError),
+}
+
+/// Reads the whole GraphQL body (up to the guard's limit), checks it, and gives back a
+/// request carrying exactly the bytes checked.
+async fn buffer_graphql_request(
+    request: http::Request<WasiBody>,
+) -> Result<http::Request<WasiBody>, BufferError> {
+    let (parts, mut body) = request.into_parts();
+    let refused = |why| BufferError::Refused(DenyReason::GraphqlRefused(why));
+    let mut buffer = Vec::new();
+    let mut too_large = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BufferError::Body)?;
+        if let Ok(data) = frame.into_data()
+            && !too_large
+        {
+            // Past the limit the rest is drained, unread, so the guest learns of the denial.
+            too_large = buffer.len() + data.len() > graphql_guard::MAX_BODY_BYTES;
+            if !too_large {
+                buffer.extend_from_slice(&data);
+            }
+        }
+    }
+    if too_large {
+        return Err(refused(graphql_guard::GraphqlRefusal::TooLarge {
+            limit: graphql_guard::MAX_BODY_BYTES,
+        }));
+    }
+    graphql_guard::check_headers(&parts.headers).map_err(refused)?;
+    graphql_guard::check_body(&buffer).map_err(refused)?;
+    let body = http_body_util::Full::new(Bytes::from(buffer))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static {}
+impl<T> Io for T where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static
+{
+}
+
+/// Resolves the target's name (unless it is an address) and, when it must be vetted, refuses
+/// it if any address is not public: one bad answer is enough (DNS rebinding).
+async fn resolve_and_vet(
+    target: &Target,
+    resolver: &Resolver,
+    timeout: Duration,
+    slot: &RecordSlot,
+) -> Result<Vec<SocketAddr>, HttpError> {
+    let addresses = match target.host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
+        Err(_) => {
+            match tokio::time::timeout(timeout, resolver.lookup(&target.host, target.port)).await {
+                Err(_) => return Err(HttpError::DnsTimeout),
+                Ok(Err(error)) => {
+                    tracing::debug!(host = %target.host, %error, "name resolution failed");
+                    return Err(HttpError::DnsError {
+                        rcode: None,
+                        info_code: None,
+                    });
+                }
+                Ok(Ok(addresses)) => addresses,
+            }
+        }
+    };
+    if addresses.is_empty() {
+        return Err(HttpError::DestinationNotFound);
+    }
+    if target.vet {
+        for address in &addresses {
+            if let Some(kind) = forbidden_address(address.ip()) {
+                slot.deny(&DenyReason::AddressNotAllowed {
+                    host: target.host.clone(),
+                    address: address.ip(),
+                    kind,
+                });
+                return Err(HttpError::DestinationIpProhibited);
+            }
+        }
+    }
+    Ok(addresses)
+}
+
+async fn connect_any(addresses: &[SocketAddr]) -> Result<tokio::net::TcpStream, HttpError> {
+    let mut last = None;
+    for address in addresses {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(HttpError::Connect(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address")
+    })))
+}
+
+/// Web PKI roots, as the default sender uses; built once.
+fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|builder| Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
+        .map_err(|e| e.to_string())
+    });
+    match config {
+        Ok(config) => Ok(tokio_rustls::TlsConnector::from(config.clone())),
+        Err(e) => Err(HttpError::InternalError(Some(format!("TLS set-up: {e}")))),
+    }
+}
+
+async fn connect(
+    target: &Target,
+    addresses: &[SocketAddr],
+    tls: Option<&tokio_rustls::TlsConnector>,
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<WasiBody>,
+        hyper::client::conn::http1::Connection<TokioIo<Box<dyn Io>>, WasiBody>,
+    ),
+    HttpError,
+> {
+    let tcp = connect_any(addresses).await?;
+    let stream: Box<dyn Io> = if target.https {
+        // The certificate is checked against the name, not the address connected to.
+        let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let connector = match tls {
+            Some(connector) => connector.clone(),
+            None => tls_connector()?,
+        };
+        Box::new(connector.connect(name, tcp).await.map_err(HttpError::Tls)?)
+    } else {
+        Box::new(tcp)
+    };
+    Ok(hyper::client::conn::http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await?)
+}
+
+/// Sends one allowed request, as `wasmtime_wasi_http::default_send_request` does, but to a
+/// vetted address, and with the response body counted and capped. `tls` replaces the Web PKI
+/// connector in unit tests.
+async fn send_vetted(
+    mut request: http::Request<WasiBody>,
+    target: &Target,
+    resolver: &Resolver,
+    timeouts: Timeouts,
+    max_response_bytes: u64,
+    slot: RecordSlot,
+    tls: Option<&tokio_rustls::TlsConnector>,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    let addresses = resolve_and_vet(target, resolver, timeouts.connect, &slot).await?;
+    let (mut sender, conn) =
+        tokio::time::timeout(timeouts.connect, connect(target, &addresses, tls))
+            .await
+            .map_err(|_| HttpError::ConnectionTimeout)??;
+    // A HEAD response's length is that of the GET it stands for: no body follows.
+    let bodiless = request.method() == http::Method::HEAD;
+    // The request line carries the path and query only (no proxy form).
+    *request.uri_mut() = http::Uri::builder()
+        .path_and_query(request.uri().path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let send = async move {
+        tokio::time::timeout(timeouts.first_byte, sender.send_request(request))
+            .await
+            .map_err(|_| HttpError::ConnectionReadTimeout)?
+            .map_err(HttpError::from)
+    };
+    let mut send = std::pin::pin!(send);
+    let mut conn = Some(conn);
+    // Wait for the response while driving the connection's I/O.
+    let response = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(result),
+        Poll::Pending => {
+            let Some(fut) = conn.as_mut() else {
+                return Poll::Pending;
+            };
+            let result = ready!(Pin::new(fut).poll(cx));
+            conn = None;
+            match result {
+                Ok(()) => send.as_mut().poll(cx),
+                Err(error) => Poll::Ready(Err(HttpError::from(error))),
+            }
+        }
+    })
+    .await?;
+    let status = response.status().as_u16();
+    slot.update(|record| record.status = Some(status));
+    let declared = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .filter(|_| !bodiless);
+    if let Some(length) = declared.filter(|l| *l > max_response_bytes) {
+        tracing::warn!(length, limit = max_response_bytes, "response too large");
+        return Err(HttpError::HttpResponseBodySize(Some(length)));
+    }
+    // Tokio panics on a zero interval.
+    let between_bytes = timeouts.between_bytes.max(Duration::from_nanos(1));
+    let mut between = tokio::time::interval(between_bytes);
+    between.reset();
+    let response = response.map(|incoming| {
+        GuardedBody {
+            incoming,
+            between_bytes: between,
+            limit: max_response_bytes,
+            received: 0,
+            slot,
+            finished: false,
+        }
+        .boxed_unsync()
+    });
+    let io: IoFuture = Box::new(async move {
+        let Some(conn) = conn.take() else {
+            return Ok(());
+        };
+        match conn.await {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_timeout() => Err(HttpError::HttpResponseTimeout),
+            Err(error) => Err(error.into()),
+        }
+    });
+    Ok((response, io))
+}
+
+/// A response body with the host's between-bytes timeout and size limit, counting what it
+/// passes on into the request's record.
+struct GuardedBody {
+    incoming: hyper::body::Incoming,
+    between_bytes: tokio::time::Interval,
+    limit: u64,
+    /// Bytes passed on to the guest.
+    received: u64,
+    slot: RecordSlot,
+    finished: bool,
+}
+
+impl GuardedBody {
+    fn end(&mut self, error: Option<HttpError>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        self.finished = true;
+        let received = self.received;
+        self.slot.update(|record| record.response_bytes = received);
+        match error {
+            Some(error) => {
+                self.slot.fail(&error);
+                Poll::Ready(Some(Err(error)))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.incoming).poll_frame(cx) {
+            Poll::Ready(None) => this.end(None),
+            Poll::Ready(Some(Err(error))) => this.end(Some(if error.is_timeout() {
+                HttpError::HttpResponseTimeout
+            } else {
+                HttpError::from(error)
+            })),
+            Poll::Ready(Some(Ok(frame))) => {
+                this.between_bytes.reset();
+                if let Some(data) = frame.data_ref() {
+                    let total = this.received + data.len() as u64;
+                    if total > this.limit {
+                        // The frame past the limit is not passed on (nor counted).
+                        tracing::warn!(limit = this.limit, "response body too large");
+                        return this.end(Some(HttpError::HttpResponseBodySize(Some(total))));
+                    }
+                    this.received = total;
+                    this.slot.update(|record| record.response_bytes = total);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Pending => {
+                ready!(this.between_bytes.poll_tick(cx));
+                this.end(Some(HttpError::ConnectionReadTimeout))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.finished || self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.incoming.size_hint()
     }
 }
 
@@ -302,9 +891,14 @@ impl Harness {
                     plugin.display()
                 )
             })?;
+        // Refused before linking: an import the harness does not grant (wasi:sockets, ...).
+        let refused = crate::audit::ungranted_imports(&engine, &component);
+        if !refused.is_empty() {
+            return Err(crate::audit::UngrantedImports(refused))
+                .with_context(|| format!("refusing the plugin {}", plugin.display()));
+        }
         let mut linker = Linker::<PluginState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::audit::link_grants(&mut linker)?;
         let pre = ConnectorPluginPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = Arc::new(EpochTicker::start(&engine));
         Ok(Harness {
@@ -333,7 +927,9 @@ impl Harness {
                 policy: Arc::new(config.policy.clone()),
                 token: config.token.clone(),
                 limits: limits.clone(),
+                resolver: config.resolver.clone(),
                 log: log.clone(),
+                requests_this_call: 0,
             },
             // The component has one linear memory and a few small tables; the counts cap what
             // a hostile one could allocate outside the memory limit.
@@ -391,6 +987,7 @@ macro_rules! guarded_call {
             return Err(CallError::Poisoned);
         }
         $self.store.data_mut().cpu_ticks_left = cpu_ticks(&$self.limits);
+        $self.store.data_mut().hooks.requests_this_call = 0;
         $self.store.set_epoch_deadline(1);
         let wall = $self.limits.wall_time;
         let $store = &mut $self.store;
@@ -526,5 +1123,325 @@ impl PluginInstance {
     /// Every outbound request this instance made, allowed or denied.
     pub fn outbound_log(&self) -> Vec<OutboundRecord> {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The sender's TLS path, offline: a local TLS server with a certificate for an allowed
+    //! name, signed by a test CA made with the `openssl` command.
+    use super::*;
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::path::PathBuf;
+    use std::process::Command;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    struct TestPki {
+        ca: CertificateDer<'static>,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    }
+
+    /// A CA and a server certificate for `name`; `None` when `openssl` is not installed.
+    fn test_pki(name: &str) -> Option<TestPki> {
+        let dir = std::env::temp_dir().join(format!(
+            "cf-harness-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = |file: &str| -> PathBuf { dir.join(file) };
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .ok()?;
+            output.status.success().then_some(())
+        };
+        let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+        openssl(&[&["genpkey"][..], &ec, &["-out", "ca.key"]].concat())?;
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=cf-harness test CA",
+            "-days",
+            "2",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            "ca.pem",
+        ])?;
+        openssl(&[&["genpkey"][..], &ec, &["-out", "server.key"]].concat())?;
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            "server.key",
+            "-subj",
+            &format!("/CN={name}"),
+            "-out",
+            "server.csr",
+        ])?;
+        std::fs::write(
+            path("ext.cnf"),
+            format!(
+                "subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n\
+                 extendedKeyUsage=serverAuth\n"
+            ),
+        )
+        .ok()?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        ])?;
+        let pki = TestPki {
+            ca: CertificateDer::from_pem_file(path("ca.pem")).ok()?,
+            chain: vec![CertificateDer::from_pem_file(path("server.pem")).ok()?],
+            key: PrivateKeyDer::from_pem_file(path("server.key")).ok()?,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        Some(pki)
+    }
+
+    /// Serves one TLS connection: answers `hello` and reports the SNI name and the request head.
+    async fn serve_once(
+        pki: TestPki,
+    ) -> (
+        SocketAddr,
+        tokio::task::JoinHandle<Option<(Option<String>, String)>>,
+    ) {
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(pki.chain, pki.key)
+        .expect("server certificate");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.ok()?;
+            let mut tls = acceptor.accept(tcp).await.ok()?;
+            let sni = tls.get_ref().1.server_name().map(str::to_string);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = tls.read(&mut buf).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            tls.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello",
+            )
+            .await
+            .ok()?;
+            tls.shutdown().await.ok()?;
+            Some((sni, String::from_utf8_lossy(&head).into_owned()))
+        });
+        (address, server)
+    }
+
+    fn slot() -> RecordSlot {
+        let record = OutboundRecord {
+            method: "GET".into(),
+            url: "https://api.cloudflare.com/x".into(),
+            host: "api.cloudflare.com".into(),
+            path: "/x".into(),
+            query: None,
+            decision: Verdict::Allowed,
+            denied: None,
+            deny_code: None,
+            upstream: None,
+            token_injected: false,
+            status: None,
+            response_bytes: 0,
+            duration_ms: 0,
+            error: None,
+        };
+        RecordSlot {
+            log: Arc::new(Mutex::new(vec![record])),
+            index: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn request() -> http::Request<WasiBody> {
+        http::Request::get("https://api.cloudflare.com/x")
+            .header(http::header::HOST, "api.cloudflare.com")
+            .body(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .expect("request")
+    }
+
+    fn connector(ca: &CertificateDer<'static>) -> tokio_rustls::TlsConnector {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.clone()).expect("test CA");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        connect: Duration::from_secs(5),
+        first_byte: Duration::from_secs(5),
+        between_bytes: Duration::from_secs(5),
+    };
+
+    #[tokio::test]
+    async fn https_connects_to_the_resolved_address_and_checks_the_certificate_against_the_name() {
+        let Some(pki) = test_pki(crate::policy::API_HOST) else {
+            eprintln!("skipped: the openssl command is not available");
+            return;
+        };
+        let connector = connector(&pki.ca);
+        let (address, server) = serve_once(pki).await;
+        let resolver = Resolver::fixed([(crate::policy::API_HOST, vec![address])]);
+        let target = Target {
+            https: true,
+            host: crate::policy::API_HOST.into(),
+            port: 443,
+            // The test server is on loopback, which vetting refuses (tested below).
+            vet: false,
+        };
+        let slot = slot();
+        let (response, io) = send_vetted(
+            request(),
+            &target,
+            &resolver,
+            TIMEOUTS,
+            1024,
+            slot.clone(),
+            Some(&connector),
+        )
+        .await
+        .expect("the TLS exchange succeeds");
+        let io = tokio::spawn(Pin::from(io));
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.expect("body");
+        assert_eq!(&body.to_bytes()[..], b"hello");
+        let (sni, head) = server.await.expect("server task").expect("served");
+        assert_eq!(
+            sni.as_deref(),
+            Some(crate::policy::API_HOST),
+            "SNI is the name"
+        );
+        assert!(head.starts_with("GET /x HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("host: api.cloudflare.com\r\n")
+        );
+        let _ = io.await;
+        let record = slot.log.lock().expect("log")[0].clone();
+        assert_eq!(record.status, Some(200));
+        assert_eq!(record.response_bytes, 5);
+    }
+
+    #[tokio::test]
+    async fn a_certificate_for_another_name_is_refused() {
+        let Some(pki) = test_pki("other.example") else {
+            eprintln!("skipped: the openssl command is not available");
+            return;
+        };
+        let connector = connector(&pki.ca);
+        let (address, _server) = serve_once(pki).await;
+        let resolver = Resolver::fixed([(crate::policy::API_HOST, vec![address])]);
+        let target = Target {
+            https: true,
+            host: crate::policy::API_HOST.into(),
+            port: 443,
+            vet: false,
+        };
+        let result = send_vetted(
+            request(),
+            &target,
+            &resolver,
+            TIMEOUTS,
+            1024,
+            slot(),
+            Some(&connector),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(HttpError::Tls(_))),
+            "{:?}",
+            result.err()
+        );
+    }
+
+    #[tokio::test]
+    async fn vetting_refuses_internal_answers_before_connecting() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let address = listener.local_addr().expect("address");
+        let public: SocketAddr = "104.16.132.229:443".parse().expect("address");
+        for answers in [vec![address], vec![public, address]] {
+            let resolver = Resolver::fixed([(crate::policy::API_HOST, answers)]);
+            let target = Target {
+                https: true,
+                host: crate::policy::API_HOST.into(),
+                port: 443,
+                vet: true,
+            };
+            let slot = slot();
+            let result = send_vetted(
+                request(),
+                &target,
+                &resolver,
+                TIMEOUTS,
+                1024,
+                slot.clone(),
+                None,
+            )
+            .await;
+            assert!(
+                matches!(result, Err(HttpError::DestinationIpProhibited)),
+                "{:?}",
+                result.err()
+            );
+            let record = slot.log.lock().expect("log")[0].clone();
+            assert_eq!(record.decision, Verdict::Denied);
+            assert_eq!(record.deny_code.as_deref(), Some("address_not_allowed"));
+        }
+        assert!(
+            listener.accept().is_err(),
+            "no connection reached the listener"
+        );
     }
 }

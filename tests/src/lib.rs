@@ -654,6 +654,12 @@ fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
         return invalid_token();
     }
 
+    // TEST-ONLY routes (Cloudflare has none of these): a response larger than the host's
+    // limit and a redirect, for the sandbox tests (tests/tests/sandbox.rs).
+    if let ["test", what] = segments.as_slice() {
+        return test_only_route(what, request.query.as_deref());
+    }
+
     let expected_method = if segments == ["graphql"] {
         Method::POST
     } else {
@@ -682,6 +688,38 @@ fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
             dns_report::report(scenario, zone_id, rest, &query, true)
         }
         ["graphql"] => graphql::handle(scenario, &request.body),
+        _ => no_route(),
+    }
+}
+
+/// Size of `/client/v4/test/huge`: more than the host's default response limit (16 MiB).
+pub const HUGE_RESPONSE_BYTES: usize = 20 * 1024 * 1024;
+
+/// TEST-ONLY, not Cloudflare's: `huge` streams [`HUGE_RESPONSE_BYTES`] (chunked, no length
+/// declared; with `?declared` a `Content-Length` too); `redirect` answers 302 to a host off
+/// the allow-list.
+fn test_only_route(what: &str, query: Option<&str>) -> Response {
+    match what {
+        "huge" => {
+            let body = Body::from(vec![b'x'; HUGE_RESPONSE_BYTES]);
+            let body = if query == Some("declared") {
+                body
+            } else {
+                Body::from_stream(body.into_data_stream())
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                body,
+            )
+                .into_response()
+        }
+        "redirect" => (
+            StatusCode::FOUND,
+            [(header::LOCATION, "https://denied.test/stolen")],
+            "",
+        )
+            .into_response(),
         _ => no_route(),
     }
 }

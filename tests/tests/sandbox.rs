@@ -2,12 +2,15 @@
 
 mod common;
 
-use cf_fake::{FakeCloudflare, Scenario, TOKEN};
+use cf_fake::{FakeCloudflare, HUGE_RESPONSE_BYTES, Scenario, TOKEN};
 use common::{check, connected, hostile_harness, sandbox};
-use host_harness::policy::API_HOST;
-use host_harness::runtime::{CheckStatus, PluginError, Service};
-use host_harness::{CallError, Limits, PluginInstance, SandboxConfig};
+use host_harness::policy::{API_HOST, DOCS_HOST};
+use host_harness::runtime::{CheckStatus, PluginError, Resolve, Resolver, Service, Verdict};
+use host_harness::{CallError, Limits, OutboundPolicy, PluginInstance, SandboxConfig};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 async fn hostile(config: &SandboxConfig) -> PluginInstance {
@@ -25,11 +28,60 @@ async fn fetch(instance: &mut PluginInstance, args: Value) -> Result<Value, Plug
     result.map(|json| serde_json::from_str(&json).expect("JSON"))
 }
 
+/// The `wasi:http` error code the guest saw, when its request failed other than by a denial
+/// (the hostile component reports it as `transport` with the code's WIT name).
+fn error_code(result: &Result<Value, PluginError>) -> Option<&str> {
+    match result {
+        Err(PluginError::Transport(code)) => Some(code),
+        _ => None,
+    }
+}
+
+/// The host is still fine: a fresh instance makes an allowed request, and the token reached
+/// only the API host (never the docs host, never anything else the fake saw).
+async fn assert_survives(fake: &FakeCloudflare) {
+    let mut instance = hostile(&sandbox(fake)).await;
+    let answer = fetch(
+        &mut instance,
+        json!({ "url": "https://developers.cloudflare.com/llms.txt" }),
+    )
+    .await
+    .expect("a normal request still works");
+    assert_eq!(answer["status"], 200);
+    assert_token_only_sent_to_the_api(fake);
+}
+
+fn assert_token_only_sent_to_the_api(fake: &FakeCloudflare) {
+    for request in fake.requests() {
+        if request.host != API_HOST {
+            assert_eq!(
+                request.header("authorization"),
+                None,
+                "{} {}{}",
+                request.method,
+                request.host,
+                request.path
+            );
+        }
+    }
+}
+
+const GRAPHQL_URL: &str = "https://api.cloudflare.com/client/v4/graphql";
+
+fn graphql_post(body: &str) -> Value {
+    json!({
+        "method": "POST",
+        "url": GRAPHQL_URL,
+        "headers": { "content-type": "application/json" },
+        "body": body,
+    })
+}
+
 #[tokio::test]
 async fn a_host_off_the_allow_list_is_denied_and_surfaces_as_denied_by_host() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);
-    config.policy = config.policy.allow_only(&[API_HOST]);
+    config.policy = config.policy.allow_only(&[API_HOST]).expect("a subset");
     let mut instance = connected(&config, &[Service::Documentation]).await;
     let report = instance.verify().await.expect("no trap").expect("report");
     let docs = check(&report, "documentation/docs-host");
@@ -83,17 +135,66 @@ async fn a_guest_set_authorization_header_is_dropped() {
 async fn writes_other_hosts_and_plain_http_are_denied_before_leaving_the_host() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut instance = hostile(&sandbox(&fake)).await;
+    let zone = "https://api.cloudflare.com/client/v4/zones/234234243423aaabb334342aaa343433";
     let attempts = [
-        json!({ "method": "DELETE", "url": "https://api.cloudflare.com/client/v4/zones/234234243423aaabb334342aaa343433" }),
-        json!({ "method": "POST", "url": "https://api.cloudflare.com/client/v4/zones", "body": "{}" }),
-        json!({ "method": "PUT", "url": "https://api.cloudflare.com/client/v4/zones/x/dns_records/y", "body": "{}" }),
-        json!({ "method": "GET", "url": "https://denied.test/exfiltrate" }),
-        json!({ "method": "GET", "url": "https://api.cloudflare.com.denied.test/client/v4/zones" }),
-        json!({ "method": "GET", "url": "http://api.cloudflare.com/client/v4/zones" }),
-        json!({ "method": "GET", "url": format!("{}/client/v4/zones", fake.url()) }),
-        json!({ "method": "GET", "url": "https://api.cloudflare.com:8443/client/v4/zones" }),
+        (
+            json!({ "method": "DELETE", "url": zone }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "PATCH", "url": zone, "body": "{\"paused\":true}" }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "POST", "url": "https://api.cloudflare.com/client/v4/zones", "body": "{}" }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "PUT", "url": "https://api.cloudflare.com/client/v4/zones/x/dns_records/y", "body": "{}" }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "OPTIONS", "url": zone }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "POST", "url": "https://developers.cloudflare.com/client/v4/graphql", "body": "{}" }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "GET", "url": "https://denied.test/exfiltrate" }),
+            "host_not_allowed",
+        ),
+        (
+            json!({ "method": "GET", "url": "https://api.cloudflare.com.denied.test/client/v4/zones" }),
+            "host_not_allowed",
+        ),
+        (
+            json!({ "method": "GET", "url": "https://169.254.169.254/latest/meta-data/" }),
+            "host_not_allowed",
+        ),
+        (
+            json!({ "method": "GET", "url": "http://api.cloudflare.com/client/v4/zones" }),
+            "not_https",
+        ),
+        (
+            json!({ "method": "GET", "url": "http://developers.cloudflare.com/llms.txt" }),
+            "not_https",
+        ),
+        (
+            json!({ "method": "GET", "url": format!("{}/client/v4/zones", fake.url()) }),
+            "not_https",
+        ),
+        (
+            json!({ "method": "GET", "url": "https://api.cloudflare.com:8443/client/v4/zones" }),
+            "port_not_allowed",
+        ),
+        (
+            json!({ "method": "GET", "url": "https://user:pw@api.cloudflare.com/client/v4/zones" }),
+            "user_info_in_authority",
+        ),
     ];
-    for (n, attempt) in attempts.iter().enumerate() {
+    for (n, (attempt, code)) in attempts.iter().enumerate() {
         let result = fetch(&mut instance, attempt.clone()).await;
         assert!(
             matches!(result, Err(PluginError::DeniedByHost(_))),
@@ -101,13 +202,13 @@ async fn writes_other_hosts_and_plain_http_are_denied_before_leaving_the_host() 
         );
         let log = instance.outbound_log();
         assert_eq!(log.len(), n + 1);
-        assert!(
-            log[n].denied.is_some(),
-            "{attempt}: the host decided to deny it"
-        );
+        assert_eq!(log[n].decision, Verdict::Denied, "{attempt}");
+        assert!(log[n].denied.is_some(), "{attempt}: the reason is kept");
+        assert_eq!(log[n].deny_code.as_deref(), Some(*code), "{attempt}");
         assert!(!log[n].token_injected);
     }
     assert!(fake.requests().is_empty(), "nothing reached the fake");
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
@@ -197,4 +298,432 @@ async fn without_a_token_the_api_gets_no_authorization() {
             .iter()
             .all(|r| r.header("authorization").is_none())
     );
+}
+
+#[tokio::test]
+async fn graphql_mutations_subscriptions_and_unreadable_bodies_are_refused_by_the_host() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut instance = hostile(&sandbox(&fake)).await;
+    let mutation = json!({ "query": "mutation { deleteZone(id: \"x\") { id } }" }).to_string();
+    let attempts = [
+        (graphql_post(&mutation), "graphql_not_a_query"),
+        (
+            graphql_post(&json!({ "query": "subscription { events { id } }" }).to_string()),
+            "graphql_not_a_query",
+        ),
+        // The selected operation is a query, but the document carries a mutation.
+        (
+            graphql_post(
+                &json!({
+                    "query": "query A { viewer { __typename } } mutation B { purge { id } }",
+                    "operationName": "A",
+                })
+                .to_string(),
+            ),
+            "graphql_not_a_query",
+        ),
+        (
+            graphql_post(
+                &json!({
+                    "query": "query A { a } query B { b }",
+                    "operationName": "C",
+                })
+                .to_string(),
+            ),
+            "graphql_not_a_query",
+        ),
+        (graphql_post("mutation { purge }"), "graphql_not_a_query"),
+        (graphql_post("{\"query\": \"query {\"}"), "graphql_not_a_query"),
+        (
+            graphql_post(r#"{"query":"mutation { purge }","query":"{ viewer { __typename } }"}"#),
+            "graphql_not_a_query",
+        ),
+        (
+            graphql_post(&json!([{ "query": "{ viewer { __typename } }" }]).to_string()),
+            "graphql_not_a_query",
+        ),
+        (
+            graphql_post(
+                &json!({ "query": "{ viewer { __typename } }", "extensions": { "persistedQuery": { "sha256Hash": "x" } } })
+                    .to_string(),
+            ),
+            "graphql_not_a_query",
+        ),
+        // A form body a lenient server might read as `query=mutation ...`.
+        (
+            json!({
+                "method": "POST",
+                "url": GRAPHQL_URL,
+                "headers": { "content-type": "application/x-www-form-urlencoded" },
+                "body": json!({ "query": "{ a }", "variables": { "x": "&query=mutation{purge}#" } }).to_string(),
+            }),
+            "graphql_not_a_query",
+        ),
+        (
+            graphql_post(&format!(
+                "{{\"query\": \"{{ a }}\", \"variables\": {{\"pad\": \"{}\"}}}}",
+                "x".repeat(1024 * 1024)
+            )),
+            "graphql_not_a_query",
+        ),
+        // Nor through the URL.
+        (
+            json!({ "method": "GET", "url": format!("{GRAPHQL_URL}?query=mutation%7Bpurge%7D") }),
+            "method_not_allowed",
+        ),
+        (
+            json!({ "method": "POST", "url": format!("{GRAPHQL_URL}?query=mutation%7Bpurge%7D"), "headers": { "content-type": "application/json" }, "body": json!({ "query": "{ a }" }).to_string() }),
+            "method_not_allowed",
+        ),
+    ];
+    for (n, (attempt, code)) in attempts.iter().enumerate() {
+        let result = fetch(&mut instance, attempt.clone()).await;
+        assert!(
+            matches!(result, Err(PluginError::DeniedByHost(_))),
+            "{n}: {result:?}"
+        );
+        let log = instance.outbound_log();
+        assert_eq!(log[n].decision, Verdict::Denied, "{n}");
+        assert_eq!(
+            log[n].deny_code.as_deref(),
+            Some(*code),
+            "{n}: {:?}",
+            log[n]
+        );
+        assert!(!log[n].token_injected, "{n}: nothing, so no token, left");
+    }
+    assert!(
+        fake.requests().is_empty(),
+        "no GraphQL request left the host"
+    );
+
+    // A query passes, byte for byte as the guest wrote it, with the host's token.
+    let query =
+        json!({ "query": "query Q { viewer { __typename } }", "operationName": "Q", "variables": {} })
+            .to_string();
+    let answer = fetch(&mut instance, graphql_post(&query))
+        .await
+        .expect("a query is allowed");
+    assert_eq!(answer["status"], 200, "{answer}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body, query.as_bytes());
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert!(!answer.to_string().contains(TOKEN));
+    assert_survives(&fake).await;
+}
+
+#[tokio::test]
+async fn requests_past_the_per_call_limit_are_denied_and_the_count_resets_each_call() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake);
+    assert_eq!(config.limits.max_requests_per_call, 64, "the default");
+    let mut instance = hostile(&config).await;
+    let many = |count: u32| {
+        json!({ "url": "https://developers.cloudflare.com/llms.txt", "count": count }).to_string()
+    };
+    let answer: Value = serde_json::from_str(
+        &instance
+            .call_tool("fetch-many", &many(70))
+            .await
+            .expect("no trap")
+            .expect("answer"),
+    )
+    .expect("JSON");
+    assert_eq!(answer["sent"], 64, "{answer}");
+    assert_eq!(answer["denied"], 6);
+    assert_eq!(answer["first_denied"], 64, "the 65th is the first denied");
+    assert_eq!(fake.requests().len(), 64);
+    let log = instance.outbound_log();
+    assert_eq!(log.len(), 70);
+    assert!(log[..64].iter().all(|r| r.decision == Verdict::Allowed));
+    assert_eq!(log[64].deny_code.as_deref(), Some("too_many_requests"));
+    assert!(log[64].denied.as_deref().unwrap_or_default().contains("64"));
+
+    // The next call starts from zero.
+    let again: Value = serde_json::from_str(
+        &instance
+            .call_tool("fetch-many", &many(3))
+            .await
+            .expect("no trap")
+            .expect("answer"),
+    )
+    .expect("JSON");
+    assert_eq!(again["sent"], 3, "{again}");
+
+    // The limit is the host's to set.
+    let mut config = sandbox(&fake);
+    config.limits.max_requests_per_call = 2;
+    let mut instance = hostile(&config).await;
+    let answer: Value = serde_json::from_str(
+        &instance
+            .call_tool("fetch-many", &many(3))
+            .await
+            .expect("no trap")
+            .expect("answer"),
+    )
+    .expect("JSON");
+    assert_eq!(answer["first_denied"], 2, "{answer}");
+    assert_survives(&fake).await;
+}
+
+#[tokio::test]
+async fn a_response_past_the_size_limit_ends_with_an_error_and_the_host_survives() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake);
+    let limit = config.limits.max_response_bytes;
+    assert_eq!(limit, 16 * 1024 * 1024, "the default");
+    assert!(HUGE_RESPONSE_BYTES as u64 > limit);
+    let mut instance = hostile(&config).await;
+    // Streamed without a length: cut while it streams. The guest's read of the body fails
+    // (wasmtime-wasi-http 48 gives a failed body read no `error-code`; the host's record
+    // says why).
+    let result = fetch(
+        &mut instance,
+        json!({ "url": "https://api.cloudflare.com/client/v4/test/huge" }),
+    )
+    .await;
+    assert!(
+        error_code(&result).is_some_and(|e| e.starts_with("body-read-failed")),
+        "{result:?}"
+    );
+    let record = &instance.outbound_log()[0];
+    assert_eq!(record.decision, Verdict::Allowed);
+    assert_eq!(record.status, Some(200));
+    assert!(record.response_bytes <= limit, "{record:?}");
+    assert!(record.response_bytes > limit / 2, "{record:?}");
+    assert!(record.error.is_some());
+    // Declared too large: refused before the body is read.
+    let result = fetch(
+        &mut instance,
+        json!({ "url": "https://api.cloudflare.com/client/v4/test/huge?declared" }),
+    )
+    .await;
+    assert_eq!(error_code(&result), Some("http-response-body-size"));
+    // A HEAD answer declares the GET's length and has no body: not refused.
+    let head = fetch(
+        &mut instance,
+        json!({ "method": "HEAD", "url": "https://api.cloudflare.com/client/v4/test/huge?declared" }),
+    )
+    .await
+    .expect("HEAD is answered");
+    assert_eq!(head["status"], 200);
+    assert_eq!(head["bytes"], 0);
+    // The instance itself is fine.
+    let answer = fetch(
+        &mut instance,
+        json!({ "url": "https://developers.cloudflare.com/llms.txt" }),
+    )
+    .await
+    .expect("the same instance still works");
+    assert_eq!(answer["status"], 200);
+
+    // A lower limit is the host's to set.
+    let mut config = sandbox(&fake);
+    config.limits.max_response_bytes = 1024;
+    let mut instance = hostile(&config).await;
+    let result = fetch(
+        &mut instance,
+        json!({ "url": "https://developers.cloudflare.com/llms.txt" }),
+    )
+    .await;
+    assert_eq!(error_code(&result), Some("http-response-body-size"));
+    assert_survives(&fake).await;
+}
+
+#[tokio::test]
+async fn redirects_reach_the_guest_and_are_not_followed() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut instance = hostile(&sandbox(&fake)).await;
+    let answer = fetch(
+        &mut instance,
+        json!({ "url": "https://api.cloudflare.com/client/v4/test/redirect" }),
+    )
+    .await
+    .expect("the 302 itself is the answer");
+    assert_eq!(answer["status"], 302);
+    assert_eq!(answer["location"], "https://denied.test/stolen");
+    assert_eq!(fake.requests().len(), 1, "nothing followed the redirect");
+    let log = instance.outbound_log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].status, Some(302));
+    // Following it is the guest's own new request, decided like any other.
+    let result = fetch(
+        &mut instance,
+        json!({ "url": "https://denied.test/stolen" }),
+    )
+    .await;
+    assert!(matches!(result, Err(PluginError::DeniedByHost(_))));
+    assert_survives(&fake).await;
+}
+
+/// Answers fixed addresses for the allowed names, and remembers what it was asked.
+struct SpyResolver {
+    answers: Vec<(&'static str, Vec<SocketAddr>)>,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Resolve for SpyResolver {
+    fn resolve(
+        &self,
+        host: &str,
+        _port: u16,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(host.to_string());
+        let answer = self
+            .answers
+            .iter()
+            .find(|(name, _)| *name == host)
+            .map(|(_, addresses)| addresses.clone())
+            .ok_or_else(|| std::io::Error::other("unknown name"));
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test]
+async fn allowed_names_resolving_to_internal_addresses_are_refused_before_connecting() {
+    // A listener that would see any connection: the API name "resolves" to it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let trap = listener.local_addr().expect("address");
+    let cases: [(&str, Vec<SocketAddr>); 6] = [
+        (API_HOST, vec![trap]),
+        (
+            DOCS_HOST,
+            vec!["169.254.169.254:443".parse().expect("address")],
+        ),
+        (
+            DOCS_HOST,
+            vec!["[fd00:ec2::254]:443".parse().expect("address")],
+        ),
+        (DOCS_HOST, vec!["100.64.0.1:443".parse().expect("address")]),
+        (
+            DOCS_HOST,
+            vec!["[::ffff:10.0.0.1]:443".parse().expect("address")],
+        ),
+        // One internal answer among public ones is enough (DNS rebinding).
+        (
+            API_HOST,
+            vec![
+                "104.16.132.229:443".parse().expect("address"),
+                "192.168.1.1:443".parse().expect("address"),
+            ],
+        ),
+    ];
+    for (host, addresses) in cases {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+        // No upstream: the policy's real path, where the host resolves the name itself.
+        let config = SandboxConfig {
+            policy: OutboundPolicy::cloudflare(),
+            resolver: Resolver::custom(SpyResolver {
+                answers: vec![(host, addresses.clone())],
+                asked: asked.clone(),
+            }),
+            ..sandbox(&fake)
+        };
+        let mut instance = hostile(&config).await;
+        let path = if host == API_HOST {
+            "/client/v4/user/tokens/verify"
+        } else {
+            "/llms.txt"
+        };
+        let result = fetch(
+            &mut instance,
+            json!({ "url": format!("https://{host}{path}") }),
+        )
+        .await;
+        assert_eq!(
+            error_code(&result),
+            Some("destination-ip-prohibited"),
+            "{host} -> {addresses:?}: {result:?}"
+        );
+        assert_eq!(
+            *asked.lock().unwrap_or_else(|e| e.into_inner()),
+            [host],
+            "the host resolved the name itself"
+        );
+        let log = instance.outbound_log();
+        assert_eq!(log[0].deny_code.as_deref(), Some("address_not_allowed"));
+        assert!(!log[0].token_injected, "the token did not leave");
+        assert!(!format!("{result:?}").contains(TOKEN));
+        assert!(fake.requests().is_empty());
+        assert_survives(&fake).await;
+    }
+    assert!(
+        listener.accept().is_err(),
+        "no connection was made to the internal address"
+    );
+}
+
+#[tokio::test]
+async fn outbound_records_say_what_happened_and_never_hold_the_token() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut instance = hostile(&sandbox(&fake)).await;
+    fetch(
+        &mut instance,
+        json!({
+            "url": "https://api.cloudflare.com/client/v4/zones?per_page=5",
+            "headers": { "Authorization": "Bearer forged-by-the-guest" },
+        }),
+    )
+    .await
+    .expect("allowed");
+    let _ = fetch(
+        &mut instance,
+        json!({ "method": "DELETE", "url": "https://api.cloudflare.com/client/v4/zones/x" }),
+    )
+    .await;
+    let log = instance.outbound_log();
+    let allowed = &log[0];
+    assert_eq!(allowed.method, "GET");
+    assert_eq!(allowed.host, API_HOST);
+    assert_eq!(allowed.path, "/client/v4/zones");
+    assert_eq!(allowed.query.as_deref(), Some("per_page=5"));
+    assert_eq!(allowed.decision, Verdict::Allowed);
+    assert_eq!(allowed.status, Some(200));
+    assert!(allowed.response_bytes > 0);
+    assert!(allowed.token_injected);
+    assert_eq!(allowed.upstream.as_deref(), Some(fake.url().as_str()));
+    let denied = &log[1];
+    assert_eq!(denied.decision, Verdict::Denied);
+    assert_eq!(denied.deny_code.as_deref(), Some("method_not_allowed"));
+    assert_eq!(denied.status, None);
+
+    let serialized = serde_json::to_value(&log).expect("records serialise");
+    let text = serialized.to_string();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(!text.contains("forged-by-the-guest"), "{text}");
+    let keys: Vec<&str> = serialized[0]
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "method",
+        "url",
+        "host",
+        "path",
+        "query",
+        "decision",
+        "denied",
+        "deny_code",
+        "upstream",
+        "token_injected",
+        "status",
+        "response_bytes",
+        "duration_ms",
+        "error",
+    ] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    assert_eq!(serialized[0]["decision"], "allowed");
+    assert_eq!(serialized[1]["decision"], "denied");
 }

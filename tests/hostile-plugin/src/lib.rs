@@ -25,6 +25,8 @@ use bindings::exports::cloudflare::connector::graphql_analytics::{
 };
 use bindings::exports::cloudflare::connector::tools::{self, ToolSpec};
 use serde_json::{Value, json};
+use waki::bindings::wasi::http::{outgoing_handler, types as wasi};
+use waki::bindings::wasi::io::streams::StreamError;
 
 struct Hostile;
 
@@ -108,16 +110,24 @@ impl analytics::Guest for Hostile {
 
 impl tools::Guest for Hostile {
     fn list_tools() -> Vec<ToolSpec> {
-        ["fetch", "allocate", "spin", "sleep", "env", "read-file"]
-            .into_iter()
-            .map(|name| ToolSpec {
-                name: name.into(),
-                description: String::new(),
-                input_schema: "{}".into(),
-                service: None,
-                read_only: false,
-            })
-            .collect()
+        [
+            "fetch",
+            "fetch-many",
+            "allocate",
+            "spin",
+            "sleep",
+            "env",
+            "read-file",
+        ]
+        .into_iter()
+        .map(|name| ToolSpec {
+            name: name.into(),
+            description: String::new(),
+            input_schema: "{}".into(),
+            service: None,
+            read_only: false,
+        })
+        .collect()
     }
 
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
@@ -130,6 +140,10 @@ impl tools::Guest for Hostile {
         };
         match name.as_str() {
             "fetch" => fetch(&text("method"), &text("url"), &args),
+            "fetch-many" => {
+                let count = args.get("count").and_then(Value::as_u64).unwrap_or(1);
+                Ok(fetch_many(&text("url"), count).to_string())
+            }
             "allocate" => {
                 let mib = args.get("mib").and_then(Value::as_u64).unwrap_or(1) as usize;
                 let block = vec![1u8; mib * 1024 * 1024];
@@ -156,34 +170,193 @@ impl tools::Guest for Hostile {
     }
 }
 
+/// One request through `wasi:http` directly (not a client library), so that any method,
+/// header and body can be tried, and a failure is reported by its `error-code` even when it
+/// comes while the response body is read: `denied-by-host` for `http-request-denied`, else
+/// `transport` holding the code's WIT name (`destination-ip-prohibited`,
+/// `http-response-body-size` ...).
 fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
-    let client = waki::Client::new();
-    let mut request = match method {
-        "POST" => client.post(url),
-        "PUT" => client.put(url),
-        "DELETE" => client.delete(url),
-        "PATCH" => client.patch(url),
-        _ => client.get(url),
+    let headers: Vec<(String, String)> = args
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = args.get("body").and_then(Value::as_str).map(str::as_bytes);
+    match send(method, url, &headers, body) {
+        Ok(fetched) => Ok(json!({
+            "status": fetched.status,
+            "bytes": fetched.bytes,
+            "location": fetched.location,
+            "body": String::from_utf8_lossy(&fetched.body),
+        })
+        .to_string()),
+        Err(wasi::ErrorCode::HttpRequestDenied) => Err(Error::DeniedByHost(url.to_string())),
+        Err(wasi::ErrorCode::InternalError(Some(message))) => Err(Error::Transport(message)),
+        Err(code) => Err(Error::Transport(code_name(&code))),
+    }
+}
+
+/// `count` GETs of `url` in one call; says how each ended.
+fn fetch_many(url: &str, count: u64) -> Value {
+    let outcomes: Vec<String> = (0..count)
+        .map(|_| match send("GET", url, &[], None) {
+            Ok(fetched) => fetched.status.to_string(),
+            Err(wasi::ErrorCode::HttpRequestDenied) => "denied".to_string(),
+            Err(code) => code_name(&code),
+        })
+        .collect();
+    let denied = outcomes.iter().filter(|o| *o == "denied").count();
+    json!({
+        "sent": outcomes.len() - denied,
+        "denied": denied,
+        "first_denied": outcomes.iter().position(|o| o == "denied"),
+        "outcomes": outcomes,
+    })
+}
+
+/// The WIT name of an error code: `ErrorCode::HttpResponseBodySize(..)` is
+/// `http-response-body-size`.
+fn code_name(code: &wasi::ErrorCode) -> String {
+    let debug = format!("{code:?}");
+    let variant: String = debug
+        .trim_start_matches("ErrorCode::")
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let mut name = String::new();
+    for c in variant.chars() {
+        if c.is_ascii_uppercase() && !name.is_empty() {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}
+
+struct Fetched {
+    status: u16,
+    /// Body bytes read in all.
+    bytes: u64,
+    /// The first 64 KiB of the body.
+    body: Vec<u8>,
+    location: Option<String>,
+}
+
+const KEPT_BODY: usize = 64 * 1024;
+
+/// How `fetch` reports a response body that failed while it was read.
+const BODY_READ_FAILED: &str = "body-read-failed";
+
+fn internal(what: &str) -> wasi::ErrorCode {
+    wasi::ErrorCode::InternalError(Some(what.to_string()))
+}
+
+fn send(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Result<Fetched, wasi::ErrorCode> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| internal("no scheme"))?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
     };
-    if let Some(headers) = args.get("headers").and_then(Value::as_object) {
-        for (k, v) in headers {
-            if let Ok(name) = waki::header::HeaderName::from_bytes(k.as_bytes()) {
-                request = request.header(name, v.as_str().unwrap_or_default().to_string());
+    let fields = wasi::Fields::new();
+    for (name, value) in headers {
+        fields
+            .append(name, &value.as_bytes().to_vec())
+            .map_err(|e| internal(&format!("header {name}: {e:?}")))?;
+    }
+    let request = wasi::OutgoingRequest::new(fields);
+    let method = match method.to_ascii_uppercase().as_str() {
+        "" | "GET" => wasi::Method::Get,
+        "HEAD" => wasi::Method::Head,
+        "POST" => wasi::Method::Post,
+        "PUT" => wasi::Method::Put,
+        "PATCH" => wasi::Method::Patch,
+        "DELETE" => wasi::Method::Delete,
+        "OPTIONS" => wasi::Method::Options,
+        "TRACE" => wasi::Method::Trace,
+        "CONNECT" => wasi::Method::Connect,
+        other => wasi::Method::Other(other.to_string()),
+    };
+    let scheme = match scheme {
+        "http" => wasi::Scheme::Http,
+        "https" => wasi::Scheme::Https,
+        other => wasi::Scheme::Other(other.to_string()),
+    };
+    request
+        .set_method(&method)
+        .map_err(|()| internal("method"))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| internal("scheme"))?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| internal("authority"))?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| internal("path"))?;
+    let outgoing = request.body().map_err(|()| internal("body"))?;
+    let future = outgoing_handler::handle(request, None)?;
+    if let Some(body) = body {
+        // A refused write is not the answer: the response says why.
+        if let Ok(stream) = outgoing.write() {
+            for chunk in body.chunks(4096) {
+                if stream.blocking_write_and_flush(chunk).is_err() {
+                    break;
+                }
             }
         }
     }
-    if let Some(body) = args.get("body").and_then(Value::as_str) {
-        request = request.body(body.as_bytes().to_vec());
-    }
-    match request.send() {
-        Ok(response) => {
-            let status = response.status_code();
-            let body = response.body().unwrap_or_default();
-            Ok(json!({ "status": status, "body": String::from_utf8_lossy(&body) }).to_string())
+    // As above: a failure to finish shows in the response.
+    let _ = wasi::OutgoingBody::finish(outgoing, None);
+    future.subscribe().block();
+    let response = future
+        .get()
+        .ok_or_else(|| internal("no response"))?
+        .map_err(|()| internal("response taken"))??;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(&"location".to_string())
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let incoming = response.consume().map_err(|()| internal("consume"))?;
+    let mut fetched = Fetched {
+        status,
+        bytes: 0,
+        body: Vec::new(),
+        location,
+    };
+    {
+        let stream = incoming.stream().map_err(|()| internal("stream"))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    fetched.bytes += chunk.len() as u64;
+                    let room = KEPT_BODY.saturating_sub(fetched.body.len());
+                    fetched
+                        .body
+                        .extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Err(StreamError::Closed) => break,
+                // wasmtime-wasi-http 48 attaches no `error-code` to a failed body read: the
+                // host's reason is only in the debug string.
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(wasi::http_error_code(&e).unwrap_or_else(|| {
+                        internal(&format!("{BODY_READ_FAILED}: {}", e.to_debug_string()))
+                    }));
+                }
+            }
         }
-        Err(e) => match e.downcast_ref::<waki::ErrorCode>() {
-            Some(waki::ErrorCode::HttpRequestDenied) => Err(Error::DeniedByHost(url.to_string())),
-            _ => Err(Error::Transport(format!("{e:#}"))),
-        },
     }
+    drop(incoming);
+    Ok(fetched)
 }

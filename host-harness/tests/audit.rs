@@ -1,0 +1,402 @@
+//! `cf-harness audit` and the load-time refusal of ungranted imports: the real plugin and the
+//! hostile component load, a component that imports `wasi:sockets` is refused, by name, both by
+//! the CLI and by `Harness::load`.
+
+use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
+use host_harness::{Harness, Limits};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A component `make plugin` builds.
+fn component(file: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`)",
+        path.display()
+    );
+    path
+}
+
+fn real_plugin() -> PathBuf {
+    component("cloudflare_connector.wasm")
+}
+
+fn sockets_plugin() -> PathBuf {
+    component("sockets_plugin.wasm")
+}
+
+fn hostile_plugin() -> PathBuf {
+    component("hostile_plugin.wasm")
+}
+
+/// `cf-harness audit`, with an empty environment: no token, no account, no services.
+fn audit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .arg("audit")
+        .args(args)
+        .output()
+        .expect("cf-harness runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(output),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("readable");
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn import<'a>(report: &'a Value, prefix: &str) -> &'a Value {
+    report["imports"]
+        .as_array()
+        .expect("imports")
+        .iter()
+        .find(|i| i["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no import {prefix}* in {:#}", report["imports"]))
+}
+
+#[test]
+fn audit_of_the_real_plugin_is_readable_and_exits_0() {
+    let plugin = real_plugin();
+    let output = audit(&[plugin.to_str().expect("UTF-8 path")]);
+    let text = stdout(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for needle in [
+        "verdict loads",
+        // Imports with their status, by their full names.
+        "granted wasi:http/outgoing-handler@0.2.",
+        "granted wasi:http/types@0.2.",
+        "granted wasi:cli/environment@0.2.",
+        "stubbed wasi:cli/stdin@0.2.",
+        "stubbed wasi:cli/stdout@0.2.",
+        // Exports with their functions.
+        "cloudflare:connector/tools@0.1.0",
+        "call-tool: func(name: string, arguments-json: string) -> result<string, error>",
+        "connect: func(options: connect-options) -> result<connection-info, error>",
+        // The policy.
+        "api.cloudflare.com",
+        "developers.cloudflare.com",
+        "GET, HEAD  any path",
+        "POST       /client/v4/graphql only",
+        "token      injected by the host",
+        "token      never sent",
+        "--upstream: none",
+        // The limits.
+        "memory          64 MiB",
+        "CPU time        5 s",
+        "wall clock      60 s",
+        "connect         10 s",
+        "first byte      30 s",
+        "between bytes   30 s",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("denied wasi:"),
+        "the real plugin imports nothing denied:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("sha256  {}", sha256_hex(&plugin))),
+        "{text}"
+    );
+    let size = std::fs::metadata(&plugin).expect("metadata").len();
+    assert!(text.contains(&format!("size    {size} bytes")), "{text}");
+}
+
+#[test]
+fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
+    let plugin = real_plugin();
+    let output = audit(&[
+        plugin.to_str().expect("UTF-8 path"),
+        "--json",
+        "--timeout",
+        "7",
+        "--upstream",
+        "api.cloudflare.com=http://127.0.0.1:9",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let report = json(&output);
+
+    assert_eq!(report["loads"], true);
+    assert_eq!(report["refused_imports"], Value::Array(Vec::new()));
+    assert_eq!(report["component"]["sha256"], sha256_hex(&plugin));
+    assert_eq!(
+        report["component"]["size_bytes"],
+        std::fs::metadata(&plugin).expect("metadata").len()
+    );
+
+    let handler = import(&report, "wasi:http/outgoing-handler@0.2.");
+    assert_eq!(handler["access"], "granted");
+    assert_eq!(handler["kind"], "interface");
+    assert!(
+        handler["functions"]
+            .as_array()
+            .expect("functions")
+            .iter()
+            .any(|f| f["name"] == "handle"),
+        "{handler:#}"
+    );
+    assert_eq!(import(&report, "wasi:cli/stdin@0.2.")["access"], "stubbed");
+    assert_eq!(
+        import(&report, "wasi:clocks/wall-clock@0.2.")["access"],
+        "granted"
+    );
+    for i in report["imports"].as_array().expect("imports") {
+        assert_ne!(i["access"], "denied", "{i:#}");
+        assert!(
+            !i["name"]
+                .as_str()
+                .expect("name")
+                .starts_with("wasi:sockets")
+        );
+    }
+
+    let tools = report["exports"]
+        .as_array()
+        .expect("exports")
+        .iter()
+        .find(|e| e["name"] == "cloudflare:connector/tools@0.1.0")
+        .expect("the tools interface is exported");
+    let names: Vec<&str> = tools["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["list-tools", "call-tool"]);
+
+    let outbound = &report["outbound"];
+    assert_eq!(outbound["through"], "wasi:http/outgoing-handler");
+    assert_eq!(outbound["schemes"], serde_json::json!(["https"]));
+    assert_eq!(outbound["ports"], serde_json::json!([443]));
+    assert_eq!(
+        outbound["token_sent_to"],
+        serde_json::json!(["api.cloudflare.com"])
+    );
+    assert_eq!(
+        outbound["token_never_sent_to"],
+        serde_json::json!(["developers.cloudflare.com"])
+    );
+    let hosts = outbound["hosts"].as_array().expect("hosts");
+    let api = &hosts[0];
+    assert_eq!(api["host"], "api.cloudflare.com");
+    assert_eq!(api["token_injected"], true);
+    assert_eq!(api["upstream"], "http://127.0.0.1:9");
+    let post = api["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["methods"] == serde_json::json!(["POST"]))
+        .expect("a POST rule");
+    assert_eq!(post["paths"], serde_json::json!(["/client/v4/graphql"]));
+    let docs = &hosts[1];
+    assert_eq!(docs["host"], "developers.cloudflare.com");
+    assert_eq!(docs["token_injected"], false);
+    assert_eq!(
+        docs["rules"],
+        serde_json::json!([{ "methods": ["GET", "HEAD"], "paths": ["*"], "except": [], "conditions": [] }])
+    );
+    assert_eq!(
+        outbound["upstreams"],
+        serde_json::json!([{ "host": "api.cloudflare.com", "url": "http://127.0.0.1:9", "token_sent": true }])
+    );
+
+    let defaults = Limits::default();
+    let limits = &report["limits"];
+    assert_eq!(limits["wall_clock_ms"], 7000, "--timeout is reported");
+    assert_eq!(limits["memory_bytes"], defaults.memory_bytes as u64);
+    assert_eq!(limits["cpu_time_ms"], defaults.cpu_time.as_millis() as u64);
+    assert_eq!(
+        limits["connect_timeout_ms"],
+        defaults.connect_timeout.as_millis() as u64
+    );
+    assert_eq!(
+        limits["first_byte_timeout_ms"],
+        defaults.first_byte_timeout.as_millis() as u64
+    );
+    assert_eq!(
+        limits["between_bytes_timeout_ms"],
+        defaults.between_bytes_timeout.as_millis() as u64
+    );
+    assert_eq!(limits["max_response_bytes"], defaults.max_response_bytes);
+    assert_eq!(
+        limits["max_requests_per_call"],
+        defaults.max_requests_per_call
+    );
+    assert_eq!(limits["max_memories"], 2);
+    assert_eq!(limits["max_tables"], 16);
+}
+
+#[test]
+fn audit_needs_no_credentials() {
+    // A malformed token in the environment and an unreadable token file stop every other
+    // command; the audit reads neither.
+    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .env("CLOUDFLARE_API_TOKEN", "not a token")
+        .args(["--token-file", "/nonexistent/token", "--plugin"])
+        .arg(real_plugin())
+        .arg("audit")
+        .output()
+        .expect("cf-harness runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout(&output).contains("verdict loads"));
+}
+
+#[test]
+fn audit_refuses_the_sockets_plugin_naming_the_import() {
+    let plugin = sockets_plugin();
+    let output = audit(&[plugin.to_str().expect("UTF-8 path")]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("verdict REFUSED: imports wasi:sockets/"),
+        "{text}"
+    );
+    assert!(text.contains("denied  wasi:sockets/tcp@0.2."), "{text}");
+
+    let output = audit(&[plugin.to_str().expect("UTF-8 path"), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&output);
+    assert_eq!(report["loads"], false);
+    assert!(
+        report["load_error"]
+            .as_str()
+            .expect("load_error")
+            .contains("wasi:sockets/tcp@0.2."),
+        "{report:#}"
+    );
+    let refused: Vec<&str> = report["refused_imports"]
+        .as_array()
+        .expect("refused_imports")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .any(|n| n.starts_with("wasi:sockets/tcp@0.2.")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().all(|n| n.starts_with("wasi:sockets/")),
+        "{refused:?}"
+    );
+    assert_eq!(import(&report, "wasi:sockets/tcp@")["access"], "denied");
+    assert_eq!(report["component"]["sha256"], sha256_hex(&plugin));
+}
+
+#[test]
+fn other_commands_refuse_the_sockets_plugin_at_load() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
+        .env_clear()
+        .arg("--plugin")
+        .arg(sockets_plugin())
+        .arg("tools")
+        .output()
+        .expect("cf-harness runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("wasi:sockets/tcp@0.2."), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn audit_of_a_missing_file_is_a_usage_error() {
+    let output = audit(&["/nonexistent/plugin.wasm"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn harness_load_refuses_the_sockets_plugin_naming_each_import() {
+    let error = match Harness::load(&sockets_plugin()) {
+        Ok(_) => panic!("a component importing wasi:sockets was loaded"),
+        Err(e) => e,
+    };
+    let refused = error
+        .downcast_ref::<UngrantedImports>()
+        .unwrap_or_else(|| panic!("not an UngrantedImports error: {error:#}"));
+    let names: Vec<&str> = refused.0.iter().map(|r| r.name.as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("wasi:sockets/tcp@0.2.")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().all(|n| n.starts_with("wasi:sockets/")),
+        "{names:?}"
+    );
+    let message = format!("{error:#}");
+    for name in &names {
+        assert!(message.contains(name), "{name} not named in: {message}");
+    }
+}
+
+#[test]
+fn harness_load_accepts_the_real_and_the_hostile_plugins() {
+    for plugin in [real_plugin(), hostile_plugin()] {
+        if let Err(e) = Harness::load(&plugin) {
+            panic!("{} refused: {e:#}", plugin.display());
+        }
+    }
+}
+
+#[test]
+fn the_library_classifies_what_the_components_import() {
+    let engine = wasmtime::Engine::default();
+    let sockets =
+        wasmtime::component::Component::from_file(&engine, sockets_plugin()).expect("compiles");
+    let refused = ungranted_imports(&engine, &sockets);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.name.starts_with("wasi:sockets/tcp-create-socket@0.2.")),
+        "{refused:?}"
+    );
+    // The hostile component reads files through std: wasi:filesystem is linked but stubbed.
+    let report = host_harness::audit::audit_file(
+        &hostile_plugin(),
+        &host_harness::audit::HostSetup {
+            policy: &host_harness::OutboundPolicy::cloudflare(),
+            limits: &Limits::default(),
+            guest_env: &[],
+        },
+    )
+    .expect("audits");
+    assert!(report.loads, "{:?}", report.load_error);
+    let preopens = report
+        .imports
+        .iter()
+        .find(|i| i.item.name.starts_with("wasi:filesystem/preopens@0.2."))
+        .expect("the hostile component imports wasi:filesystem");
+    assert_eq!(preopens.access, Access::Stubbed);
+}
