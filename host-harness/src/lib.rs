@@ -3,6 +3,7 @@
 //! limits each call's memory, CPU and wall-clock time.
 
 pub mod audit;
+pub mod audit_log;
 pub mod credentials;
 pub mod graphql_guard;
 pub mod mcp;
@@ -11,6 +12,7 @@ pub mod report;
 pub mod runtime;
 
 pub use audit::{AuditReport, UngrantedImports};
+pub use audit_log::AuditLog;
 pub use credentials::ApiToken;
 pub use policy::OutboundPolicy;
 pub use runtime::{CallError, Harness, Limits, PluginInstance, SandboxConfig};

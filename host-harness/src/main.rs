@@ -53,6 +53,10 @@ struct Cli {
     /// Outbound requests one plugin call may make; later ones are denied.
     #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_requests: u32,
+    /// Append each plugin call and its outbound requests to this file as JSON lines (created
+    /// private to the user; token-like argument values redacted; never the token).
+    #[arg(long, global = true, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
     /// Log each outbound request to stderr.
     #[arg(long, short, global = true)]
     verbose: bool,
@@ -295,6 +299,19 @@ async fn run(cli: Cli) -> Outcome {
             }
         };
     }
+    let audit_log = match &cli.audit_log {
+        Some(path) => match host_harness::AuditLog::open(path, token.clone()) {
+            Ok(log) => Some(std::sync::Arc::new(log)),
+            Err(e) => {
+                printer.err(&format!(
+                    "error: --audit-log: cannot open {}: {e}",
+                    path.display()
+                ));
+                return Outcome::Usage;
+            }
+        },
+        None => None,
+    };
     // The guest may read the account and services (the plugin falls back to them); never the token.
     let guest_env = [
         ("CLOUDFLARE_ACCOUNT_ID", &cli.account_id),
@@ -316,6 +333,7 @@ async fn run(cli: Cli) -> Outcome {
         },
         guest_env,
         resolver: Default::default(),
+        audit_log,
     };
     let plugin = match &cli.command {
         Command::Audit { plugin: Some(p) } => p.clone(),

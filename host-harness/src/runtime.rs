@@ -1,5 +1,6 @@
 //! The wasmtime side: engine, linker, store state, the outbound hook, and per-call limits.
 
+use crate::audit_log::AuditLog;
 use crate::credentials::ApiToken;
 use crate::graphql_guard;
 use crate::policy::{Decision, DenyReason, OutboundPolicy, canonical_host, forbidden_address};
@@ -8,6 +9,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::BodyExt;
 use serde::Serialize;
+use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
@@ -49,7 +51,15 @@ pub mod docs {
 pub use exports::cloudflare::connector::tools::ToolSpec;
 
 /// How often the epoch ticks: the granularity of the CPU limit.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+// Store limits besides `Limits` (the audit reports them): the component has one linear memory
+// and a few small tables; the counts cap what a hostile one could allocate outside the memory
+// limit.
+pub(crate) const MAX_MEMORIES: u32 = 2;
+pub(crate) const MAX_TABLES: u32 = 16;
+pub(crate) const MAX_TABLE_ELEMENTS: u64 = 100_000;
+pub(crate) const MAX_INSTANCES: u32 = 16;
 
 /// Limits applied to every call.
 #[derive(Clone, Debug)]
@@ -97,6 +107,8 @@ pub struct SandboxConfig {
     /// How the host resolves allowed names before vetting their addresses (the system's;
     /// tests give fixed answers).
     pub resolver: Resolver,
+    /// Where each call and its outbound requests are recorded (`--audit-log`).
+    pub audit_log: Option<Arc<AuditLog>>,
 }
 
 /// Whether the policy let a request leave the host.
@@ -931,14 +943,12 @@ impl Harness {
                 log: log.clone(),
                 requests_this_call: 0,
             },
-            // The component has one linear memory and a few small tables; the counts cap what
-            // a hostile one could allocate outside the memory limit.
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
-                .memories(2)
-                .tables(16)
-                .table_elements(100_000)
-                .instances(16)
+                .memories(MAX_MEMORIES as usize)
+                .tables(MAX_TABLES as usize)
+                .table_elements(MAX_TABLE_ELEMENTS as usize)
+                .instances(MAX_INSTANCES as usize)
                 .build(),
             // Instantiation runs guest code too (static initialisers): give it a call's budget.
             cpu_ticks_left: cpu_ticks(limits),
@@ -963,6 +973,7 @@ impl Harness {
             limits: limits.clone(),
             poisoned: false,
             log,
+            audit_log: config.audit_log.clone(),
         })
     }
 }
@@ -974,6 +985,50 @@ pub struct PluginInstance {
     limits: Limits,
     poisoned: bool,
     log: Arc<Mutex<Vec<OutboundRecord>>>,
+    audit_log: Option<Arc<AuditLog>>,
+}
+
+/// How a call ended, as the audit log says it: `ok`, `error:<kind>` for an error the plugin
+/// returned, `trap`, `timeout` or `poisoned`.
+trait AuditOutcome {
+    fn audit_outcome(&self) -> String;
+}
+
+impl<T> AuditOutcome for Result<T, PluginError> {
+    fn audit_outcome(&self) -> String {
+        match self {
+            Ok(_) => "ok".into(),
+            Err(e) => format!("error:{}", crate::report::error_parts(e).0),
+        }
+    }
+}
+
+impl AuditOutcome for Vec<ToolSpec> {
+    fn audit_outcome(&self) -> String {
+        "ok".into()
+    }
+}
+
+impl<T: AuditOutcome> AuditOutcome for Result<T, CallError> {
+    fn audit_outcome(&self) -> String {
+        match self {
+            Ok(value) => value.audit_outcome(),
+            Err(CallError::Trap(_)) => "trap".into(),
+            Err(CallError::Timeout(_)) => "timeout".into(),
+            Err(CallError::Poisoned) => "poisoned".into(),
+        }
+    }
+}
+
+/// A typed call's arguments for the audit log: their debug form (the log redacts token-like
+/// words in it).
+fn debug_arguments(arguments: &[&dyn std::fmt::Debug]) -> Value {
+    Value::Array(
+        arguments
+            .iter()
+            .map(|a| Value::String(format!("{a:?}")))
+            .collect(),
+    )
 }
 
 /// The CPU limit in epoch ticks.
@@ -981,14 +1036,17 @@ fn cpu_ticks(limits: &Limits) -> u64 {
     (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
+/// Runs one export under the per-call limits; records the call in the audit log when there is
+/// one (`$arguments` is only evaluated then).
 macro_rules! guarded_call {
-    ($self:ident, |$store:ident, $b:ident| $call:expr) => {{
+    ($self:ident, $function:expr, $arguments:expr, |$store:ident, $b:ident| $call:expr) => {{
         if $self.poisoned {
             return Err(CallError::Poisoned);
         }
         $self.store.data_mut().cpu_ticks_left = cpu_ticks(&$self.limits);
         $self.store.data_mut().hooks.requests_this_call = 0;
         $self.store.set_epoch_deadline(1);
+        let first_request = $self.log.lock().unwrap_or_else(|e| e.into_inner()).len();
         let wall = $self.limits.wall_time;
         let $store = &mut $self.store;
         let $b = &$self.bindings;
@@ -998,7 +1056,7 @@ macro_rules! guarded_call {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "plugin call finished"
         );
-        match outcome {
+        let result = match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(trap)) => {
                 $self.poisoned = true;
@@ -1008,7 +1066,19 @@ macro_rules! guarded_call {
                 $self.poisoned = true;
                 Err(CallError::Timeout(wall))
             }
+        };
+        if let Some(audit_log) = &$self.audit_log {
+            let requests =
+                $self.log.lock().unwrap_or_else(|e| e.into_inner())[first_request..].to_vec();
+            audit_log.record_call(
+                $function,
+                &$arguments,
+                &result.audit_outcome(),
+                started.elapsed(),
+                &requests,
+            );
         }
+        result
     }};
 }
 
@@ -1017,19 +1087,24 @@ impl PluginInstance {
         &mut self,
         options: &ConnectOptions,
     ) -> Result<Result<ConnectionInfo, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_connector()
-            .call_connect(store, options))
+        guarded_call!(
+            self,
+            "connect",
+            json!({ "account_id": options.account_id, "enabled_services": debug_arguments(&[&options.enabled_services]) }),
+            |store, b| b
+                .cloudflare_connector_connector()
+                .call_connect(store, options)
+        )
     }
 
     pub async fn verify(&mut self) -> Result<Result<VerifyReport, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
+        guarded_call!(self, "verify", json!({}), |store, b| b
             .cloudflare_connector_connector()
             .call_verify(store))
     }
 
     pub async fn list_tools(&mut self) -> Result<Vec<ToolSpec>, CallError> {
-        guarded_call!(self, |store, b| b
+        guarded_call!(self, "list-tools", json!({}), |store, b| b
             .cloudflare_connector_tools()
             .call_list_tools(store))
     }
@@ -1039,15 +1114,20 @@ impl PluginInstance {
         name: &str,
         arguments_json: &str,
     ) -> Result<Result<String, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_tools()
-            .call_call_tool(store, name, arguments_json))
+        guarded_call!(
+            self,
+            "call-tool",
+            json!({ "name": name, "arguments": serde_json::from_str::<Value>(arguments_json).unwrap_or_else(|_| json!("[not JSON]")) }),
+            |store, b| b
+                .cloudflare_connector_tools()
+                .call_call_tool(store, name, arguments_json)
+        )
     }
 
     pub async fn list_products(
         &mut self,
     ) -> Result<Result<docs::ProductList, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
+        guarded_call!(self, "list-products", json!({}), |store, b| b
             .cloudflare_connector_documentation()
             .call_list_products(store))
     }
@@ -1058,9 +1138,14 @@ impl PluginInstance {
         product: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Result<docs::SearchResult, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_documentation()
-            .call_search_docs(store, query, product, limit))
+        guarded_call!(
+            self,
+            "search-docs",
+            json!({ "query": query, "product": product, "limit": limit }),
+            |store, b| b
+                .cloudflare_connector_documentation()
+                .call_search_docs(store, query, product, limit)
+        )
     }
 
     pub async fn read_doc(
@@ -1069,16 +1154,24 @@ impl PluginInstance {
         section: Option<&str>,
         max_bytes: Option<u32>,
     ) -> Result<Result<docs::DocPage, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_documentation()
-            .call_read_doc(store, url_or_path, section, max_bytes))
+        guarded_call!(
+            self,
+            "read-doc",
+            json!({ "url_or_path": url_or_path, "section": section, "max_bytes": max_bytes }),
+            |store, b| b.cloudflare_connector_documentation().call_read_doc(
+                store,
+                url_or_path,
+                section,
+                max_bytes
+            )
+        )
     }
 
     pub async fn list_zones(
         &mut self,
         query: &dns::ZoneQuery,
     ) -> Result<Result<dns::ZonePage, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
+        guarded_call!(self, "list-zones", debug_arguments(&[query]), |store, b| b
             .cloudflare_connector_dns_analytics()
             .call_list_zones(store, query))
     }
@@ -1087,7 +1180,7 @@ impl PluginInstance {
         &mut self,
         zone: &str,
     ) -> Result<Result<dns::Zone, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
+        guarded_call!(self, "get-zone", json!({ "zone": zone }), |store, b| b
             .cloudflare_connector_dns_analytics()
             .call_get_zone(store, zone))
     }
@@ -1096,18 +1189,28 @@ impl PluginInstance {
         &mut self,
         query: &dns::RecordQuery,
     ) -> Result<Result<dns::RecordPage, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_dns_analytics()
-            .call_dns_records(store, query))
+        guarded_call!(
+            self,
+            "dns-records",
+            debug_arguments(&[query]),
+            |store, b| b
+                .cloudflare_connector_dns_analytics()
+                .call_dns_records(store, query)
+        )
     }
 
     pub async fn dns_report(
         &mut self,
         request: &dns::ReportRequest,
     ) -> Result<Result<dns::Report, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_dns_analytics()
-            .call_dns_report(store, request))
+        guarded_call!(
+            self,
+            "dns-report",
+            debug_arguments(&[request]),
+            |store, b| b
+                .cloudflare_connector_dns_analytics()
+                .call_dns_report(store, request)
+        )
     }
 
     pub async fn dns_timeseries(
@@ -1115,9 +1218,14 @@ impl PluginInstance {
         request: &dns::ReportRequest,
         bucket: Option<dns::Bucket>,
     ) -> Result<Result<dns::Timeseries, PluginError>, CallError> {
-        guarded_call!(self, |store, b| b
-            .cloudflare_connector_dns_analytics()
-            .call_dns_timeseries(store, request, bucket))
+        guarded_call!(
+            self,
+            "dns-timeseries",
+            debug_arguments(&[request, &bucket]),
+            |store, b| b
+                .cloudflare_connector_dns_analytics()
+                .call_dns_timeseries(store, request, bucket)
+        )
     }
 
     /// Every outbound request this instance made, allowed or denied.

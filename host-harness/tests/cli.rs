@@ -223,3 +223,57 @@ fn a_dns_report_runs_from_the_command_line() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("dimensions"));
 }
+
+#[test]
+fn audit_log_holds_each_call_and_request_in_a_private_file_without_the_token() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let path = std::env::temp_dir().join(format!("cf-audit-cli-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let log_flag = path.to_str().expect("UTF-8 temp path");
+    let output = run(&fake, ALL, &["--audit-log", log_flag, "verify", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = std::fs::read_to_string(&path).expect("the log is written");
+    assert!(!text.contains(TOKEN));
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "call").collect();
+    let names: Vec<&str> = calls
+        .iter()
+        .map(|c| c["arguments"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["connect", "verify"]);
+    assert!(calls.iter().all(|c| c["outcome"] == "ok"));
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["type"] == "request").collect();
+    assert_eq!(
+        calls[1]["requests"].as_u64(),
+        Some(requests.len() as u64),
+        "connect makes no request; verify's all follow it"
+    );
+    assert!(requests.len() >= 5);
+    for request in &requests {
+        assert_eq!(request["decision"], "allowed", "{request}");
+        assert!(request["status"].is_u64(), "{request}");
+        assert!(
+            ["api.cloudflare.com", "developers.cloudflare.com"]
+                .contains(&request["host"].as_str().unwrap_or_default()),
+            "{request}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path)
+            .expect("exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second run appends.
+    let again = run(&fake, ALL, &["--audit-log", log_flag, "connect"]);
+    assert_eq!(again.status.code(), Some(0));
+    let longer = std::fs::read_to_string(&path).expect("still there");
+    assert!(longer.starts_with(&text) && longer.len() > text.len());
+    let _ = std::fs::remove_file(&path);
+}

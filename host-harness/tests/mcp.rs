@@ -225,7 +225,11 @@ async fn a_cloudflare_failure_is_a_tool_error_and_the_session_goes_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_that_times_out_gets_a_fresh_instance_for_the_next() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
-    let session = Session::start(&fake, ALL, &["--timeout", "1"]).await;
+    let audit_path =
+        std::env::temp_dir().join(format!("cf-audit-mcp-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&audit_path);
+    let audit_flag = audit_path.to_str().expect("UTF-8 temp path");
+    let session = Session::start(&fake, ALL, &["--timeout", "1", "--audit-log", audit_flag]).await;
     // Warm the instance's caches first, so a fresh instance is visible by what it refetches.
     ok(&session.call("dns_list_zones", json!({})).await);
 
@@ -245,6 +249,27 @@ async fn a_call_that_times_out_gets_a_fresh_instance_for_the_next() {
     );
     let log = session.finish().await;
     assert!(log.contains("fresh instance"), "{log}");
+
+    // The session's instances, the fresh one included, write one audit log.
+    let audit = std::fs::read_to_string(&audit_path).expect("the audit log is written");
+    let calls: Vec<(String, String)> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|l| l["type"] == "call" && l["function"] == "call-tool")
+        .map(|l| {
+            (
+                l["arguments"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                l["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .filter(|(name, _)| name == "dns_list_zones")
+        .collect();
+    let outcomes: Vec<&str> = calls.iter().map(|(_, o)| o.as_str()).collect();
+    assert_eq!(outcomes, ["ok", "timeout", "ok"], "{audit}");
+    let _ = std::fs::remove_file(&audit_path);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -727,3 +727,104 @@ async fn outbound_records_say_what_happened_and_never_hold_the_token() {
     assert_eq!(serialized[0]["decision"], "allowed");
     assert_eq!(serialized[1]["decision"], "denied");
 }
+
+fn temp_file(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("cf-{name}-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn read_lines(path: &std::path::Path) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(path).expect("the audit log exists");
+    let lines = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    (text, lines)
+}
+
+#[tokio::test]
+async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let path = temp_file("audit-sandbox");
+    let token = host_harness::ApiToken::new(TOKEN, "test").expect("token");
+    let config = SandboxConfig {
+        audit_log: Some(Arc::new(
+            host_harness::AuditLog::open(&path, Some(token)).expect("opens"),
+        )),
+        ..sandbox(&fake)
+    };
+    let mut instance = hostile(&config).await;
+    // A compromised guest hands the token back as an argument and a header of its own.
+    fetch(
+        &mut instance,
+        json!({
+            "url": "https://api.cloudflare.com/client/v4/zones?per_page=5",
+            "headers": { "Authorization": format!("Bearer {TOKEN}") },
+            "api_token": TOKEN,
+            "note": format!("leaked {TOKEN} here"),
+        }),
+    )
+    .await
+    .expect("allowed");
+    let _ = fetch(
+        &mut instance,
+        json!({ "method": "DELETE", "url": "https://api.cloudflare.com/client/v4/zones/x" }),
+    )
+    .await;
+    let _ = fetch(&mut instance, json!({ "url": "https://example.com/" })).await;
+    let spin = instance.call_tool("spin", "{}").await;
+    assert!(matches!(spin, Err(CallError::Trap(_))), "{spin:?}");
+
+    let (text, lines) = read_lines(&path);
+    assert!(!text.contains(TOKEN), "{text}");
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "call").collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["type"] == "request").collect();
+    assert_eq!(calls.len(), 4, "{text}");
+    assert_eq!(requests.len(), 3, "{text}");
+    for call in &calls {
+        assert_eq!(call["function"], "call-tool");
+        assert!(call["duration_ms"].is_u64());
+    }
+    assert_eq!(calls[0]["arguments"]["name"], "fetch");
+    assert_eq!(
+        calls[0]["arguments"]["arguments"]["api_token"],
+        "[REDACTED]"
+    );
+    assert_eq!(
+        calls[0]["arguments"]["arguments"]["note"],
+        "leaked [REDACTED] here"
+    );
+    assert_eq!(
+        calls[0]["arguments"]["arguments"]["url"],
+        "https://api.cloudflare.com/client/v4/zones?per_page=5"
+    );
+    assert_eq!(calls[0]["outcome"], "ok");
+    assert_eq!(calls[0]["requests"], 1);
+    assert_eq!(calls[3]["outcome"], "trap");
+    assert_eq!(calls[3]["requests"], 0);
+
+    // Each request line follows its call's line.
+    assert_eq!(lines[1]["type"], "request");
+    let allowed = requests[0];
+    assert_eq!(allowed["method"], "GET");
+    assert_eq!(allowed["host"], API_HOST);
+    assert_eq!(allowed["path"], "/client/v4/zones");
+    assert_eq!(allowed["query"], "per_page=5");
+    assert_eq!(allowed["status"], 200);
+    assert_eq!(allowed["decision"], "allowed");
+    assert_eq!(allowed["token_injected"], true);
+    assert!(allowed["response_bytes"].as_u64().expect("bytes") > 0);
+    assert!(allowed["duration_ms"].is_u64());
+    assert_eq!(requests[1]["decision"], "denied");
+    assert_eq!(requests[1]["deny_code"], "method_not_allowed");
+    assert_eq!(requests[2]["decision"], "denied");
+    assert_eq!(requests[2]["host"], "example.com");
+    assert!(
+        requests[2]["denied"]
+            .as_str()
+            .is_some_and(|why| !why.is_empty())
+    );
+    assert!(!text.to_lowercase().contains("bearer"), "{text}");
+    let _ = std::fs::remove_file(&path);
+}
