@@ -197,6 +197,8 @@ pub struct LimitsReport {
     pub max_response_bytes: u64,
     /// Outbound requests in one call.
     pub max_requests_per_call: u32,
+    /// Bytes of one tool call's result.
+    pub max_result_bytes: u64,
 }
 
 /// The whole audit.
@@ -736,6 +738,7 @@ pub fn describe_limits(limits: &Limits) -> LimitsReport {
         between_bytes_timeout_ms: ms(limits.between_bytes_timeout),
         max_response_bytes: limits.max_response_bytes,
         max_requests_per_call: limits.max_requests_per_call,
+        max_result_bytes: limits.max_result_bytes as u64,
     }
 }
 
@@ -1043,6 +1046,7 @@ pub fn render(report: &AuditReport) -> String {
     );
     let _ = writeln!(s, "  response body   {}", bytes(l.max_response_bytes));
     let _ = writeln!(s, "  requests        {} per call", l.max_requests_per_call);
+    let _ = writeln!(s, "  tool result     {}", bytes(l.max_result_bytes));
     s
 }
 

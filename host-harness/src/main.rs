@@ -50,6 +50,9 @@ struct Cli {
     /// Largest response body the plugin may receive, in MiB; a larger one ends with an error.
     #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_response_mib: u64,
+    /// Largest result one tool call may return, in MiB; a larger one is refused.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_result_mib: u64,
     /// Outbound requests one plugin call may make; later ones are denied.
     #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_requests: u32,
@@ -234,12 +237,7 @@ impl Printer {
     }
 
     fn call_error(&self, error: &CallError) -> Outcome {
-        let kind = match error {
-            CallError::Trap(_) => "trap",
-            CallError::Timeout(_) => "timeout",
-            CallError::Poisoned => "poisoned",
-        };
-        self.host_error(kind, &error.to_string())
+        self.host_error(error.kind(), &error.to_string())
     }
 
     /// A plugin error; usage errors (bad input, missing connection) exit 2, others 1.
@@ -329,6 +327,7 @@ async fn run(cli: Cli) -> Outcome {
             cpu_time: Duration::from_secs_f64(cli.cpu_seconds),
             max_response_bytes: cli.max_response_mib * 1024 * 1024,
             max_requests_per_call: cli.max_requests,
+            max_result_bytes: (cli.max_result_mib * 1024 * 1024) as usize,
             ..Limits::default()
         },
         guest_env,

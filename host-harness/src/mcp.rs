@@ -80,15 +80,19 @@ impl McpServer {
         };
         match call(instance).await {
             Ok(value) => Ok(value),
+            Err(error @ CallError::ResultTooLarge { .. }) => {
+                // The call finished normally; only its result was refused.
+                tracing::warn!(%error, "plugin result refused");
+                Err(HostFailure {
+                    kind: error.kind(),
+                    message: error.to_string(),
+                })
+            }
             Err(error) => {
                 // The instance may be mid-call or corrupt: the next call starts over.
                 *slot = None;
                 tracing::warn!(%error, "plugin call failed; the next call gets a fresh instance");
-                let kind = match error {
-                    CallError::Trap(_) => "trap",
-                    CallError::Timeout(_) => "timeout",
-                    CallError::Poisoned => "poisoned",
-                };
+                let kind = error.kind();
                 Err(HostFailure {
                     kind,
                     message: error.to_string(),

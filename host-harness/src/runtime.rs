@@ -79,6 +79,9 @@ pub struct Limits {
     pub max_response_bytes: u64,
     /// Outbound requests in one call; later ones are denied (`HttpRequestDenied`).
     pub max_requests_per_call: u32,
+    /// Bytes of one `call-tool` result; a larger one is refused ([`CallError::ResultTooLarge`]).
+    /// Until the check, the result is bounded by the instance's memory.
+    pub max_result_bytes: usize,
 }
 
 impl Default for Limits {
@@ -92,6 +95,7 @@ impl Default for Limits {
             between_bytes_timeout: Duration::from_secs(30),
             max_response_bytes: 16 * 1024 * 1024,
             max_requests_per_call: 64,
+            max_result_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -159,6 +163,20 @@ pub enum CallError {
     Timeout(Duration),
     /// An earlier call trapped or timed out: the instance may be inconsistent.
     Poisoned,
+    /// The result was larger than [`Limits::max_result_bytes`]; the instance is still usable.
+    ResultTooLarge { bytes: usize, limit: usize },
+}
+
+impl CallError {
+    /// A stable name for reports and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Trap(_) => "trap",
+            CallError::Timeout(_) => "timeout",
+            CallError::Poisoned => "poisoned",
+            CallError::ResultTooLarge { .. } => "result_too_large",
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -173,6 +191,11 @@ impl std::fmt::Display for CallError {
             CallError::Poisoned => {
                 f.write_str("the plugin instance failed earlier; create a new one")
             }
+            CallError::ResultTooLarge { bytes, limit } => write!(
+                f,
+                "the plugin returned {bytes} bytes, more than the host's limit of {limit} \
+                 (ask for less, e.g. a smaller max_bytes or range)"
+            ),
         }
     }
 }
@@ -1013,9 +1036,7 @@ impl<T: AuditOutcome> AuditOutcome for Result<T, CallError> {
     fn audit_outcome(&self) -> String {
         match self {
             Ok(value) => value.audit_outcome(),
-            Err(CallError::Trap(_)) => "trap".into(),
-            Err(CallError::Timeout(_)) => "timeout".into(),
-            Err(CallError::Poisoned) => "poisoned".into(),
+            Err(error) => error.kind().into(),
         }
     }
 }
@@ -1037,9 +1058,20 @@ fn cpu_ticks(limits: &Limits) -> u64 {
 }
 
 /// Runs one export under the per-call limits; records the call in the audit log when there is
-/// one (`$arguments` is only evaluated then).
+/// one (`$arguments` is only evaluated then). `result_bytes` measures a result held to
+/// `Limits::max_result_bytes`.
 macro_rules! guarded_call {
-    ($self:ident, $function:expr, $arguments:expr, |$store:ident, $b:ident| $call:expr) => {{
+    ($self:ident, $function:expr, $arguments:expr, |$store:ident, $b:ident| $call:expr) => {
+        guarded_call!(
+            $self,
+            $function,
+            $arguments,
+            |$store, $b| $call,
+            result_bytes = |_| 0
+        )
+    };
+    ($self:ident, $function:expr, $arguments:expr, |$store:ident, $b:ident| $call:expr,
+     result_bytes = $result_bytes:expr) => {{
         if $self.poisoned {
             return Err(CallError::Poisoned);
         }
@@ -1056,8 +1088,12 @@ macro_rules! guarded_call {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "plugin call finished"
         );
+        let limit = $self.limits.max_result_bytes;
         let result = match outcome {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => match ($result_bytes)(&value) {
+                bytes if bytes > limit => Err(CallError::ResultTooLarge { bytes, limit }),
+                _ => Ok(value),
+            },
             Ok(Err(trap)) => {
                 $self.poisoned = true;
                 Err(CallError::Trap(anyhow::Error::from(trap)))
@@ -1114,13 +1150,19 @@ impl PluginInstance {
         name: &str,
         arguments_json: &str,
     ) -> Result<Result<String, PluginError>, CallError> {
+        let arguments = || {
+            let parsed = serde_json::from_str::<Value>(arguments_json);
+            json!({ "name": name, "arguments": parsed.unwrap_or_else(|_| json!("[not JSON]")) })
+        };
         guarded_call!(
             self,
             "call-tool",
-            json!({ "name": name, "arguments": serde_json::from_str::<Value>(arguments_json).unwrap_or_else(|_| json!("[not JSON]")) }),
+            arguments(),
             |store, b| b
                 .cloudflare_connector_tools()
-                .call_call_tool(store, name, arguments_json)
+                .call_call_tool(store, name, arguments_json),
+            result_bytes =
+                |result: &Result<String, PluginError>| result.as_ref().map_or(0, String::len)
         )
     }
 

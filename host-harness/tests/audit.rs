@@ -400,3 +400,42 @@ fn the_library_classifies_what_the_components_import() {
         .expect("the hostile component imports wasi:filesystem");
     assert_eq!(preopens.access, Access::Stubbed);
 }
+
+#[test]
+fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
+    let plugin = real_plugin();
+    let output = audit(&[
+        plugin.to_str().expect("UTF-8 path"),
+        "--json",
+        "--memory-mib",
+        "32",
+        "--cpu-seconds",
+        "0.5",
+        "--timeout",
+        "9",
+        "--max-response-mib",
+        "2",
+        "--max-requests",
+        "5",
+        "--max-result-mib",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let limits = &json(&output)["limits"];
+    assert_eq!(limits["memory_bytes"], 32 * 1024 * 1024);
+    assert_eq!(limits["cpu_time_ms"], 500);
+    assert_eq!(limits["wall_clock_ms"], 9000);
+    assert_eq!(limits["max_response_bytes"], 2 * 1024 * 1024);
+    assert_eq!(limits["max_requests_per_call"], 5);
+    assert_eq!(limits["max_result_bytes"], 3 * 1024 * 1024);
+    // Out-of-range values are usage errors, not silently clamped.
+    for bad in [
+        ["--memory-mib", "0"],
+        ["--cpu-seconds", "-1"],
+        ["--max-requests", "0"],
+        ["--max-result-mib", "0"],
+    ] {
+        let refused = audit(&[plugin.to_str().expect("UTF-8 path"), bad[0], bad[1]]);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+    }
+}

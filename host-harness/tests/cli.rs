@@ -277,3 +277,28 @@ fn audit_log_holds_each_call_and_request_in_a_private_file_without_the_token() {
     assert!(longer.starts_with(&text) && longer.len() > text.len());
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn limit_flags_hold_for_the_real_plugin_and_fail_with_a_typed_error() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    // One request per call: verify's second request is denied by the host, so it cannot
+    // confirm the permissions (and says so) instead of failing silently.
+    let output = run(&fake, ALL, &["--max-requests", "1", "verify", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&output);
+    assert_eq!(report["ready"], false);
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "connect makes none, verify only one"
+    );
+
+    // Too little memory to start: a typed host error, not a crash.
+    let output = run(&fake, ALL, &["--memory-mib", "1", "connect", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = json(&output);
+    assert!(
+        ["instantiate", "trap"].contains(&error["error"]["kind"].as_str().unwrap_or_default()),
+        "{error}"
+    );
+}

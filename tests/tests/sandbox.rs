@@ -234,7 +234,7 @@ async fn the_guest_sees_no_token_no_files_and_only_granted_variables() {
 }
 
 #[tokio::test]
-async fn a_call_past_the_memory_limit_traps_and_poisons_the_instance() {
+async fn a_call_past_the_memory_limit_traps_poisons_the_instance_and_a_fresh_one_works() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);
     config.limits = Limits {
@@ -251,10 +251,14 @@ async fn a_call_past_the_memory_limit_traps_and_poisons_the_instance() {
     assert!(matches!(big, Err(CallError::Trap(_))), "{big:?}");
     let after = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
     assert!(matches!(after, Err(CallError::Poisoned)), "{after:?}");
+    let mut fresh = hostile(&config).await;
+    let small = fresh.call_tool("allocate", r#"{"mib": 1}"#).await;
+    assert!(matches!(small, Ok(Ok(_))), "{small:?}");
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
-async fn a_busy_loop_is_stopped_by_the_cpu_limit() {
+async fn a_busy_loop_is_stopped_by_the_cpu_limit_and_a_fresh_instance_works() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);
     config.limits = Limits {
@@ -264,10 +268,13 @@ async fn a_busy_loop_is_stopped_by_the_cpu_limit() {
     let mut instance = hostile(&config).await;
     let result = instance.call_tool("spin", "{}").await;
     assert!(matches!(result, Err(CallError::Trap(_))), "{result:?}");
+    let next = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
+    assert!(matches!(next, Err(CallError::Poisoned)), "{next:?}");
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
-async fn a_stalled_call_is_stopped_by_the_wall_clock_limit() {
+async fn a_stalled_call_is_stopped_by_the_wall_clock_limit_and_a_fresh_instance_works() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);
     config.limits = Limits {
@@ -277,6 +284,65 @@ async fn a_stalled_call_is_stopped_by_the_wall_clock_limit() {
     let mut instance = hostile(&config).await;
     let result = instance.call_tool("sleep", r#"{"ms": 60000}"#).await;
     assert!(matches!(result, Err(CallError::Timeout(_))), "{result:?}");
+    assert_survives(&fake).await;
+}
+
+#[tokio::test]
+async fn a_call_blocked_on_the_network_is_ended_by_the_wall_clock_limit() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut config = sandbox(&fake);
+    config.limits = Limits {
+        wall_time: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let mut instance = hostile(&config).await;
+    // The fake answers after 5 s; the host's first-byte timeout (30 s) is not what ends it.
+    fake.set_delay(Duration::from_secs(5));
+    let result = instance
+        .call_tool(
+            "fetch",
+            &json!({ "url": "https://api.cloudflare.com/client/v4/zones" }).to_string(),
+        )
+        .await;
+    assert!(matches!(result, Err(CallError::Timeout(_))), "{result:?}");
+    fake.set_delay(Duration::ZERO);
+    assert_survives(&fake).await;
+}
+
+#[tokio::test]
+async fn an_enormous_result_is_refused_by_the_host_and_the_instance_goes_on() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut config = sandbox(&fake);
+    config.limits = Limits {
+        max_result_bytes: 1024 * 1024,
+        ..Limits::default()
+    };
+    let mut instance = hostile(&config).await;
+    let within = instance.call_tool("big-result", r#"{"mib": 1}"#).await;
+    assert!(
+        matches!(within, Ok(Ok(ref s)) if s.len() == 1024 * 1024),
+        "within the limit"
+    );
+    let over = instance.call_tool("big-result", r#"{"mib": 8}"#).await;
+    match over {
+        Err(CallError::ResultTooLarge { bytes, limit }) => {
+            assert_eq!(bytes, 8 * 1024 * 1024);
+            assert_eq!(limit, 1024 * 1024);
+        }
+        other => panic!("{:?}", other.map(|r| r.map(|s| s.len()))),
+    }
+    // Only the result was refused: the same instance still answers.
+    let answer = fetch(
+        &mut instance,
+        json!({ "url": "https://developers.cloudflare.com/llms.txt" }),
+    )
+    .await
+    .expect("the instance still works");
+    assert_eq!(answer["status"], 200);
+    // A result past the memory limit never gets built: the guest traps.
+    let past_memory = instance.call_tool("big-result", r#"{"mib": 80}"#).await;
+    assert!(matches!(past_memory, Err(CallError::Trap(_))), "trap");
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]

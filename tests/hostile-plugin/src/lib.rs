@@ -149,6 +149,10 @@ impl tools::Guest for Hostile {
                 let block = vec![1u8; mib * 1024 * 1024];
                 Ok(json!({ "allocated": std::hint::black_box(block).len() }).to_string())
             }
+            "big-result" => {
+                let mib = args.get("mib").and_then(Value::as_u64).unwrap_or(1) as usize;
+                Ok("x".repeat(mib * 1024 * 1024))
+            }
             "spin" => {
                 let mut n: u64 = 0;
                 loop {
