@@ -310,6 +310,41 @@ async fn a_call_blocked_on_the_network_is_ended_by_the_wall_clock_limit() {
 }
 
 #[tokio::test]
+async fn the_host_timeouts_hold_whatever_the_guest_asks() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut config = sandbox(&fake);
+    config.limits = Limits {
+        first_byte_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut instance = hostile(&config).await;
+    fake.set_delay(Duration::from_secs(3));
+    // The guest asks to wait a minute for the first byte; the host gives it 300 ms.
+    let result = fetch(
+        &mut instance,
+        json!({
+            "url": "https://api.cloudflare.com/client/v4/zones",
+            "first_byte_timeout_ms": 60_000,
+        }),
+    )
+    .await;
+    assert_eq!(
+        error_code(&result),
+        Some("connection-read-timeout"),
+        "{result:?}"
+    );
+    fake.set_delay(Duration::ZERO);
+    // The instance is fine: the request failed, not the call.
+    let answer = fetch(
+        &mut instance,
+        json!({ "url": "https://developers.cloudflare.com/llms.txt" }),
+    )
+    .await
+    .expect("the next request works");
+    assert_eq!(answer["status"], 200);
+}
+
+#[tokio::test]
 async fn an_enormous_result_is_refused_by_the_host_and_the_instance_goes_on() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);

@@ -191,7 +191,9 @@ fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
         })
         .unwrap_or_default();
     let body = args.get("body").and_then(Value::as_str).map(str::as_bytes);
-    match send(method, url, &headers, body) {
+    // A guest may ask for a longer wait than the host allows; the host's limit wins.
+    let first_byte_timeout_ms = args.get("first_byte_timeout_ms").and_then(Value::as_u64);
+    match send(method, url, &headers, body, first_byte_timeout_ms) {
         Ok(fetched) => Ok(json!({
             "status": fetched.status,
             "bytes": fetched.bytes,
@@ -208,7 +210,7 @@ fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
 /// `count` GETs of `url` in one call; says how each ended.
 fn fetch_many(url: &str, count: u64) -> Value {
     let outcomes: Vec<String> = (0..count)
-        .map(|_| match send("GET", url, &[], None) {
+        .map(|_| match send("GET", url, &[], None, None) {
             Ok(fetched) => fetched.status.to_string(),
             Err(wasi::ErrorCode::HttpRequestDenied) => "denied".to_string(),
             Err(code) => code_name(&code),
@@ -265,6 +267,7 @@ fn send(
     url: &str,
     headers: &[(String, String)],
     body: Option<&[u8]>,
+    first_byte_timeout_ms: Option<u64>,
 ) -> Result<Fetched, wasi::ErrorCode> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| internal("no scheme"))?;
     let (authority, path) = match rest.find(['/', '?']) {
@@ -308,7 +311,12 @@ fn send(
         .set_path_with_query(Some(path))
         .map_err(|()| internal("path"))?;
     let outgoing = request.body().map_err(|()| internal("body"))?;
-    let future = outgoing_handler::handle(request, None)?;
+    let options = first_byte_timeout_ms.map(|ms| {
+        let options = wasi::RequestOptions::new();
+        let _ = options.set_first_byte_timeout(Some(ms.saturating_mul(1_000_000)));
+        options
+    });
+    let future = outgoing_handler::handle(request, options)?;
     if let Some(body) = body {
         // A refused write is not the answer: the response says why.
         if let Ok(stream) = outgoing.write() {
