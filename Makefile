@@ -14,9 +14,9 @@ wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 # The plugin, and the test components loaded in its place: the hostile one (sandbox tests) and
-# one that imports wasi:sockets (refused at load).
+# one that imports wasi:sockets and wasi:filesystem (refused at load).
 plugin: wasm-target
-	$(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin -p sockets-plugin
+	$(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin -p ungranted-plugin
 
 # cf-harness and the fake Cloudflare used by the demo.
 harness:
@@ -38,7 +38,7 @@ lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p host-harness -p connector-tests --all-targets -- -D warnings
 	$(CARGO) clippy -p plugin --lib --tests -- -D warnings
-	$(CARGO) clippy -p plugin -p hostile-plugin -p sockets-plugin --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p plugin -p hostile-plugin -p ungranted-plugin --target $(WASM_TARGET) -- -D warnings
 
 clean:
 	$(CARGO) clean

@@ -368,14 +368,10 @@ pub fn classify(
             "terminal-input" | "terminal-output" | "terminal-stdin" | "terminal-stdout"
             | "terminal-stderr",
         ) => (Stubbed, "no terminal".into()),
-        ("wasi:filesystem", "preopens") => (
-            Stubbed,
-            "no preopened directory: get-directories returns an empty list".into(),
-        ),
-        ("wasi:filesystem", "types") => (
-            Stubbed,
-            "linked, but with no preopened directory there is no descriptor to open a file \
-             from"
+        ("wasi:filesystem", _) => (
+            Denied,
+            "no files: the connector reads nothing from disk, and a plugin that could open \
+             files could read the host's secrets"
                 .into(),
         ),
         ("wasi:sockets", _) => (
@@ -1017,7 +1013,8 @@ pub fn render(report: &AuditReport) -> String {
     let _ = writeln!(
         s,
         "\nLimits (per call: memory, CPU time and the wall clock stop the call and poison its \
-         instance; the network limits fail the request the guest made)"
+         instance; the network limits fail the request the guest made; a larger tool result \
+         is refused)"
     );
     let _ = writeln!(
         s,

@@ -1,6 +1,6 @@
 //! `cf-harness audit` and the load-time refusal of ungranted imports: the real plugin and the
-//! hostile component load, a component that imports `wasi:sockets` is refused, by name, both by
-//! the CLI and by `Harness::load`.
+//! hostile component load, a component that imports `wasi:sockets` and `wasi:filesystem` is refused,
+//! naming the imports, both by the CLI and by `Harness::load`.
 
 use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
 use host_harness::{Harness, Limits};
@@ -26,8 +26,9 @@ fn real_plugin() -> PathBuf {
     component("cloudflare_connector.wasm")
 }
 
-fn sockets_plugin() -> PathBuf {
-    component("sockets_plugin.wasm")
+/// Imports wasi:sockets and wasi:filesystem.
+fn ungranted_plugin() -> PathBuf {
+    component("ungranted_plugin.wasm")
 }
 
 fn hostile_plugin() -> PathBuf {
@@ -274,13 +275,14 @@ fn audit_needs_no_credentials() {
 }
 
 #[test]
-fn audit_refuses_the_sockets_plugin_naming_the_import() {
-    let plugin = sockets_plugin();
+fn audit_refuses_a_plugin_importing_sockets_or_files_naming_the_imports() {
+    let plugin = ungranted_plugin();
     let output = audit(&[plugin.to_str().expect("UTF-8 path")]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("verdict REFUSED: imports wasi:sockets/"),
+        text.contains("verdict REFUSED: imports ")
+            && text.contains("wasi:filesystem/preopens@0.2."),
         "{text}"
     );
     assert!(text.contains("denied  wasi:sockets/tcp@0.2."), "{text}");
@@ -309,19 +311,31 @@ fn audit_refuses_the_sockets_plugin_naming_the_import() {
         "{refused:?}"
     );
     assert!(
-        refused.iter().all(|n| n.starts_with("wasi:sockets/")),
+        refused
+            .iter()
+            .any(|n| n.starts_with("wasi:filesystem/preopens@0.2.")),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|n| n.starts_with("wasi:sockets/") || n.starts_with("wasi:filesystem/")),
         "{refused:?}"
     );
     assert_eq!(import(&report, "wasi:sockets/tcp@")["access"], "denied");
+    assert_eq!(
+        import(&report, "wasi:filesystem/types@")["access"],
+        "denied"
+    );
     assert_eq!(report["component"]["sha256"], sha256_hex(&plugin));
 }
 
 #[test]
-fn other_commands_refuse_the_sockets_plugin_at_load() {
+fn other_commands_refuse_a_plugin_importing_sockets_or_files_at_load() {
     let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
         .env_clear()
         .arg("--plugin")
-        .arg(sockets_plugin())
+        .arg(ungranted_plugin())
         .arg("tools")
         .output()
         .expect("cf-harness runs");
@@ -338,9 +352,9 @@ fn audit_of_a_missing_file_is_a_usage_error() {
 }
 
 #[test]
-fn harness_load_refuses_the_sockets_plugin_naming_each_import() {
-    let error = match Harness::load(&sockets_plugin()) {
-        Ok(_) => panic!("a component importing wasi:sockets was loaded"),
+fn harness_load_refuses_a_plugin_importing_sockets_or_files_naming_each_import() {
+    let error = match Harness::load(&ungranted_plugin()) {
+        Ok(_) => panic!("a component importing wasi:sockets and wasi:filesystem was loaded"),
         Err(e) => e,
     };
     let refused = error
@@ -352,7 +366,15 @@ fn harness_load_refuses_the_sockets_plugin_naming_each_import() {
         "{names:?}"
     );
     assert!(
-        names.iter().all(|n| n.starts_with("wasi:sockets/")),
+        names
+            .iter()
+            .any(|n| n.starts_with("wasi:filesystem/types@0.2.")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("wasi:sockets/") || n.starts_with("wasi:filesystem/")),
         "{names:?}"
     );
     let message = format!("{error:#}");
@@ -373,32 +395,41 @@ fn harness_load_accepts_the_real_and_the_hostile_plugins() {
 #[test]
 fn the_library_classifies_what_the_components_import() {
     let engine = wasmtime::Engine::default();
-    let sockets =
-        wasmtime::component::Component::from_file(&engine, sockets_plugin()).expect("compiles");
-    let refused = ungranted_imports(&engine, &sockets);
+    let ungranted =
+        wasmtime::component::Component::from_file(&engine, ungranted_plugin()).expect("compiles");
+    let refused = ungranted_imports(&engine, &ungranted);
     assert!(
         refused
             .iter()
             .any(|r| r.name.starts_with("wasi:sockets/tcp-create-socket@0.2.")),
         "{refused:?}"
     );
-    // The hostile component reads files through std: wasi:filesystem is linked but stubbed.
-    let report = host_harness::audit::audit_file(
-        &hostile_plugin(),
-        &host_harness::audit::HostSetup {
-            policy: &host_harness::OutboundPolicy::cloudflare(),
-            limits: &Limits::default(),
-            guest_env: &[],
-        },
-    )
-    .expect("audits");
-    assert!(report.loads, "{:?}", report.load_error);
-    let preopens = report
-        .imports
-        .iter()
-        .find(|i| i.item.name.starts_with("wasi:filesystem/preopens@0.2."))
-        .expect("the hostile component imports wasi:filesystem");
-    assert_eq!(preopens.access, Access::Stubbed);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.name.starts_with("wasi:filesystem/types@0.2.")),
+        "{refused:?}"
+    );
+    // Neither the real nor the hostile component imports anything refused, files included.
+    for plugin in [real_plugin(), hostile_plugin()] {
+        let report = host_harness::audit::audit_file(
+            &plugin,
+            &host_harness::audit::HostSetup {
+                policy: &host_harness::OutboundPolicy::cloudflare(),
+                limits: &Limits::default(),
+                guest_env: &[],
+            },
+        )
+        .expect("audits");
+        assert!(report.loads, "{:?}", report.load_error);
+        assert!(
+            report.imports.iter().all(|i| i.access != Access::Denied
+                && !i.item.name.starts_with("wasi:filesystem/")
+                && !i.item.name.starts_with("wasi:sockets/")),
+            "{}",
+            plugin.display()
+        );
+    }
 }
 
 #[test]

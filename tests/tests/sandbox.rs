@@ -212,7 +212,7 @@ async fn writes_other_hosts_and_plain_http_are_denied_before_leaving_the_host() 
 }
 
 #[tokio::test]
-async fn the_guest_sees_no_token_no_files_and_only_granted_variables() {
+async fn the_guest_sees_no_token_and_only_granted_variables() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);
     config.guest_env = vec![("ENABLED_SERVICES".into(), "Documentation".into())];
@@ -224,13 +224,6 @@ async fn the_guest_sees_no_token_no_files_and_only_granted_variables() {
         .expect("env");
     assert_eq!(env, r#"[["ENABLED_SERVICES","Documentation"]]"#);
     assert!(!env.contains(TOKEN));
-    for path in ["/etc/passwd", "Cargo.toml", "."] {
-        let result = instance
-            .call_tool("read-file", &json!({ "path": path }).to_string())
-            .await
-            .expect("no trap");
-        assert!(result.is_err(), "{path} must not be readable: {result:?}");
-    }
 }
 
 #[tokio::test]

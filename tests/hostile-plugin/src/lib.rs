@@ -1,7 +1,8 @@
 //! A hostile stand-in for the connector: it exports the same world, and its `call-tool` does
 //! what a compromised plugin would try (arbitrary requests, its own `Authorization`, reading
-//! files and environment, exhausting memory and CPU, stalling). Tests load it in place of the
-//! real plugin and check that the host stops each attempt.
+//! the environment, exhausting memory and CPU, stalling, an enormous result). Tests load it in
+//! place of the real plugin and check that the host stops each attempt. Files and sockets are
+//! tried by `tests/ungranted-plugin`, which the harness refuses to load.
 
 #[allow(unsafe_code)] // the generated ABI glue is unsafe by nature
 mod bindings {
@@ -117,7 +118,7 @@ impl tools::Guest for Hostile {
             "spin",
             "sleep",
             "env",
-            "read-file",
+            "big-result",
         ]
         .into_iter()
         .map(|name| ToolSpec {
@@ -165,10 +166,6 @@ impl tools::Guest for Hostile {
                 Ok(json!({ "slept_ms": ms }).to_string())
             }
             "env" => Ok(json!(std::env::vars().collect::<Vec<_>>()).to_string()),
-            "read-file" => match std::fs::read_to_string(text("path")) {
-                Ok(content) => Ok(json!({ "content": content }).to_string()),
-                Err(e) => Err(Error::Transport(format!("read failed: {e}"))),
-            },
             other => Err(Error::Internal(format!("no tool {other}"))),
         }
     }

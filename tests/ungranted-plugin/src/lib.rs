@@ -1,12 +1,13 @@
-//! A stand-in for the connector that opens a TCP connection itself (`std::net::TcpStream`), so
-//! the component imports `wasi:sockets`. The harness grants no sockets: `Harness::load` and
-//! `cf-harness audit` must refuse it, naming the import.
+//! A stand-in for the connector that opens a TCP connection itself (`std::net::TcpStream`) and
+//! reads files (`std::fs`), so the component imports `wasi:sockets` and `wasi:filesystem`. The
+//! harness grants neither: `Harness::load` and `cf-harness audit` must refuse it, naming each
+//! import.
 
 #[allow(unsafe_code)] // the generated ABI glue is unsafe by nature
 mod bindings {
     wit_bindgen::generate!({ path: "../../wit", world: "connector-plugin" });
-    use crate::Sockets;
-    export!(Sockets with_types_in crate::bindings);
+    use crate::Ungranted;
+    export!(Ungranted with_types_in crate::bindings);
 }
 
 use bindings::cloudflare::connector::types::{ConnectOptions, Error};
@@ -24,13 +25,13 @@ use bindings::exports::cloudflare::connector::graphql_analytics::{
 };
 use bindings::exports::cloudflare::connector::tools::{self, ToolSpec};
 
-struct Sockets;
+struct Ungranted;
 
 fn unused<T>() -> Result<T, Error> {
-    Err(Error::Internal("sockets test component".into()))
+    Err(Error::Internal("ungranted-imports test component".into()))
 }
 
-impl connector::Guest for Sockets {
+impl connector::Guest for Ungranted {
     fn connect(_: ConnectOptions) -> Result<ConnectionInfo, Error> {
         unused()
     }
@@ -40,7 +41,7 @@ impl connector::Guest for Sockets {
     }
 }
 
-impl documentation::Guest for Sockets {
+impl documentation::Guest for Ungranted {
     fn list_products() -> Result<ProductList, Error> {
         unused()
     }
@@ -54,7 +55,7 @@ impl documentation::Guest for Sockets {
     }
 }
 
-impl dns::Guest for Sockets {
+impl dns::Guest for Ungranted {
     fn list_zones(_: ZoneQuery) -> Result<ZonePage, Error> {
         unused()
     }
@@ -76,7 +77,7 @@ impl dns::Guest for Sockets {
     }
 }
 
-impl analytics::Guest for Sockets {
+impl analytics::Guest for Ungranted {
     fn query(_: QueryRequest) -> Result<QueryResult, Error> {
         unused()
     }
@@ -106,26 +107,37 @@ impl analytics::Guest for Sockets {
     }
 }
 
-impl tools::Guest for Sockets {
+impl tools::Guest for Ungranted {
     fn list_tools() -> Vec<ToolSpec> {
-        vec![ToolSpec {
-            name: "tcp-connect".into(),
-            description: "Opens a TCP connection to `arguments_json` (host:port).".into(),
-            input_schema: "{}".into(),
-            service: None,
-            read_only: false,
-        }]
+        vec![
+            ToolSpec {
+                name: "tcp-connect".into(),
+                description: "Opens a TCP connection to `arguments_json` (host:port).".into(),
+                input_schema: "{}".into(),
+                service: None,
+                read_only: false,
+            },
+            ToolSpec {
+                name: "read-file".into(),
+                description: "Reads the file at path `arguments_json`.".into(),
+                input_schema: "{}".into(),
+                service: None,
+                read_only: true,
+            },
+        ]
     }
 
-    /// Connects straight to an address, around the outbound policy: what the load-time check
-    /// exists to stop.
+    /// Connects straight to an address around the outbound policy, or reads a file: what the
+    /// load-time check exists to stop.
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
-        if name != "tcp-connect" {
-            return Err(Error::Internal(format!("no tool {name}")));
-        }
-        match std::net::TcpStream::connect(arguments_json.trim()) {
-            Ok(stream) => Ok(format!("connected to {:?}", stream.peer_addr().ok())),
-            Err(e) => Err(Error::Transport(format!("connect failed: {e}"))),
+        match name.as_str() {
+            "tcp-connect" => match std::net::TcpStream::connect(arguments_json.trim()) {
+                Ok(stream) => Ok(format!("connected to {:?}", stream.peer_addr().ok())),
+                Err(e) => Err(Error::Transport(format!("connect failed: {e}"))),
+            },
+            "read-file" => std::fs::read_to_string(arguments_json.trim())
+                .map_err(|e| Error::Transport(format!("read failed: {e}"))),
+            _ => Err(Error::Internal(format!("no tool {name}"))),
         }
     }
 }
