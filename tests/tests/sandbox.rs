@@ -20,11 +20,14 @@ async fn hostile(config: &SandboxConfig) -> PluginInstance {
         .expect("instantiates")
 }
 
+/// What the guest got back from one request. Whatever it tried, that never holds the token.
 async fn fetch(instance: &mut PluginInstance, args: Value) -> Result<Value, PluginError> {
     let result = instance
         .call_tool("fetch", &args.to_string())
         .await
         .expect("no trap");
+    let seen = format!("{result:?}");
+    assert!(!seen.contains(TOKEN), "the guest saw the token: {seen}");
     result.map(|json| serde_json::from_str(&json).expect("JSON"))
 }
 
@@ -99,6 +102,7 @@ async fn a_host_off_the_allow_list_is_denied_and_surfaces_as_denied_by_host() {
     let log = instance.outbound_log();
     assert_eq!(log.len(), 1);
     assert!(log[0].denied.is_some());
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
@@ -129,6 +133,7 @@ async fn a_guest_set_authorization_header_is_dropped() {
         None,
         "the docs host gets no Authorization at all"
     );
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
@@ -224,6 +229,7 @@ async fn the_guest_sees_no_token_and_only_granted_variables() {
         .expect("env");
     assert_eq!(env, r#"[["ENABLED_SERVICES","Documentation"]]"#);
     assert!(!env.contains(TOKEN));
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
@@ -335,6 +341,7 @@ async fn the_host_timeouts_hold_whatever_the_guest_asks() {
     .await
     .expect("the next request works");
     assert_eq!(answer["status"], 200);
+    assert_survives(&fake).await;
 }
 
 #[tokio::test]
