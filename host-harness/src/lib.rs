@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod audit_log;
+pub mod compile_cache;
 pub mod credentials;
 pub mod graphql_guard;
 pub mod mcp;
@@ -13,6 +14,7 @@ pub mod runtime;
 
 pub use audit::{AuditReport, UngrantedImports};
 pub use audit_log::AuditLog;
+pub use compile_cache::{CompileCache, LoadSource};
 pub use credentials::ApiToken;
 pub use policy::OutboundPolicy;
 pub use runtime::{CallError, Harness, Limits, PluginInstance, SandboxConfig};

@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 use host_harness::mcp::McpServer;
 use host_harness::runtime::PluginError;
-use host_harness::{ApiToken, CallError, Harness, Limits, OutboundPolicy, SandboxConfig, report};
+use host_harness::{
+    ApiToken, CallError, CompileCache, Harness, Limits, OutboundPolicy, SandboxConfig, report,
+};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,13 @@ struct Cli {
     /// Outbound requests one plugin call may make; later ones are denied.
     #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_requests: u32,
+    /// Where compiled components are kept between runs (default: the user's cache folder,
+    /// e.g. ~/.cache/cf-harness).
+    #[arg(long, global = true, env = "CF_HARNESS_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component at every start instead of using the compile cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
     /// Append each plugin call and its outbound requests to this file as JSON lines (created
     /// private to the user; token-like argument values redacted; never the token).
     #[arg(long, global = true, value_name = "PATH")]
@@ -350,7 +359,12 @@ async fn run(cli: Cli) -> Outcome {
     if matches!(cli.command, Command::Audit { .. }) {
         return audit(&printer, &plugin, &config);
     }
-    let harness = match Harness::load(&plugin) {
+    let cache = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(CompileCache::new(dir)),
+        (None, false) => CompileCache::default_dir().map(CompileCache::new),
+    };
+    let harness = match Harness::load_with(&plugin, cache.as_ref()) {
         Ok(h) => h,
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };

@@ -1,6 +1,7 @@
 //! The wasmtime side: engine, linker, store state, the outbound hook, and per-call limits.
 
 use crate::audit_log::AuditLog;
+use crate::compile_cache::{CompileCache, LoadSource};
 use crate::credentials::ApiToken;
 use crate::graphql_guard;
 use crate::policy::{Decision, DenyReason, OutboundPolicy, canonical_host, forbidden_address};
@@ -18,7 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{
@@ -49,6 +52,13 @@ pub mod docs {
     pub use super::exports::cloudflare::connector::documentation::*;
 }
 pub use exports::cloudflare::connector::tools::ToolSpec;
+
+/// The engine every plugin runs on; part of the compile cache's key.
+fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    config
+}
 
 /// How often the epoch ticks: the granularity of the CPU limit.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -856,8 +866,51 @@ pub struct PluginState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
-    limits: StoreLimits,
+    limits: PeakTrackingLimits,
     cpu_ticks_left: u64,
+}
+
+/// The store limits, remembering the largest linear memory granted (for benchmarks and
+/// host developers sizing `Limits::memory_bytes`).
+struct PeakTrackingLimits {
+    limits: StoreLimits,
+    peak_memory_bytes: usize,
+}
+
+impl ResourceLimiter for PeakTrackingLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.limits.memory_growing(current, desired, maximum)?;
+        if granted {
+            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+        }
+        Ok(granted)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for PluginState {
@@ -884,6 +937,7 @@ impl WasiHttpView for PluginState {
 pub struct Harness {
     engine: Engine,
     pre: ConnectorPluginPre<PluginState>,
+    loaded_from: LoadSource,
     _ticker: Arc<EpochTicker>,
 }
 
@@ -913,19 +967,28 @@ impl EpochTicker {
 impl Harness {
     /// Compiles the plugin and links it against WASI and WASI HTTP.
     pub fn load(plugin: &Path) -> anyhow::Result<Self> {
-        let mut wasm_config = Config::new();
-        wasm_config
-            .wasm_component_model(true)
-            .epoch_interruption(true);
-        let engine = Engine::new(&wasm_config)?;
-        let component = Component::from_file(&engine, plugin)
-            .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!(
-                    "cannot load the plugin {} (build it with `make build`, or pass --plugin)",
-                    plugin.display()
-                )
-            })?;
+        Self::load_with(plugin, None)
+    }
+
+    /// As [`Harness::load`], taking the compiled component from `cache` when it holds a valid
+    /// entry for these bytes and this engine (and storing it there otherwise).
+    pub fn load_with(plugin: &Path, cache: Option<&CompileCache>) -> anyhow::Result<Self> {
+        let context = || {
+            format!(
+                "cannot load the plugin {} (build it with `make build`, or pass --plugin)",
+                plugin.display()
+            )
+        };
+        let wasm = std::fs::read(plugin).with_context(context)?;
+        let engine = Engine::new(&engine_config())?;
+        let (component, loaded_from) = match cache {
+            Some(cache) => cache.load(&engine, &wasm),
+            None => Component::new(&engine, &wasm)
+                .map(|c| (c, LoadSource::Compiled))
+                .map_err(anyhow::Error::from),
+        }
+        .with_context(context)?;
+        tracing::debug!(source = ?loaded_from, plugin = %plugin.display(), "plugin loaded");
         // Refused before linking: an import the harness does not grant (wasi:sockets, ...).
         let refused = crate::audit::ungranted_imports(&engine, &component);
         if !refused.is_empty() {
@@ -939,8 +1002,14 @@ impl Harness {
         Ok(Harness {
             engine,
             pre,
+            loaded_from,
             _ticker: ticker,
         })
+    }
+
+    /// Whether the component was compiled now or came from the compile cache.
+    pub fn loaded_from(&self) -> LoadSource {
+        self.loaded_from
     }
 
     /// A fresh instance with its own store, limits and request log.
@@ -966,13 +1035,16 @@ impl Harness {
                 log: log.clone(),
                 requests_this_call: 0,
             },
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .memories(MAX_MEMORIES as usize)
-                .tables(MAX_TABLES as usize)
-                .table_elements(MAX_TABLE_ELEMENTS as usize)
-                .instances(MAX_INSTANCES as usize)
-                .build(),
+            limits: PeakTrackingLimits {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(limits.memory_bytes)
+                    .memories(MAX_MEMORIES as usize)
+                    .tables(MAX_TABLES as usize)
+                    .table_elements(MAX_TABLE_ELEMENTS as usize)
+                    .instances(MAX_INSTANCES as usize)
+                    .build(),
+                peak_memory_bytes: 0,
+            },
             // Instantiation runs guest code too (static initialisers): give it a call's budget.
             cpu_ticks_left: cpu_ticks(limits),
         };
@@ -1268,6 +1340,12 @@ impl PluginInstance {
                 .cloudflare_connector_dns_analytics()
                 .call_dns_timeseries(store, request, bucket)
         )
+    }
+
+    /// The largest linear memory this instance has been granted, in bytes (memory only grows,
+    /// so this is also its current size).
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.store.data().limits.peak_memory_bytes
     }
 
     /// Every outbound request this instance made, allowed or denied.

@@ -16,10 +16,17 @@ fn plugin() -> PathBuf {
     path
 }
 
+/// A compile cache shared by these tests' runs, so each process does not compile the plugin
+/// (entries are keyed by the component and engine, so the folder can outlive a build).
+fn shared_cache() -> PathBuf {
+    std::env::temp_dir().join("cf-harness-cli-tests-cache")
+}
+
 /// Runs the CLI against the fake with the token in the environment, as a user would.
 fn run(fake: &FakeCloudflare, services: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cf-harness"))
         .env_clear()
+        .env("CF_HARNESS_CACHE_DIR", shared_cache())
         .env("CLOUDFLARE_API_TOKEN", TOKEN)
         .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
         .env("ENABLED_SERVICES", services)
@@ -301,4 +308,66 @@ fn limit_flags_hold_for_the_real_plugin_and_fail_with_a_typed_error() {
         ["instantiate", "trap"].contains(&error["error"]["kind"].as_str().unwrap_or_default()),
         "{error}"
     );
+}
+
+/// The compiled plugin's cache entries, by name.
+fn cache_entries(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_compile_cache_is_used_when_warm_rebuilt_when_corrupt_and_skipped_with_no_cache() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let dir = std::env::temp_dir().join(format!("cf-harness-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache_flag = dir.to_str().expect("UTF-8 temp path");
+    let tools = |extra: &[&str]| {
+        let mut args = vec!["-v", "--cache-dir", cache_flag];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["tools", "--json"]);
+        let output = run(&fake, ALL, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            json(&output),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let (cold, log) = tools(&[]);
+    assert!(log.contains("CompiledAndCached"), "{log}");
+    let entries = cache_entries(&dir);
+    assert_eq!(entries.len(), 1, "one entry for the plugin");
+    let (warm, log) = tools(&[]);
+    assert!(log.contains("source=Cache"), "{log}");
+    assert_eq!(warm, cold, "the cached component behaves the same");
+
+    // A damaged entry is compiled again and replaced, never loaded.
+    let good = std::fs::read(&entries[0]).expect("entry");
+    let mut damaged = good.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x55;
+    std::fs::write(&entries[0], &damaged).expect("damage");
+    let (rebuilt, log) = tools(&[]);
+    assert!(log.contains("Rebuilt"), "{log}");
+    assert_eq!(rebuilt, cold);
+    assert_eq!(std::fs::read(&entries[0]).expect("entry"), good);
+
+    // --no-cache neither reads nor writes it.
+    std::fs::remove_dir_all(&dir).expect("clear");
+    let (uncached, log) = tools(&["--no-cache"]);
+    assert!(log.contains("source=Compiled"), "{log}");
+    assert_eq!(uncached, cold);
+    assert!(!dir.exists(), "nothing written with --no-cache");
 }
