@@ -4,7 +4,7 @@ WASM_TARGET := wasm32-wasip2
 WASM_DIR    := target/$(WASM_TARGET)/release
 PLUGIN      := $(WASM_DIR)/cloudflare_connector.wasm
 
-.PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target
+.PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target bench
 .PHONY: fuzz
 
 all: build
@@ -16,7 +16,7 @@ wasm-target:
 # The plugin, and the test components loaded in its place: the hostile one (sandbox tests) and
 # one that imports wasi:sockets and wasi:filesystem (refused at load).
 plugin: wasm-target
-	$(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin -p ungranted-plugin
+	CARGO_PROFILE_RELEASE_LTO=true $(CARGO) build --release --target $(WASM_TARGET) -p plugin -p hostile-plugin -p ungranted-plugin
 
 # cf-harness and the fake Cloudflare used by the demo.
 harness:
@@ -29,6 +29,17 @@ demo: build
 
 test: plugin
 	@CARGO=$(CARGO) bash scripts/test.sh
+
+# Performance, offline against the fake Cloudflare (bench/; about half a minute, not part of
+# `make test`): component size, load (compiled, and from the compile cache), instantiate, verify
+# in the sandbox against the same requests from a native client, cf-harness verify as a process,
+# 5 MiB GraphQL answers (time, peak memory) and verify calls per second. Prints the medians
+# against their targets and writes target/bench.json. BENCH_ARGS=--quick for fewer runs.
+BENCH_ARGS ?=
+
+bench: plugin
+	$(CARGO) build --release -p host-harness -p cf-bench
+	target/release/cf-bench $(BENCH_ARGS)
 
 # cf-harness mcp driven by the official Python MCP SDK (a virtualenv in target/mcp-client-venv).
 mcp-client-test: plugin harness

@@ -1,14 +1,15 @@
 //! Compiled components on disk, so a process start does not pay Cranelift's compile time.
 //!
-//! An entry is keyed by the SHA-256 of the component's bytes, the wasmtime version and the
-//! engine's compatibility hash (its configuration and the host CPU's features): a changed
-//! plugin, wasmtime or engine setting never finds a stale entry. Each file holds a magic
-//! string, the SHA-256 of the artifact and the artifact; a file whose hash does not match
+//! An entry is keyed by a hash of the component's bytes, the harness version and the engine's
+//! compatibility hash (wasmtime's version, its configuration and the host CPU's features): a
+//! changed plugin, wasmtime or engine setting never finds a stale entry. Each file holds a magic
+//! string, the hash of the artifact and the artifact; a file whose hash does not match
 //! (truncated, corrupt) is never handed to wasmtime: it is compiled again and replaced.
+//! The hash is BLAKE3 (cryptographic, and several times faster than SHA-256 here: both the
+//! component and the entry are hashed at every start).
 //! Entries are written to a temporary file and renamed, so a reader never sees half a file.
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// The first bytes of an entry; bumped when the layout changes.
-const MAGIC: &[u8; 8] = b"CFHCACH1";
+const MAGIC: &[u8; 8] = b"CFHCACH2";
 const HASH_LEN: usize = 32;
 
 /// Where a loaded component came from.
@@ -110,7 +111,7 @@ impl CompileCache {
         let mut file = std::fs::File::create(&temporary)
             .with_context(|| format!("cannot create {}", temporary.display()))?;
         file.write_all(MAGIC)?;
-        file.write_all(&Sha256::digest(artifact))?;
+        file.write_all(blake3::hash(artifact).as_bytes())?;
         file.write_all(artifact)?;
         file.sync_all()?;
         drop(file);
@@ -132,10 +133,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Feeds `Hash` output into SHA-256 (the engine's compatibility hash is only `Hash`).
-struct Sha256Hasher(Sha256);
+/// Feeds `Hash` output into BLAKE3 (the engine's compatibility hash is only `Hash`).
+struct Blake3Hasher(blake3::Hasher);
 
-impl Hasher for Sha256Hasher {
+impl Hasher for Blake3Hasher {
     fn finish(&self) -> u64 {
         0
     }
@@ -146,17 +147,12 @@ impl Hasher for Sha256Hasher {
 }
 
 fn key(engine: &Engine, wasm: &[u8]) -> String {
-    let mut hasher = Sha256Hasher(Sha256::new());
+    let mut hasher = Blake3Hasher(blake3::Hasher::new());
     hasher.write(MAGIC);
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher.write(&Sha256::digest(wasm));
-    hasher
-        .0
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.write(blake3::hash(wasm).as_bytes());
+    hasher.0.finalize().to_hex().to_string()
 }
 
 fn deserialize_entry(engine: &Engine, entry: &[u8]) -> anyhow::Result<Component> {
@@ -167,7 +163,7 @@ fn deserialize_entry(engine: &Engine, entry: &[u8]) -> anyhow::Result<Component>
         anyhow::bail!("truncated entry");
     }
     let (hash, artifact) = rest.split_at(HASH_LEN);
-    if Sha256::digest(artifact).as_slice() != hash {
+    if blake3::hash(artifact).as_bytes().as_slice() != hash {
         anyhow::bail!("the artifact does not match its hash");
     }
     deserialize_artifact(engine, artifact)
@@ -179,7 +175,7 @@ fn deserialize_entry(engine: &Engine, entry: &[u8]) -> anyhow::Result<Component>
 fn deserialize_artifact(engine: &Engine, artifact: &[u8]) -> anyhow::Result<Component> {
     // SAFETY: wasmtime requires the bytes to come from `precompile_component` of a compatible
     // engine. They do: `engine` compiled them now, or they are an entry written by `store`
-    // whose SHA-256 still matches (so not corrupted since), under a key that includes the
+    // whose BLAKE3 hash still matches (so not corrupted since), under a key that includes the
     // engine's compatibility hash; wasmtime checks the version and configuration again.
     // The cache folder is the user's own (0700): whoever can write there can also replace
     // the plugin itself.
@@ -260,7 +256,7 @@ mod tests {
         for damaged in [
             flipped,
             good[..good.len() / 2].to_vec(),
-            b"CFHCACH1".to_vec(),
+            MAGIC.to_vec(),
             Vec::new(),
             b"not an entry at all".to_vec(),
         ] {

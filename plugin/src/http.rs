@@ -116,7 +116,14 @@ impl Transport for WasiTransport {
             .header("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        let mut body = Vec::new();
+        // Sized from Content-Length when given, so a large body is not copied as it doubles.
+        let declared = response
+            .header("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n <= MAX_RESPONSE_BYTES)
+            .unwrap_or(0);
+        let mut body = Vec::with_capacity(declared);
         if request.method != Method::Head {
             while let Some(chunk) = response
                 .chunk(64 * 1024)

@@ -257,6 +257,19 @@ async fn a_call_past_the_memory_limit_traps_poisons_the_instance_and_a_fresh_one
 }
 
 #[tokio::test]
+async fn an_instance_reports_its_peak_memory() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut instance = hostile(&sandbox(&fake)).await;
+    let at_start = instance.peak_memory_bytes();
+    assert!(at_start > 0, "the initial memory counts");
+    let result = instance.call_tool("allocate", r#"{"mib": 8}"#).await;
+    assert!(matches!(result, Ok(Ok(_))), "{result:?}");
+    let peak = instance.peak_memory_bytes();
+    assert!(peak >= at_start + 8 * 1024 * 1024, "{at_start} -> {peak}");
+    assert!(peak <= Limits::default().memory_bytes);
+}
+
+#[tokio::test]
 async fn a_busy_loop_is_stopped_by_the_cpu_limit_and_a_fresh_instance_works() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let mut config = sandbox(&fake);

@@ -28,11 +28,19 @@ impl Envelope {
     /// Reads an envelope field by field, so that a `null`, a string code or a missing key in
     /// one place does not lose the rest.
     pub fn from_value(value: &Value) -> Envelope {
+        Envelope::from_owned(value.clone())
+    }
+
+    /// As [`Envelope::from_value`], taking `result` out rather than copying it.
+    pub fn from_owned(mut value: Value) -> Envelope {
         Envelope {
             success: value.get("success").and_then(Value::as_bool),
             errors: messages(value.get("errors")),
             messages: messages(value.get("messages")),
-            result: value.get("result").cloned().unwrap_or(Value::Null),
+            result: value
+                .get_mut("result")
+                .map(Value::take)
+                .unwrap_or(Value::Null),
             result_info: value.get("result_info").filter(|v| !v.is_null()).cloned(),
         }
     }
@@ -74,7 +82,7 @@ impl ApiReply {
     pub fn from_response(request: &Request, response: Response) -> ApiReply {
         // A body that is not an envelope (an HTML error page from a proxy) still has a status.
         let envelope = serde_json::from_slice::<Value>(&response.body)
-            .map(|v| Envelope::from_value(&v))
+            .map(Envelope::from_owned)
             .unwrap_or_default();
         ApiReply {
             request: request.describe(),

@@ -51,8 +51,12 @@ fn problem(raw: &Value) -> GraphqlProblem {
 
 /// Reads a GraphQL response. The endpoint may answer an authentication failure with the REST
 /// envelope instead of a GraphQL body: that becomes the matching API error.
-pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
-    let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
+pub fn parse(request: &Request, mut response: Response) -> Result<Answer, Error> {
+    let parsed = serde_json::from_slice::<Value>(&response.body);
+    // The body's bytes are not needed once parsed: free them before the tree is worked on
+    // (a 5 MiB answer must fit the instance's memory with its tree).
+    response.body = Vec::new();
+    let mut value: Value = parsed.map_err(|e| {
         classify_or(
             &response,
             Error::Transport(format!(
@@ -94,7 +98,11 @@ pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
         .map(|list| list.iter().map(problem).collect())
         .unwrap_or_default();
     Ok(Answer {
-        data: value.get("data").cloned().unwrap_or(Value::Null),
+        // Taken, not cloned: the data is most of the tree.
+        data: value
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null),
         problems,
     })
 }

@@ -557,14 +557,15 @@ fn run_graphql(
 ) -> Result<Result<Value, Vec<GraphqlProblem>>, Error> {
     let request = graphql::request(query, &variables);
     let response = transport.send(&request)?;
-    let Answer { data, problems } = graphql::parse(&request, response).map_err(|e| match e {
-        // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
-        Error::Forbidden(mut failure) => {
-            failure.hint = Some(grant_hint(scope.analytics_permission()));
-            Error::Forbidden(failure)
-        }
-        other => other,
-    })?;
+    let Answer { mut data, problems } =
+        graphql::parse(&request, response).map_err(|e| match e {
+            // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
+            Error::Forbidden(mut failure) => {
+                failure.hint = Some(grant_hint(scope.analytics_permission()));
+                Error::Forbidden(failure)
+            }
+            other => other,
+        })?;
     // A report is whole or it is wrong: any problem (a failed `total` beside good `rows`
     // included) fails the call rather than give a partial answer.
     if !problems.is_empty() {
@@ -573,8 +574,8 @@ fn run_graphql(
         }
         return Err(problems_error(scope, problems));
     }
-    match data.pointer(&format!("/viewer/{}/0", scope.list_name())) {
-        Some(node) => Ok(Ok(node.clone())),
+    match data.pointer_mut(&format!("/viewer/{}/0", scope.list_name())) {
+        Some(node) => Ok(Ok(node.take())),
         // The zone was found over REST, so an empty list means its analytics are not readable.
         None => Err(Error::Forbidden(ApiFailure {
             status: 200,
@@ -738,16 +739,19 @@ fn read_group(group: &Value, dimensions: &[Dimension], metrics: &[Metric]) -> Gr
     }
 }
 
+/// The first `max` groups under `alias` (an answer longer than asked for is not read further).
 fn groups_of(
     node: &Value,
     alias: &str,
     dimensions: &[Dimension],
     metrics: &[Metric],
+    max: usize,
 ) -> Vec<Group> {
     node.get(alias)
         .and_then(Value::as_array)
         .map(|list| {
             list.iter()
+                .take(max)
                 .map(|g| read_group(g, dimensions, metrics))
                 .collect()
         })
@@ -846,9 +850,9 @@ fn grouped_query(
                 continue;
             }
         };
-        let mut groups = groups_of(&node, "rows", &ask.dimensions, ask.metrics);
+        let mut groups = groups_of(&node, "rows", &ask.dimensions, ask.metrics, asked as usize);
         let totals_group = if with_total {
-            groups_of(&node, "total", &[], ask.metrics)
+            groups_of(&node, "total", &[], ask.metrics, 1)
                 .into_iter()
                 .next()
         } else {

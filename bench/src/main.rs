@@ -1,0 +1,1273 @@
+//! `cf-bench` (`make bench`): how fast the connector is in its sandbox, offline, against the
+//! fake Cloudflare on loopback, in-process. Prints the machine, then one table: each
+//! measurement's median over repeated runs, its target and whether it was met; writes the same
+//! as JSON to `target/bench.json`. Exits 0 when targets are missed (the table says so); only a
+//! broken set-up (no component, no fake) is an error.
+
+use anyhow::{Context as _, anyhow, bail};
+use bytes::Bytes;
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, ZONE_NAME};
+use clap::Parser;
+use host_harness::policy::{API_HOST, DOCS_HOST};
+use host_harness::runtime::{ConnectOptions, Service, dns};
+use host_harness::{
+    ApiToken, CallError, CompileCache, Harness, LoadSource, OutboundPolicy, PluginInstance,
+    SandboxConfig,
+};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cf-bench",
+    about = "Benchmark the Cloudflare connector in its sandbox against the fake Cloudflare"
+)]
+struct Cli {
+    /// Fewer runs of each measurement (a few seconds instead of half a minute).
+    #[arg(long)]
+    quick: bool,
+    /// The component (default: the workspace's release build).
+    #[arg(long)]
+    plugin: Option<PathBuf>,
+    /// The `cf-harness` executable timed as a whole process (default: target/release/cf-harness).
+    #[arg(long)]
+    cf_harness: Option<PathBuf>,
+    /// Where to write the results as JSON (default: target/bench.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// How many times each measurement runs.
+struct Runs {
+    compile: usize,
+    cached_load: usize,
+    instantiate: usize,
+    verify: usize,
+    process: usize,
+    large: usize,
+    /// Rounds of the throughput measurement, and the length of each.
+    throughput_rounds: usize,
+    throughput_round: Duration,
+}
+
+impl Runs {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Runs {
+                compile: 1,
+                cached_load: 5,
+                instantiate: 30,
+                verify: 5,
+                process: 3,
+                large: 1,
+                throughput_rounds: 1,
+                throughput_round: Duration::from_millis(500),
+            }
+        } else {
+            Runs {
+                compile: 3,
+                cached_load: 30,
+                instantiate: 500,
+                verify: 40,
+                process: 20,
+                large: 5,
+                throughput_rounds: 3,
+                throughput_round: Duration::from_millis(700),
+            }
+        }
+    }
+}
+
+const ALL_SERVICES: [Service; 3] = [
+    Service::Documentation,
+    Service::DnsAnalytics,
+    Service::GraphqlAnalytics,
+];
+const ENABLED_SERVICES: &str = "Documentation,DNS Analytics,GraphQL Analytics";
+/// What the fake's GraphQL answers are inflated to for the large-answer measurements.
+const LARGE_ANSWER_BYTES: usize = 5 * 1024 * 1024;
+/// The memory limit of the re-run, when a large answer exhausted the default one.
+const ROOMY_MEMORY: usize = 512 * 1024 * 1024;
+const KIB: f64 = 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Bytes,
+    Seconds,
+    /// Sandboxed time over native time.
+    Ratio,
+    PerSecond,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Bytes => "bytes",
+            Unit::Seconds => "seconds",
+            Unit::Ratio => "ratio",
+            Unit::PerSecond => "per_second",
+        }
+    }
+
+    fn format(self, value: f64) -> String {
+        match self {
+            Unit::Bytes if value.abs() >= MIB => format!("{:.2} MiB", value / MIB),
+            Unit::Bytes if value.abs() >= KIB => format!("{:.1} KiB", value / KIB),
+            Unit::Bytes => format!("{value:.0} B"),
+            Unit::Seconds if value.abs() >= 1.0 => format!("{value:.2} s"),
+            Unit::Seconds if value.abs() >= 1e-3 => format!("{:.2} ms", value * 1e3),
+            Unit::Seconds => format!("{:.1} µs", value * 1e6),
+            Unit::Ratio => format!("{value:.2}x"),
+            Unit::PerSecond => format!("{value:.1}/s"),
+        }
+    }
+}
+
+/// A target: the value must stay below (or at most reach) the limit.
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    limit: f64,
+    inclusive: bool,
+    /// A stricter wish, reported but not required.
+    aim: Option<f64>,
+}
+
+const fn below(limit: f64) -> Option<Target> {
+    Some(Target {
+        limit,
+        inclusive: false,
+        aim: None,
+    })
+}
+
+const fn at_most(limit: f64) -> Option<Target> {
+    Some(Target {
+        limit,
+        inclusive: true,
+        aim: None,
+    })
+}
+
+struct Row {
+    name: String,
+    unit: Unit,
+    /// `Err` when the measurement could not be made (the reason is shown instead).
+    median: Result<f64, String>,
+    runs: usize,
+    target: Option<Target>,
+    /// Said after the verdict.
+    remark: Option<String>,
+}
+
+impl Row {
+    fn new(name: &str, unit: Unit, median: f64, runs: usize, target: Option<Target>) -> Self {
+        Row {
+            name: name.to_owned(),
+            unit,
+            median: Ok(median),
+            runs,
+            target,
+            remark: None,
+        }
+    }
+
+    fn failed(name: &str, unit: Unit, error: &anyhow::Error, target: Option<Target>) -> Self {
+        Row {
+            name: name.to_owned(),
+            unit,
+            median: Err(one_line(&format!("{error:#}"))),
+            runs: 0,
+            target,
+            remark: None,
+        }
+    }
+
+    fn met(&self) -> Option<bool> {
+        let target = self.target?;
+        let value = *self.median.as_ref().ok()?;
+        Some(if target.inclusive {
+            value <= target.limit
+        } else {
+            value < target.limit
+        })
+    }
+
+    fn target_text(&self) -> String {
+        let Some(target) = self.target else {
+            return String::new();
+        };
+        let op = if target.inclusive { "<=" } else { "<" };
+        let mut text = format!("{op} {}", self.unit.format(target.limit));
+        if let Some(aim) = target.aim {
+            let _ = write!(text, " (aim < {})", self.unit.format(aim));
+        }
+        text
+    }
+
+    fn verdict(&self) -> String {
+        let verdict = self.bare_verdict();
+        match &self.remark {
+            Some(remark) if verdict.is_empty() => remark.clone(),
+            Some(remark) => format!("{verdict} {remark}"),
+            None => verdict,
+        }
+    }
+
+    fn bare_verdict(&self) -> String {
+        match (&self.median, self.target) {
+            (Err(reason), _) => format!("FAILED: {reason}"),
+            (Ok(_), None) => String::new(),
+            (Ok(value), Some(target)) => {
+                if self.met() == Some(true) {
+                    match target.aim {
+                        Some(aim) if *value >= aim => {
+                            format!("ok (aim missed by {})", self.unit.format(value - aim))
+                        }
+                        _ => "ok".to_owned(),
+                    }
+                } else {
+                    format!("MISSED by {}", self.unit.format(value - target.limit))
+                }
+            }
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "unit": self.unit.name(),
+            "median": self.median.as_ref().ok(),
+            "display": self.median.as_ref().map(|v| self.unit.format(*v)).ok(),
+            "error": self.median.as_ref().err(),
+            "runs": self.runs,
+            "target": self.target.map(|t| json!({
+                "limit": t.limit,
+                "inclusive": t.inclusive,
+                "aim": t.aim,
+                "display": self.target_text(),
+            })),
+            "met": self.met(),
+            "verdict": self.verdict(),
+        })
+    }
+}
+
+fn one_line(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(160).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+fn median_seconds(durations: &[Duration]) -> f64 {
+    median(
+        &mut durations
+            .iter()
+            .map(Duration::as_secs_f64)
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn table(rows: &[Row]) -> String {
+    let header = ["measurement", "median", "runs", "target", "verdict"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.name.clone(),
+                row.median
+                    .as_ref()
+                    .map_or_else(|_| "-".to_owned(), |v| row.unit.format(*v)),
+                if row.runs == 0 {
+                    "-".to_owned()
+                } else {
+                    row.runs.to_string()
+                },
+                row.target_text(),
+                row.verdict(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: [&str; 5]| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            // Numbers right-aligned, words left-aligned; the last column unpadded.
+            match index {
+                1 | 2 => {
+                    let _ = write!(text, "{cell:>width$}  ");
+                }
+                4 => text.push_str(cell),
+                _ => {
+                    let _ = write!(text, "{cell:<width$}  ");
+                }
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    let rule = widths.map(|w| "-".repeat(w));
+    line([&rule[0], &rule[1], &rule[2], &rule[3], &rule[4]]);
+    for cells in &cells {
+        line([&cells[0], &cells[1], &cells[2], &cells[3], &cells[4]]);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+
+struct Machine {
+    cpu: String,
+    cores: usize,
+    rustc: String,
+    wasmtime: String,
+}
+
+impl Machine {
+    fn detect(root: &Path) -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, model)| model.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rustc = Command::new("rustc")
+            .arg("--version")
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        // The version the workspace locked (the three wasmtime crates move together).
+        let wasmtime = std::fs::read_to_string(root.join("Cargo.lock"))
+            .ok()
+            .and_then(|lock| {
+                let mut lines = lock.lines();
+                lines.find(|l| *l == "name = \"wasmtime\"")?;
+                let version = lines.next()?.strip_prefix("version = \"")?;
+                Some(version.trim_end_matches('"').to_owned())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        Machine {
+            cpu,
+            cores,
+            rustc,
+            wasmtime,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up, as tests/tests/common/mod.rs does it
+
+/// The sandbox as `cf-harness` sets it up, with both Cloudflare hosts sent to the fake.
+fn sandbox(fake: &FakeCloudflare) -> anyhow::Result<SandboxConfig> {
+    let policy = OutboundPolicy::cloudflare()
+        .with_upstream(&format!("{API_HOST}={}", fake.url()))
+        .and_then(|p| p.with_upstream(&format!("{DOCS_HOST}={}", fake.url())))
+        .map_err(|e| anyhow!("upstream: {e}"))?;
+    Ok(SandboxConfig {
+        token: Some(ApiToken::new(TOKEN, "bench").map_err(|e| anyhow!("token: {e}"))?),
+        policy,
+        ..SandboxConfig::default()
+    })
+}
+
+async fn connected(harness: &Harness, config: &SandboxConfig) -> anyhow::Result<PluginInstance> {
+    let mut instance = harness.instantiate(config).await?;
+    instance
+        .connect(&ConnectOptions {
+            account_id: ACCOUNT_ID.to_owned(),
+            enabled_services: ALL_SERVICES.to_vec(),
+        })
+        .await
+        .map_err(|e| call_error(e).context("connect"))?
+        .map_err(|e| anyhow!("connect: {}", host_harness::report::error_text(&e)))?;
+    Ok(instance)
+}
+
+/// A call that did not return, in one line: a trap by its cause (the memory or CPU limit, an
+/// `unreachable`, ...) rather than its backtrace.
+fn call_error(error: CallError) -> anyhow::Error {
+    match error {
+        CallError::Trap(trap) => anyhow!("the plugin trapped: {}", trap.root_cause()),
+        other => anyhow!("{other}"),
+    }
+}
+
+/// One `verify`, which must find the fake's account ready.
+async fn verify(instance: &mut PluginInstance) -> anyhow::Result<()> {
+    let report = instance
+        .verify()
+        .await
+        .map_err(|e| call_error(e).context("verify"))?
+        .map_err(|e| anyhow!("verify: {}", host_harness::report::error_text(&e)))?;
+    if !report.ready {
+        bail!("verify did not find the fake account ready");
+    }
+    Ok(())
+}
+
+/// A directory under the system's temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!("cf-bench-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The native client
+
+/// One recorded request, ready to send again.
+struct Replay {
+    method: http::Method,
+    host: String,
+    path_and_query: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    body: Bytes,
+}
+
+impl Replay {
+    fn from_recorded(request: &RecordedRequest) -> anyhow::Result<Self> {
+        let mut headers = Vec::new();
+        if request.host == API_HOST {
+            let authorization = request
+                .header("authorization")
+                .map_or_else(|| format!("Bearer {TOKEN}"), str::to_owned);
+            headers.push((
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(&authorization)?,
+            ));
+        }
+        if let Some(content_type) = request.header("content-type") {
+            headers.push((
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_str(content_type)?,
+            ));
+        }
+        Ok(Replay {
+            method: request.method.parse()?,
+            host: request.host.clone(),
+            path_and_query: match &request.query {
+                Some(query) => format!("{}?{query}", request.path),
+                None => request.path.clone(),
+            },
+            headers,
+            body: Bytes::from(request.body.clone()),
+        })
+    }
+
+    fn request(&self) -> anyhow::Result<http::Request<Full<Bytes>>> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.path_and_query.as_str())
+            .header(http::header::HOST, self.host.as_str());
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        Ok(builder.body(Full::new(self.body.clone()))?)
+    }
+}
+
+/// `METHOD host/path`, to name a request.
+fn request_line(request: &RecordedRequest) -> String {
+    format!("{} {}{}", request.method, request.host, request.path)
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn open(address: SocketAddr) -> anyhow::Result<Sender> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// Sends the requests in order, each body read whole and parsed as the plugin would (JSON, or
+/// UTF-8 text for the docs host). `keep_alive`: one connection per host, reused (as a native
+/// client with a pool would); otherwise a new connection per request, as the sandbox's host
+/// makes.
+async fn replay(
+    address: SocketAddr,
+    requests: &[Replay],
+    keep_alive: bool,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut pool: HashMap<&str, Sender> = HashMap::new();
+    for request in requests {
+        let mut fresh;
+        let sender = if keep_alive {
+            match pool.entry(request.host.as_str()) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(open(address).await?)
+                }
+            }
+        } else {
+            fresh = open(address).await?;
+            &mut fresh
+        };
+        sender.ready().await?;
+        let response = sender.send_request(request.request()?).await?;
+        let json = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let body = response.into_body().collect().await?.to_bytes();
+        if json {
+            serde_json::from_slice::<Value>(&body).context("a JSON answer")?;
+        } else {
+            std::str::from_utf8(&body).context("a text answer")?;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+struct Bench {
+    root: PathBuf,
+    plugin: PathBuf,
+    cf_harness: PathBuf,
+    runs: Runs,
+    rows: Vec<Row>,
+    notes: Vec<String>,
+}
+
+impl Bench {
+    fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    /// Measurement 1: the component's size.
+    fn size(&mut self) -> anyhow::Result<()> {
+        let bytes = std::fs::metadata(&self.plugin)
+            .with_context(|| {
+                format!(
+                    "no component at {} (run `make plugin`)",
+                    self.plugin.display()
+                )
+            })?
+            .len();
+        self.push(Row::new(
+            "component size",
+            Unit::Bytes,
+            bytes as f64,
+            1,
+            Some(Target {
+                limit: MIB,
+                inclusive: false,
+                aim: Some(500.0 * KIB),
+            }),
+        ));
+        Ok(())
+    }
+
+    /// Measurement 2: loading, compiled from scratch and from a warm compile cache (then
+    /// instantiated).
+    async fn load(&mut self, config: &SandboxConfig) -> anyhow::Result<Harness> {
+        let mut compiled = Vec::new();
+        for _ in 0..self.runs.compile {
+            let started = Instant::now();
+            let harness = Harness::load_with(&self.plugin, None)?;
+            compiled.push(started.elapsed());
+            drop(harness);
+        }
+        self.push(Row::new(
+            "load, compiled (no cache)",
+            Unit::Seconds,
+            median_seconds(&compiled),
+            compiled.len(),
+            None,
+        ));
+
+        let dir = TempDir::new("cache")?;
+        let cache = CompileCache::new(&dir.0);
+        let primed = Harness::load_with(&self.plugin, Some(&cache))?;
+        if primed.loaded_from() != LoadSource::CompiledAndCached {
+            bail!(
+                "priming the compile cache: loaded from {:?}",
+                primed.loaded_from()
+            );
+        }
+        drop(primed);
+        let (mut loads, mut totals) = (Vec::new(), Vec::new());
+        let mut harness = None;
+        for _ in 0..self.runs.cached_load {
+            let started = Instant::now();
+            let loaded = Harness::load_with(&self.plugin, Some(&cache))?;
+            let load = started.elapsed();
+            let instance = loaded.instantiate(config).await?;
+            let total = started.elapsed();
+            if loaded.loaded_from() != LoadSource::Cache {
+                bail!(
+                    "a warm load came from {:?}, not the cache",
+                    loaded.loaded_from()
+                );
+            }
+            drop(instance);
+            loads.push(load);
+            totals.push(total);
+            harness = Some(loaded);
+        }
+        let harness = harness.context("no cached load ran")?;
+        self.push(Row::new(
+            "load, from cache",
+            Unit::Seconds,
+            median_seconds(&loads),
+            loads.len(),
+            None,
+        ));
+        self.push(Row::new(
+            "load from cache + instantiate",
+            Unit::Seconds,
+            median_seconds(&totals),
+            totals.len(),
+            below(5e-3),
+        ));
+        let entry = std::fs::read_dir(&dir.0)?
+            .filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0);
+        self.note(format!(
+            "compile cache entry: {} (every warm load checked: LoadSource::Cache)",
+            Unit::Bytes.format(entry as f64)
+        ));
+        Ok(harness)
+    }
+
+    /// Measurement 3: instantiating from the prepared component.
+    async fn instantiate(
+        &mut self,
+        harness: &Harness,
+        config: &SandboxConfig,
+    ) -> anyhow::Result<()> {
+        for _ in 0..5 {
+            drop(harness.instantiate(config).await?);
+        }
+        let mut times = Vec::new();
+        for _ in 0..self.runs.instantiate {
+            let started = Instant::now();
+            let instance = harness.instantiate(config).await?;
+            times.push(started.elapsed());
+            drop(instance);
+        }
+        self.push(Row::new(
+            "instantiate",
+            Unit::Seconds,
+            median_seconds(&times),
+            times.len(),
+            below(100e-6),
+        ));
+        Ok(())
+    }
+
+    /// Measurement 4: `verify` in the sandbox, and the same requests from a native client.
+    async fn verify(
+        &mut self,
+        harness: &Harness,
+        config: &SandboxConfig,
+        fake: &FakeCloudflare,
+    ) -> anyhow::Result<()> {
+        // The first GraphQL request builds the fake's schema: not part of any run. This verify's
+        // requests are the ones the native client sends.
+        let mut instance = connected(harness, config).await?;
+        fake.clear_requests();
+        verify(&mut instance).await?;
+        let recorded = fake.requests();
+        let requests = recorded
+            .iter()
+            .map(Replay::from_recorded)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let summary: Vec<String> = recorded.iter().map(request_line).collect();
+        replay(fake.addr(), &requests, false).await?;
+
+        // Sandboxed and native runs alternate, so a change in the machine's load affects both.
+        let (mut times, mut peaks) = (Vec::new(), Vec::new());
+        let (mut native, mut pooled) = (Vec::new(), Vec::new());
+        for _ in 0..self.runs.verify {
+            let mut instance = connected(harness, config).await?;
+            fake.clear_requests();
+            let started = Instant::now();
+            verify(&mut instance).await?;
+            times.push(started.elapsed());
+            peaks.push(instance.peak_memory_bytes() as f64);
+            let sent: Vec<String> = fake.requests().iter().map(request_line).collect();
+            if sent != summary {
+                bail!("verify sent other requests than the first time: {sent:?}");
+            }
+            native.push(replay(fake.addr(), &requests, false).await?);
+            pooled.push(replay(fake.addr(), &requests, true).await?);
+        }
+        let sandboxed = median_seconds(&times);
+        self.push(Row::new(
+            "verify, sandboxed",
+            Unit::Seconds,
+            sandboxed,
+            times.len(),
+            None,
+        ));
+        let native = median_seconds(&native);
+        let pooled_median = median_seconds(&pooled);
+        self.push(Row::new(
+            "verify, native client (same requests)",
+            Unit::Seconds,
+            native,
+            self.runs.verify,
+            None,
+        ));
+        self.push(Row::new(
+            "verify, sandboxed / native",
+            Unit::Ratio,
+            sandboxed / native,
+            self.runs.verify,
+            at_most(1.5),
+        ));
+        self.push(Row::new(
+            "verify, native keep-alive (info)",
+            Unit::Seconds,
+            pooled_median,
+            self.runs.verify,
+            None,
+        ));
+        self.push(Row::new(
+            "verify, peak linear memory",
+            Unit::Bytes,
+            median(&mut peaks),
+            self.runs.verify,
+            None,
+        ));
+        self.note(format!(
+            "verify sends {} requests, in order: {}",
+            recorded.len(),
+            summary.join(", ")
+        ));
+        self.note(format!(
+            "native client: hyper http1, a new connection per request as the sandbox's host \
+             makes (the ratio's denominator); with keep-alive (one connection per host) it \
+             takes {}, the sandbox {:.2}x that",
+            Unit::Seconds.format(pooled_median),
+            sandboxed / pooled_median
+        ));
+        Ok(())
+    }
+
+    /// Measurement 5: `cf-harness verify --json` as a whole process, compile cache warm.
+    fn process(&mut self, fake: &FakeCloudflare) -> anyhow::Result<()> {
+        if !self.cf_harness.exists() {
+            bail!(
+                "no {} (run `cargo build --release -p host-harness`)",
+                self.cf_harness.display()
+            );
+        }
+        let cache = TempDir::new("process-cache")?;
+        let run = || -> anyhow::Result<Duration> {
+            let started = Instant::now();
+            let output = Command::new(&self.cf_harness)
+                .env("CLOUDFLARE_API_TOKEN", TOKEN)
+                .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+                .env("ENABLED_SERVICES", ENABLED_SERVICES)
+                .env("CF_HARNESS_CACHE_DIR", &cache.0)
+                .arg("--plugin")
+                .arg(&self.plugin)
+                .arg("--upstream")
+                .arg(format!("{API_HOST}={}", fake.url()))
+                .arg("--upstream")
+                .arg(format!("{DOCS_HOST}={}", fake.url()))
+                .args(["verify", "--json"])
+                .output()?;
+            let elapsed = started.elapsed();
+            if !output.status.success() {
+                bail!(
+                    "cf-harness verify exited with {}: {}{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let report: Value = serde_json::from_slice(&output.stdout)
+                .context("cf-harness verify --json printed no JSON")?;
+            if report["ready"] != json!(true) {
+                bail!("cf-harness verify: not ready");
+            }
+            Ok(elapsed)
+        };
+        let primed = run()?;
+        let cached = std::fs::read_dir(&cache.0)?.filter_map(Result::ok).count();
+        if cached == 0 {
+            bail!("cf-harness wrote nothing to CF_HARNESS_CACHE_DIR (does it read that variable?)");
+        }
+        let mut times = Vec::new();
+        for _ in 0..self.runs.process {
+            times.push(run()?);
+        }
+        self.push(Row::new(
+            "cf-harness verify process, cache warm",
+            Unit::Seconds,
+            median_seconds(&times),
+            times.len(),
+            below(50e-3),
+        ));
+        self.note(format!(
+            "cf-harness verify process, first run (compiling into an empty cache): {}",
+            Unit::Seconds.format(primed.as_secs_f64())
+        ));
+        Ok(())
+    }
+
+    /// Measurement 6: one call answered with ~5 MiB of GraphQL: time, peak memory, what the fake
+    /// sent. A call that fails is reported in the table, with the memory it had reached; when it
+    /// ran out of memory, it runs once more with [`ROOMY_MEMORY`] to show what it needs.
+    async fn large_answer(
+        &mut self,
+        name: &str,
+        harness: &Harness,
+        config: &SandboxConfig,
+        fake: &FakeCloudflare,
+        call: Call,
+    ) {
+        let runs = self.runs.large;
+        fake.set_graphql_inflation(Some(LARGE_ANSWER_BYTES));
+        let (mut times, mut peaks, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+        let mut details = String::new();
+        let mut failure = None;
+        let mut out_of_memory = false;
+        for _ in 0..runs {
+            let mut instance = match connected(harness, config).await {
+                Ok(instance) => instance,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            };
+            let started = Instant::now();
+            let outcome = call.run(&mut instance).await;
+            let elapsed = started.elapsed();
+            let log = instance.outbound_log();
+            let graphql: Vec<_> = log
+                .iter()
+                .filter(|r| r.path.ends_with("/graphql"))
+                .collect();
+            let largest = graphql.iter().map(|r| r.response_bytes).max().unwrap_or(0);
+            let peak = instance.peak_memory_bytes();
+            // A guest that cannot grow its memory aborts (`unreachable`): say which limit it hit.
+            let limit = config.limits.memory_bytes;
+            let at_limit = peak + 64 * 1024 > limit;
+            let outcome = outcome.map_err(|error| {
+                if at_limit {
+                    anyhow!(
+                        "{error:#}, its memory at the instance's {} limit (an allocation failed)",
+                        Unit::Bytes.format(limit as f64)
+                    )
+                } else {
+                    error
+                }
+            });
+            out_of_memory = outcome.is_err() && at_limit;
+            peaks.push(peak as f64);
+            sizes.push(largest as f64);
+            details = format!(
+                "{name}: GraphQL answers of {}; {}",
+                graphql
+                    .iter()
+                    .map(|r| Unit::Bytes.format(r.response_bytes as f64))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match &outcome {
+                    Ok(result) => result.clone(),
+                    Err(e) => format!(
+                        "FAILED after {}: {e:#}",
+                        Unit::Seconds.format(elapsed.as_secs_f64())
+                    ),
+                }
+            );
+            match outcome {
+                Ok(_) => times.push(elapsed),
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        // What the call needs when memory is not the limit: for whoever fixes it.
+        let unlimited = if out_of_memory {
+            let mut roomy = config.clone();
+            roomy.limits.memory_bytes = ROOMY_MEMORY;
+            let measured = async {
+                let mut instance = connected(harness, &roomy).await?;
+                let started = Instant::now();
+                call.run(&mut instance).await?;
+                anyhow::Ok((started.elapsed(), instance.peak_memory_bytes()))
+            }
+            .await;
+            Some(measured)
+        } else {
+            None
+        };
+        fake.set_graphql_inflation(None);
+        let time = format!("{name}: time");
+        let memory = format!("{name}: peak linear memory");
+        let memory_target = below(48.0 * MIB);
+        match &failure {
+            Some(error) => self.push(Row::failed(&time, Unit::Seconds, error, None)),
+            None => self.push(Row::new(
+                &time,
+                Unit::Seconds,
+                median_seconds(&times),
+                times.len(),
+                None,
+            )),
+        }
+        if peaks.is_empty() {
+            let error = failure.unwrap_or_else(|| anyhow!("no run"));
+            self.push(Row::failed(&memory, Unit::Bytes, &error, memory_target));
+            return;
+        }
+        let mut row = Row::new(
+            &memory,
+            Unit::Bytes,
+            median(&mut peaks),
+            peaks.len(),
+            memory_target,
+        );
+        if failure.is_some() {
+            row.remark = Some("(reached by the failed call)".to_owned());
+        }
+        self.push(row);
+        self.push(Row::new(
+            &format!("{name}: answer the fake sent"),
+            Unit::Bytes,
+            median(&mut sizes),
+            sizes.len(),
+            None,
+        ));
+        let roomy = Unit::Bytes.format(ROOMY_MEMORY as f64);
+        match unlimited {
+            Some(Ok((elapsed, peak))) => {
+                self.push(Row::new(
+                    &format!("{name}: time, {roomy} memory limit (info)"),
+                    Unit::Seconds,
+                    elapsed.as_secs_f64(),
+                    1,
+                    None,
+                ));
+                self.push(Row::new(
+                    &format!("{name}: peak, {roomy} memory limit (info)"),
+                    Unit::Bytes,
+                    peak as f64,
+                    1,
+                    None,
+                ));
+            }
+            Some(Err(error)) => self.push(Row::failed(
+                &format!("{name}: {roomy} memory limit (info)"),
+                Unit::Bytes,
+                &error,
+                None,
+            )),
+            None => {}
+        }
+        self.note(details);
+    }
+
+    /// Measurement 7: `verify` calls per second with 1, 2 and 4 instances at once.
+    async fn throughput(&mut self, harness: &Harness, config: &SandboxConfig) {
+        for instances in [1usize, 2, 4] {
+            let measured = async {
+                let mut rates = Vec::new();
+                let mut calls = 0;
+                for _ in 0..self.runs.throughput_rounds {
+                    let mut ready = Vec::new();
+                    for _ in 0..instances {
+                        ready.push(connected(harness, config).await?);
+                    }
+                    let round = self.runs.throughput_round;
+                    let started = Instant::now();
+                    let tasks: Vec<_> = ready
+                        .into_iter()
+                        .map(|mut instance| {
+                            tokio::spawn(async move {
+                                let mut calls = 0u64;
+                                while started.elapsed() < round {
+                                    verify(&mut instance).await?;
+                                    calls += 1;
+                                }
+                                anyhow::Ok(calls)
+                            })
+                        })
+                        .collect();
+                    let mut round_calls = 0;
+                    for task in tasks {
+                        round_calls += task.await??;
+                    }
+                    rates.push(round_calls as f64 / started.elapsed().as_secs_f64());
+                    calls += round_calls;
+                }
+                anyhow::Ok((median(&mut rates), calls))
+            }
+            .await;
+            let name = format!(
+                "throughput, verify calls, {instances} instance{}",
+                if instances == 1 { "" } else { "s" }
+            );
+            match measured {
+                Ok((rate, calls)) => {
+                    self.push(Row::new(&name, Unit::PerSecond, rate, calls as usize, None));
+                }
+                Err(error) => self.push(Row::failed(&name, Unit::PerSecond, &error, None)),
+            }
+        }
+        self.note(format!(
+            "throughput: {} round(s) of {} per instance count, the median round; runs = verify \
+             calls in all rounds; tokio multi-thread runtime, {} workers; the fake serves on \
+             the same machine",
+            self.runs.throughput_rounds,
+            Unit::Seconds.format(self.runs.throughput_round.as_secs_f64()),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ));
+    }
+}
+
+/// A call answered with an inflated GraphQL answer.
+#[derive(Clone, Copy)]
+enum Call {
+    DnsReport,
+    GraphqlQuery,
+}
+
+/// A custom query whose rows the fake inflates: the account's HTTP requests by country and
+/// path.
+const HTTP_BY_PATH: &str = "query Paths($accountTag: string!, $since: Time!, $until: Time!) { \
+    viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups( \
+    limit: 1000, filter: {datetime_geq: $since, datetime_lt: $until}, orderBy: [count_DESC]) { \
+    count sum { edgeResponseBytes } dimensions { clientCountryName clientRequestPath } } } } }";
+
+impl Call {
+    /// Runs the call; a short description of the result, or why it failed.
+    async fn run(self, instance: &mut PluginInstance) -> anyhow::Result<String> {
+        match self {
+            Call::DnsReport => {
+                let request = dns::ReportRequest {
+                    zone: Some(ZONE_NAME.to_owned()),
+                    dimensions: vec![dns::Dimension::QueryName, dns::Dimension::QueryType],
+                    metrics: vec![],
+                    filters: vec![],
+                    range: dns::TimeRange {
+                        since: Some("24h".to_owned()),
+                        until: None,
+                    },
+                    sort: None,
+                    limit: Some(10_000),
+                    source: None,
+                };
+                let report = instance
+                    .dns_report(&request)
+                    .await
+                    .map_err(call_error)?
+                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
+                Ok(format!(
+                    "report of {} rows (truncated: {})",
+                    report.rows.len(),
+                    report.truncated
+                ))
+            }
+            Call::GraphqlQuery => {
+                let until = cf_fake::unix_now() / 3600 * 3600;
+                let arguments = json!({
+                    "query": HTTP_BY_PATH,
+                    "variables": {
+                        "since": cf_fake::rfc3339(until - 86_400),
+                        "until": cf_fake::rfc3339(until),
+                    },
+                });
+                let text = instance
+                    .call_tool("graphql_query", &arguments.to_string())
+                    .await
+                    .map_err(call_error)?
+                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
+                let result: Value = serde_json::from_str(&text)?;
+                let cuts = result["cuts"].as_array().map_or(0, Vec::len);
+                Ok(format!(
+                    "tool result {} ({cuts} cut{})",
+                    Unit::Bytes.format(text.len() as f64),
+                    if cuts == 1 { "" } else { "s" }
+                ))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the workspace root")?;
+    let plugin = cli
+        .plugin
+        .unwrap_or_else(|| root.join(host_harness::DEFAULT_PLUGIN));
+    let cf_harness = cli
+        .cf_harness
+        .unwrap_or_else(|| root.join("target/release/cf-harness"));
+    let json_path = cli.json.unwrap_or_else(|| root.join("target/bench.json"));
+    let machine = Machine::detect(&root);
+    println!(
+        "machine: {}, {} cores (available_parallelism)",
+        machine.cpu, machine.cores
+    );
+    println!(
+        "{}, wasmtime {}, {} profile{}",
+        machine.rustc,
+        machine.wasmtime,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        if cli.quick { ", --quick" } else { "" }
+    );
+    println!("component: {}", plugin.display());
+    println!();
+
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut bench = Bench {
+        root,
+        plugin,
+        cf_harness,
+        runs: Runs::new(cli.quick),
+        rows: Vec::new(),
+        notes: Vec::new(),
+    };
+    runtime.block_on(run(&mut bench))?;
+    let elapsed = started.elapsed();
+
+    print!("{}", table(&bench.rows));
+    println!();
+    for note in &bench.notes {
+        println!("- {note}");
+    }
+    println!("- the whole bench took {:.1} s", elapsed.as_secs_f64());
+
+    let report = json!({
+        "machine": {
+            "cpu": machine.cpu,
+            "cores": machine.cores,
+            "rustc": machine.rustc,
+            "wasmtime": machine.wasmtime,
+        },
+        "quick": cli.quick,
+        "component": bench.plugin.strip_prefix(&bench.root).unwrap_or(&bench.plugin),
+        "results": bench.rows.iter().map(Row::json).collect::<Vec<_>>(),
+        "notes": bench.notes,
+        "elapsed_seconds": elapsed.as_secs_f64(),
+    });
+    if let Some(parent) = json_path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    println!("- written to {}", json_path.display());
+    Ok(())
+}
+
+async fn run(bench: &mut Bench) -> anyhow::Result<()> {
+    bench.size()?;
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake)?;
+    let harness = bench.load(&config).await?;
+    bench.instantiate(&harness, &config).await?;
+    bench.verify(&harness, &config, &fake).await?;
+    if let Err(error) = bench.process(&fake) {
+        bench.push(Row::failed(
+            "cf-harness verify process, cache warm",
+            Unit::Seconds,
+            &error,
+            below(50e-3),
+        ));
+    }
+    bench
+        .large_answer(
+            "dns report, 5 MiB answer",
+            &harness,
+            &config,
+            &fake,
+            Call::DnsReport,
+        )
+        .await;
+    bench
+        .large_answer(
+            "graphql query, 5 MiB answer",
+            &harness,
+            &config,
+            &fake,
+            Call::GraphqlQuery,
+        )
+        .await;
+    bench.throughput(&harness, &config).await;
+    Ok(())
+}
