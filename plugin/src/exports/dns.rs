@@ -6,8 +6,9 @@ use crate::cloudflare::dns_report::{
 };
 use crate::cloudflare::zones::{self, status_name};
 use crate::error::invalid;
-use crate::exports::{args, service};
+use crate::exports::{args, schema, service};
 use crate::http::WasiTransport;
+use crate::json::{ToJson, object, owned};
 use crate::time;
 use crate::wit_dns::{
     Bucket, DimensionFilter, DimensionValue, DnsRecord, FilterOperator, Guest, Metric, MetricValue,
@@ -16,7 +17,7 @@ use crate::wit_dns::{
 };
 use crate::wit_types::{Error, Service, TimeRange};
 use crate::{Component, json};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::{LazyLock, Mutex};
 
 /// Zones and dataset limits this instance has looked up, for the connected account.
@@ -313,68 +314,79 @@ fn key(name: &str) -> String {
 }
 
 fn page_json(p: &PageInfo) -> Value {
-    json!({
-        "page": p.page,
-        "per_page": p.per_page,
-        "count": p.count,
-        "total_pages": p.total_pages,
-        "total_count": p.total_count,
-        "more": p.page < p.total_pages,
-    })
+    object(&[
+        ("page", &p.page),
+        ("per_page", &p.per_page),
+        ("count", &p.count),
+        ("total_pages", &p.total_pages),
+        ("total_count", &p.total_count),
+        ("more", &(p.page < p.total_pages)),
+    ])
 }
 
 fn zone_json(z: &Zone) -> Value {
-    json!({
-        "id": z.id,
-        "name": z.name,
-        "status": z.status,
-        "plan": z.plan,
-        "name_servers": z.name_servers,
-        "paused": z.paused,
-        "type": z.zone_type,
-    })
+    object(&[
+        ("id", &z.id),
+        ("name", &z.name),
+        ("status", &z.status),
+        ("plan", &z.plan),
+        ("name_servers", &z.name_servers),
+        ("paused", &z.paused),
+        ("type", &z.zone_type),
+    ])
 }
 
 fn zone_page_json(p: &ZonePage) -> Value {
-    json!({
-        "zones": p.zones.iter().map(zone_json).collect::<Vec<_>>(),
-        "page": page_json(&p.page_info),
-    })
+    object(&[
+        (
+            "zones",
+            &owned(p.zones.iter().map(zone_json).collect::<Value>()),
+        ),
+        ("page", &owned(page_json(&p.page_info))),
+    ])
 }
 
 fn record_json(r: &DnsRecord) -> Value {
-    json!({
-        "id": r.id,
-        "type": r.record_type,
-        "name": r.name,
-        "content": r.content,
-        "proxied": r.proxied,
-        "proxiable": r.proxiable,
-        "ttl": r.ttl,
-        "ttl_automatic": r.ttl == 1,
-    })
+    object(&[
+        ("id", &r.id),
+        ("type", &r.record_type),
+        ("name", &r.name),
+        ("content", &r.content),
+        ("proxied", &r.proxied),
+        ("proxiable", &r.proxiable),
+        ("ttl", &r.ttl),
+        ("ttl_automatic", &(r.ttl == 1)),
+    ])
 }
 
 fn record_page_json(p: &RecordPage) -> Value {
-    json!({
-        "zone": { "id": p.zone.id, "name": p.zone.name, "plan": p.zone.plan },
-        "records": p.records.iter().map(record_json).collect::<Vec<_>>(),
-        "page": page_json(&p.page_info),
-    })
+    let zone = object(&[
+        ("id", &p.zone.id),
+        ("name", &p.zone.name),
+        ("plan", &p.zone.plan),
+    ]);
+    object(&[
+        ("zone", &owned(zone)),
+        (
+            "records",
+            &owned(p.records.iter().map(record_json).collect::<Value>()),
+        ),
+        ("page", &owned(page_json(&p.page_info))),
+    ])
 }
 
 fn metric_number(m: &MetricValue) -> Value {
     if m.metric == Metric::QueryCount {
-        json!(m.value as u64)
+        Value::from(m.value as u64)
     } else {
-        json!(m.value)
+        Value::from(m.value)
     }
 }
 
 fn flat(dimensions: &[DimensionValue], metrics: &[MetricValue]) -> Value {
     let mut row = Map::new();
     for d in dimensions {
-        row.insert(key(dimension_name(d.dimension)), json!(d.value));
+        row.insert(key(dimension_name(d.dimension)), d.value.to_json());
     }
     for m in metrics {
         row.insert(key(metric_name(m.metric)), metric_number(m));
@@ -389,44 +401,112 @@ fn names<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'sta
 fn dropped_json(items: &[crate::wit_dns::DroppedItem]) -> Value {
     items
         .iter()
-        .map(|d| json!({ "item": d.item, "reason": d.reason }))
+        .map(|d| object(&[("item", &d.item), ("reason", &d.reason)]))
         .collect()
 }
 
 fn report_json(r: &Report) -> Value {
-    json!({
-        "scope": json::report_scope(&r.scope),
-        "dimensions": names(&r.dimensions, dimension_name),
-        "metrics": names(&r.metrics, metric_name),
-        "rows": r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics)).collect::<Vec<_>>(),
-        "totals": flat(&[], &r.totals),
-        "truncated": r.truncated,
-        "dropped": dropped_json(&r.dropped),
-        "notes": r.notes,
-    })
+    let rows = r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics));
+    object(&[
+        ("scope", &owned(json::report_scope(&r.scope))),
+        ("dimensions", &names(&r.dimensions, dimension_name)),
+        ("metrics", &names(&r.metrics, metric_name)),
+        ("rows", &owned(rows.collect::<Value>())),
+        ("totals", &owned(flat(&[], &r.totals))),
+        ("truncated", &r.truncated),
+        ("dropped", &owned(dropped_json(&r.dropped))),
+        ("notes", &r.notes),
+    ])
 }
 
 fn timeseries_json(t: &Timeseries) -> Value {
-    json!({
-        "scope": json::report_scope(&t.scope),
-        "bucket": bucket_name(t.bucket),
-        "dimensions": names(&t.dimensions, dimension_name),
-        "metrics": names(&t.metrics, metric_name),
-        "series": t.series.iter().map(|s| json!({
-            "key": flat(&s.key, &[]),
-            "query_count": s.query_count,
-            "points": s.points.iter().map(|p| {
-                let mut point = flat(&[], &p.metrics);
-                point["time"] = json!(p.time);
-                point
-            }).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "totals": flat(&[], &t.totals),
-        "truncated": t.truncated,
-        "dropped": dropped_json(&t.dropped),
-        "notes": t.notes,
-    })
+    let series = t.series.iter().map(|s| {
+        let points = s.points.iter().map(|p| {
+            let mut point = flat(&[], &p.metrics);
+            point["time"] = p.time.to_json();
+            point
+        });
+        object(&[
+            ("key", &owned(flat(&s.key, &[]))),
+            ("query_count", &s.query_count),
+            ("points", &owned(points.collect::<Value>())),
+        ])
+    });
+    object(&[
+        ("scope", &owned(json::report_scope(&t.scope))),
+        ("bucket", &bucket_name(t.bucket)),
+        ("dimensions", &names(&t.dimensions, dimension_name)),
+        ("metrics", &names(&t.metrics, metric_name)),
+        ("series", &owned(series.collect::<Value>())),
+        ("totals", &owned(flat(&[], &t.totals))),
+        ("truncated", &t.truncated),
+        ("dropped", &owned(dropped_json(&t.dropped))),
+        ("notes", &t.notes),
+    ])
 }
+
+/// The report's properties (`dns_report`; `dns_timeseries` adds `bucket`), as JSON text with
+/// `"$name"` placeholders that [`tool_specs`] fills.
+const REPORT_PROPERTIES: &str = r#"{
+    "zone": {
+        "type": "string",
+        "description": "Zone ID or name. Leave out for the whole account (all zones)."
+    },
+    "dimensions": {
+        "type": "array",
+        "items": { "type": "string", "enum": "$dimensions" },
+        "uniqueItems": true,
+        "default": [],
+        "description": "What to group by. response-cached needs a Business plan or higher (dropped, and said, otherwise); zone-tag only for account-level."
+    },
+    "metrics": {
+        "type": "array",
+        "items": { "type": "string", "enum": "$metrics" },
+        "uniqueItems": true,
+        "default": ["query-count"],
+        "description": "Processing times are in microseconds."
+    },
+    "filters": {
+        "type": "array",
+        "maxItems": 20,
+        "description": "Conditions, all of which must hold.",
+        "items": {
+            "type": "object",
+            "properties": {
+                "dimension": { "type": "string", "enum": "$dimensions" },
+                "operator": { "type": "string", "enum": "$operators", "default": "equals" },
+                "value": { "type": ["string", "number"], "description": "For equals / not-equals, e.g. NXDOMAIN." },
+                "values": { "type": "array", "items": { "type": "string" }, "maxItems": 100, "description": "For in / not-in." }
+            },
+            "required": ["dimension"],
+            "additionalProperties": false
+        }
+    },
+    "since": {
+        "type": "string",
+        "description": "Start: RFC 3339, a date (2026-11-25), or relative to until (1h, 24h, 7d). Default: 24h before until."
+    },
+    "until": {
+        "type": "string",
+        "description": "End (exclusive): RFC 3339, a date (its end), relative to now, or now. Default: now."
+    },
+    "sort": {
+        "type": "object",
+        "properties": {
+            "by": { "type": "string", "enum": "$sort_keys", "default": "query-count" },
+            "order": { "type": "string", "enum": ["ascending", "descending"] }
+        },
+        "additionalProperties": false,
+        "description": "Default: query-count descending."
+    },
+    "limit": "$limit",
+    "source": {
+        "type": "string",
+        "enum": ["graphql", "legacy-rest"],
+        "default": "graphql",
+        "description": "legacy-rest: the deprecated REST report, for a zone where GraphQL is refused."
+    }
+}"#;
 
 /// The tools' specs: name, description for a language model, JSON Schema.
 pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
@@ -434,87 +514,61 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
     let metrics = names(&METRICS, metric_name);
     let mut sort_keys = metrics.clone();
     sort_keys.extend(dimensions.iter().copied());
-    let zone = json!({
-        "type": "string",
-        "description": "The zone: its ID (32 hex characters) or its name, e.g. example.com.",
-        "minLength": 1
-    });
-    let page = json!({ "type": "integer", "minimum": 1, "default": 1, "description": "1-based page number." });
-    let report_properties = |series: bool| {
-        let mut p = json!({
-            "zone": {
-                "type": "string",
-                "description": "Zone ID or name. Leave out for the whole account (all zones)."
-            },
-            "dimensions": {
-                "type": "array",
-                "items": { "type": "string", "enum": dimensions },
-                "uniqueItems": true,
-                "default": [],
-                "description": "What to group by. response-cached needs a Business plan or \
-                    higher (dropped, and said, otherwise); zone-tag only for account-level."
-            },
-            "metrics": {
-                "type": "array",
-                "items": { "type": "string", "enum": metrics },
-                "uniqueItems": true,
-                "default": ["query-count"],
-                "description": "Processing times are in microseconds."
-            },
-            "filters": {
-                "type": "array",
-                "maxItems": 20,
-                "description": "Conditions, all of which must hold.",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "dimension": { "type": "string", "enum": dimensions },
-                        "operator": { "type": "string", "enum": ["equals", "not-equals", "in", "not-in"], "default": "equals" },
-                        "value": { "type": ["string", "number"], "description": "For equals / not-equals, e.g. NXDOMAIN." },
-                        "values": { "type": "array", "items": { "type": "string" }, "maxItems": 100, "description": "For in / not-in." }
-                    },
-                    "required": ["dimension"],
-                    "additionalProperties": false
-                }
-            },
-            "since": {
-                "type": "string",
-                "description": "Start: RFC 3339, a date (2026-11-25), or relative to until (1h, 24h, 7d). Default: 24h before until."
-            },
-            "until": {
-                "type": "string",
-                "description": "End (exclusive): RFC 3339, a date (its end), relative to now, or now. Default: now."
-            },
-            "sort": {
-                "type": "object",
-                "properties": {
-                    "by": { "type": "string", "enum": sort_keys, "default": "query-count" },
-                    "order": { "type": "string", "enum": ["ascending", "descending"] }
-                },
-                "additionalProperties": false,
-                "description": "Default: query-count descending."
-            },
-            "limit": if series {
-                json!({ "type": "integer", "minimum": 1, "maximum": dns_report::MAX_SERIES, "default": dns_report::DEFAULT_SERIES, "description": "Number of series (the largest groups)." })
-            } else {
-                json!({ "type": "integer", "minimum": 1, "maximum": dns_report::MAX_ROWS, "default": dns_report::DEFAULT_ROWS, "description": "Number of rows; truncated says when more existed." })
-            },
-            "source": {
-                "type": "string",
-                "enum": ["graphql", "legacy-rest"],
-                "default": "graphql",
-                "description": "legacy-rest: the deprecated REST report, for a zone where GraphQL is refused."
-            }
-        });
+    let zone = schema::from_text(
+        r#"{
+            "type": "string",
+            "description": "The zone: its ID (32 hex characters) or its name, e.g. example.com.",
+            "minLength": 1
+        }"#,
+        &[],
+    );
+    let page = schema::from_text(
+        r#"{ "type": "integer", "minimum": 1, "default": 1, "description": "1-based page number." }"#,
+        &[],
+    );
+    let report_schema = |series: bool| {
+        let limit = if series {
+            schema::from_text(
+                r#"{ "type": "integer", "minimum": 1, "maximum": "$max", "default": "$default", "description": "Number of series (the largest groups)." }"#,
+                &[
+                    ("$max", dns_report::MAX_SERIES.into()),
+                    ("$default", dns_report::DEFAULT_SERIES.into()),
+                ],
+            )
+        } else {
+            schema::from_text(
+                r#"{ "type": "integer", "minimum": 1, "maximum": "$max", "default": "$default", "description": "Number of rows; truncated says when more existed." }"#,
+                &[
+                    ("$max", dns_report::MAX_ROWS.into()),
+                    ("$default", dns_report::DEFAULT_ROWS.into()),
+                ],
+            )
+        };
+        let mut p = schema::from_text(
+            REPORT_PROPERTIES,
+            &[
+                ("$dimensions", dimensions.clone().into()),
+                ("$metrics", metrics.clone().into()),
+                ("$operators", names(&OPERATORS, operator_name).into()),
+                ("$sort_keys", sort_keys.clone().into()),
+                ("$limit", limit),
+            ],
+        );
         if series {
-            p["bucket"] = json!({
-                "type": "string",
-                "enum": ["auto", "five-minutes", "hour", "day"],
-                "default": "auto",
-                "description": "auto: five minutes up to 6 hours, hours up to 7 days, then days."
-            });
+            p["bucket"] = schema::from_text(
+                r#"{
+                    "type": "string",
+                    "enum": ["auto", "five-minutes", "hour", "day"],
+                    "default": "auto",
+                    "description": "auto: five minutes up to 6 hours, hours up to 7 days, then days."
+                }"#,
+                &[],
+            );
         }
-        json!({ "type": "object", "properties": p, "additionalProperties": false })
+        schema::from_text(
+            r#"{ "type": "object", "properties": "$properties", "additionalProperties": false }"#,
+            &[("$properties", p)],
+        )
     };
     vec![
         (
@@ -523,45 +577,57 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              name servers. Filter by name (exact or contains) and status; paginated (page, \
              per_page 5-50) with page.more telling whether more pages exist. Use it to find a \
              zone's ID or to check a zone exists and is active.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "name": { "type": "string", "description": "Zone name, e.g. example.com." },
-                    "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
-                    "status": { "type": "string", "enum": names(&STATUSES, status_name), "description": "Only zones in this status." },
-                    "page": page,
-                    "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20, "description": "Zones per page." }
-                },
-                "additionalProperties": false
-            }),
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string", "description": "Zone name, e.g. example.com." },
+                        "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
+                        "status": { "type": "string", "enum": "$statuses", "description": "Only zones in this status." },
+                        "page": "$page",
+                        "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20, "description": "Zones per page." }
+                    },
+                    "additionalProperties": false
+                }"#,
+                &[
+                    ("$statuses", names(&STATUSES, status_name).into()),
+                    ("$page", page.clone()),
+                ],
+            ),
         ),
         (
             "dns_get_zone",
             "One zone's details (status, plan, name servers, paused, type) by ID or name.",
-            json!({
-                "type": "object",
-                "properties": { "zone": zone },
-                "required": ["zone"],
-                "additionalProperties": false
-            }),
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": { "zone": "$zone" },
+                    "required": ["zone"],
+                    "additionalProperties": false
+                }"#,
+                &[("$zone", zone.clone())],
+            ),
         ),
         (
             "dns_records",
             "A zone's DNS records (type, name, content, proxied, TTL), paginated. Answers \"is \
              this name proxied through Cloudflare (orange cloud)?\" and \"what does this name \
              point to?\". Filter by type and exact name.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "zone": zone,
-                    "type": { "type": "string", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
-                    "name": { "type": "string", "description": "Exact record name, e.g. www.example.com." },
-                    "page": page,
-                    "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100, "description": "Records per page." }
-                },
-                "required": ["zone"],
-                "additionalProperties": false
-            }),
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": {
+                        "zone": "$zone",
+                        "type": { "type": "string", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
+                        "name": { "type": "string", "description": "Exact record name, e.g. www.example.com." },
+                        "page": "$page",
+                        "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100, "description": "Records per page." }
+                    },
+                    "required": ["zone"],
+                    "additionalProperties": false
+                }"#,
+                &[("$zone", zone), ("$page", page)],
+            ),
         ),
         (
             "dns_report",
@@ -572,7 +638,7 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              totals over the whole range, and truncated when the limit cut rows. Ranges are \
              checked against the plan's history limits first (Free: 7 days per query, 8 days \
              back).",
-            report_properties(false),
+            report_schema(false),
         ),
         (
             "dns_timeseries",
@@ -580,7 +646,7 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              the range unless given): one series per group of the dimensions, largest groups \
              first, every bucket present (0 when no queries). Answers \"how many DNS queries \
              per hour this week, by query type?\".",
-            report_properties(true),
+            report_schema(true),
         ),
     ]
 }

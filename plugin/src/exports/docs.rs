@@ -2,11 +2,12 @@
 
 use crate::Component;
 use crate::docs::{self, DocsCache};
-use crate::exports::{args, service};
+use crate::exports::{args, schema, service};
 use crate::http::WasiTransport;
+use crate::json::{object, owned};
 use crate::wit_docs::{DocHit, DocPage, Guest, ProductList, SearchResult};
 use crate::wit_types::{Error, Service};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::{LazyLock, Mutex};
 
 /// Indexes and pages this instance fetched.
@@ -70,59 +71,68 @@ pub fn call_tool(name: &str, a: &Map<String, Value>) -> Option<Result<Value, Err
 }
 
 fn hit_json(h: &DocHit) -> Value {
-    json!({
-        "title": h.title,
-        "url": h.url,
-        "product": h.product,
-        "section": h.section,
-        "description": h.description,
-        "snippet_heading": h.snippet_heading,
-        "snippet": h.snippet,
-        "score": h.score,
-    })
+    object(&[
+        ("title", &h.title),
+        ("url", &h.url),
+        ("product", &h.product),
+        ("section", &h.section),
+        ("description", &h.description),
+        ("snippet_heading", &h.snippet_heading),
+        ("snippet", &h.snippet),
+        ("score", &h.score),
+    ])
 }
 
 fn search_json(r: &SearchResult) -> Value {
-    json!({
-        "hits": r.hits.iter().map(hit_json).collect::<Vec<_>>(),
-        "query_terms": r.query_terms,
-        "products_searched": r.products_searched,
-        "fetched": r.fetched,
-        "from_cache": r.from_cache,
-        "notes": r.notes,
-    })
+    object(&[
+        (
+            "hits",
+            &owned(r.hits.iter().map(hit_json).collect::<Value>()),
+        ),
+        ("query_terms", &r.query_terms),
+        ("products_searched", &r.products_searched),
+        ("fetched", &r.fetched),
+        ("from_cache", &r.from_cache),
+        ("notes", &r.notes),
+    ])
 }
 
 fn page_json(p: &DocPage) -> Value {
-    json!({
-        "url": p.url,
-        "title": p.title,
-        "description": p.description,
-        "section": p.section,
-        "markdown": p.markdown,
-        "headings": p.headings.iter().map(|h| json!({
-            "level": h.level,
-            "text": h.text,
-            "anchor": h.anchor,
-        })).collect::<Vec<_>>(),
-        "total_bytes": p.total_bytes,
-        "truncated": p.truncated,
-        "note": p.note,
-        "from_cache": p.from_cache,
-    })
+    let headings = p.headings.iter().map(|h| {
+        object(&[
+            ("level", &h.level),
+            ("text", &h.text),
+            ("anchor", &h.anchor),
+        ])
+    });
+    object(&[
+        ("url", &p.url),
+        ("title", &p.title),
+        ("description", &p.description),
+        ("section", &p.section),
+        ("markdown", &p.markdown),
+        ("headings", &owned(headings.collect::<Value>())),
+        ("total_bytes", &p.total_bytes),
+        ("truncated", &p.truncated),
+        ("note", &p.note),
+        ("from_cache", &p.from_cache),
+    ])
 }
 
 fn products_json(l: &ProductList) -> Value {
-    json!({
-        "products": l.products.iter().map(|p| json!({
-            "name": p.name,
-            "slug": p.slug,
-            "group": p.group,
-            "description": p.description,
-            "index_url": p.index_url,
-        })).collect::<Vec<_>>(),
-        "from_cache": l.from_cache,
-    })
+    let products = l.products.iter().map(|p| {
+        object(&[
+            ("name", &p.name),
+            ("slug", &p.slug),
+            ("group", &p.group),
+            ("description", &p.description),
+            ("index_url", &p.index_url),
+        ])
+    });
+    object(&[
+        ("products", &owned(products.collect::<Value>())),
+        ("from_cache", &l.from_cache),
+    ])
 }
 
 /// Name, description for a language model, and JSON Schema of each tool.
@@ -137,16 +147,22 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              what an error means; then docs_read the best URL for the whole page. Needs no \
              token. The products searched are chosen from the question unless `product` is \
              given.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "query": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A question or keywords." },
-                    "product": { "type": "string", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": docs::MAX_LIMIT, "default": docs::DEFAULT_LIMIT, "description": "How many pages to return." }
-                },
-                "required": ["query"],
-                "additionalProperties": false
-            }),
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": {
+                        "query": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A question or keywords." },
+                        "product": { "type": "string", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
+                        "limit": { "type": "integer", "minimum": 1, "maximum": "$max", "default": "$default", "description": "How many pages to return." }
+                    },
+                    "required": ["query"],
+                    "additionalProperties": false
+                }"#,
+                &[
+                    ("$max", docs::MAX_LIMIT.into()),
+                    ("$default", docs::DEFAULT_LIMIT.into()),
+                ],
+            ),
         ),
         (
             "docs_read",
@@ -155,22 +171,32 @@ pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
              or its index.md URL. Give `section` (a heading or its anchor) to read only that \
              part. Long pages are cut at max_bytes (default 32 KiB) and say so; the page's \
              headings are listed so the next call can ask for one section.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "url": { "type": "string", "minLength": 1, "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
-                    "section": { "type": "string", "description": "Only the section under this heading (its text or anchor)." },
-                    "max_bytes": { "type": "integer", "minimum": docs::MIN_MAX_BYTES, "maximum": docs::MAX_MAX_BYTES, "default": docs::DEFAULT_MAX_BYTES, "description": "Cut the Markdown above this size." }
-                },
-                "required": ["url"],
-                "additionalProperties": false
-            }),
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": {
+                        "url": { "type": "string", "minLength": 1, "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
+                        "section": { "type": "string", "description": "Only the section under this heading (its text or anchor)." },
+                        "max_bytes": { "type": "integer", "minimum": "$min", "maximum": "$max", "default": "$default", "description": "Cut the Markdown above this size." }
+                    },
+                    "required": ["url"],
+                    "additionalProperties": false
+                }"#,
+                &[
+                    ("$min", docs::MIN_MAX_BYTES.into()),
+                    ("$max", docs::MAX_MAX_BYTES.into()),
+                    ("$default", docs::DEFAULT_MAX_BYTES.into()),
+                ],
+            ),
         ),
         (
             "docs_products",
             "List the products of Cloudflare's developer documentation with their \
              descriptions and slugs (for docs_search's `product`).",
-            json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+            schema::from_text(
+                r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+                &[],
+            ),
         ),
     ]
 }

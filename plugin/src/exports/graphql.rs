@@ -3,8 +3,9 @@
 use crate::cloudflare::graphql_analytics::{self as analytics, AnalyticsCache, level_name};
 use crate::cloudflare::schema_index::{self, SchemaIndex};
 use crate::error::invalid;
-use crate::exports::{args, service};
+use crate::exports::{args, schema, service};
 use crate::http::WasiTransport;
+use crate::json::{ToJson, object, owned};
 use crate::time;
 use crate::wit_analytics::{
     FirewallDimension, FirewallReport, FirewallRequest, Guest, HitKind, HttpDimension, Limits,
@@ -13,7 +14,7 @@ use crate::wit_analytics::{
 };
 use crate::wit_types::{Error, Service, TimeRange};
 use crate::{Component, cloudflare, json as common_json};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::{LazyLock, Mutex};
 
 /// What this instance keeps for the service: zones, limits, and the schema once fetched.
@@ -320,31 +321,44 @@ fn firewall_request(a: &Map<String, Value>) -> Result<FirewallRequest, Error> {
 }
 
 fn query_json(r: &QueryResult) -> Value {
-    json!({
-        "data": serde_json::from_str::<Value>(&r.data).unwrap_or(Value::Null),
-        "problems": r.problems.iter().map(common_json::graphql_problem).collect::<Vec<_>>(),
-        "filled": r.filled,
-        "datasets": r.datasets,
-        "cuts": r.cuts.iter().map(|c| json!({
-            "path": c.path, "rows_returned": c.rows_returned,
-            "rows_received": c.rows_received, "advice": c.advice,
-        })).collect::<Vec<_>>(),
-        "notes": r.notes,
-    })
+    let cuts = r.cuts.iter().map(|c| {
+        object(&[
+            ("path", &c.path),
+            ("rows_returned", &c.rows_returned),
+            ("rows_received", &c.rows_received),
+            ("advice", &c.advice),
+        ])
+    });
+    let problems = r.problems.iter().map(common_json::graphql_problem);
+    object(&[
+        (
+            "data",
+            &owned(serde_json::from_str::<Value>(&r.data).unwrap_or(Value::Null)),
+        ),
+        ("problems", &owned(problems.collect::<Value>())),
+        ("filled", &r.filled),
+        ("datasets", &r.datasets),
+        ("cuts", &owned(cuts.collect::<Value>())),
+        ("notes", &r.notes),
+    ])
 }
 
 fn limits_json(l: &Limits) -> Value {
-    json!({
-        "dataset": l.dataset,
-        "level": level_name(l.level),
-        "zone": l.zone.as_ref().map(|z| json!({ "id": z.id, "name": z.name, "plan": z.plan })),
-        "enabled": l.enabled,
-        "max_duration_seconds": l.max_duration_seconds,
-        "not_older_than_seconds": l.not_older_than_seconds,
-        "max_page_size": l.max_page_size,
-        "max_number_of_fields": l.max_number_of_fields,
-        "available_fields": l.available_fields,
-    })
+    let zone = l
+        .zone
+        .as_ref()
+        .map(|z| object(&[("id", &z.id), ("name", &z.name), ("plan", &z.plan)]));
+    object(&[
+        ("dataset", &l.dataset),
+        ("level", &level_name(l.level)),
+        ("zone", &owned(zone)),
+        ("enabled", &l.enabled),
+        ("max_duration_seconds", &l.max_duration_seconds),
+        ("not_older_than_seconds", &l.not_older_than_seconds),
+        ("max_page_size", &l.max_page_size),
+        ("max_number_of_fields", &l.max_number_of_fields),
+        ("available_fields", &l.available_fields),
+    ])
 }
 
 fn hit_kind_name(k: HitKind) -> &'static str {
@@ -359,218 +373,274 @@ fn hit_kind_name(k: HitKind) -> &'static str {
 }
 
 fn search_json(r: &SchemaSearchResult) -> Value {
-    json!({
-        "hits": r.hits.iter().map(|h| json!({
-            "kind": hit_kind_name(h.kind),
-            "owner": h.owner,
-            "name": h.name,
-            "type": h.type_ref,
-            "description": h.description,
-            "levels": h.levels.iter().map(|l| level_name(*l)).collect::<Vec<_>>(),
-            "also_in": h.also_in,
-            "variants": h.variants,
-        })).collect::<Vec<_>>(),
-        "types_indexed": r.types_indexed,
-        "from_cache": r.from_cache,
-    })
+    let hits = r.hits.iter().map(|h| {
+        let levels: Vec<&str> = h.levels.iter().map(|l| level_name(*l)).collect();
+        object(&[
+            ("kind", &hit_kind_name(h.kind)),
+            ("owner", &h.owner),
+            ("name", &h.name),
+            ("type", &h.type_ref),
+            ("description", &h.description),
+            ("levels", &levels),
+            ("also_in", &h.also_in),
+            ("variants", &h.variants),
+        ])
+    });
+    object(&[
+        ("hits", &owned(hits.collect::<Value>())),
+        ("types_indexed", &r.types_indexed),
+        ("from_cache", &r.from_cache),
+    ])
 }
 
 fn type_json(t: &TypeDescription) -> Value {
     let fields = |list: &[TypeField]| {
         list.iter()
             .map(|f| {
-                json!({ "name": f.name, "type": f.type_ref, "description": f.description,
-                        "arguments": f.arguments })
+                object(&[
+                    ("name", &f.name),
+                    ("type", &f.type_ref),
+                    ("description", &f.description),
+                    ("arguments", &f.arguments),
+                ])
             })
-            .collect::<Vec<_>>()
+            .collect::<Value>()
     };
-    json!({
-        "name": t.name,
-        "kind": t.kind,
-        "description": t.description,
-        "fields": fields(&t.fields),
-        "input_fields": fields(&t.input_fields),
-        "enum_values": t.enum_values,
-        "from_cache": t.from_cache,
-    })
+    object(&[
+        ("name", &t.name),
+        ("kind", &t.kind),
+        ("description", &t.description),
+        ("fields", &owned(fields(&t.fields))),
+        ("input_fields", &owned(fields(&t.input_fields))),
+        ("enum_values", &t.enum_values),
+        ("from_cache", &t.from_cache),
+    ])
 }
 
 fn statuses_json(s: &StatusClasses) -> Value {
-    json!({
-        "1xx": s.informational, "2xx": s.success, "3xx": s.redirection,
-        "4xx": s.client_error, "5xx": s.server_error,
-    })
+    object(&[
+        ("1xx", &s.informational),
+        ("2xx", &s.success),
+        ("3xx", &s.redirection),
+        ("4xx", &s.client_error),
+        ("5xx", &s.server_error),
+    ])
 }
 
 fn traffic_json(t: &TrafficSummary) -> Value {
-    json!({
-        "scope": common_json::report_scope(&t.scope),
-        "requests": t.requests,
-        "bytes": t.bytes,
-        "cached_requests": t.cached_requests,
-        "cached_bytes": t.cached_bytes,
-        "cached_share": t.cached_share,
-        "statuses": statuses_json(&t.statuses),
-        "points": t.points.iter().map(|p| json!({
-            "time": p.time, "requests": p.requests, "bytes": p.bytes,
-            "cached_requests": p.cached_requests, "cached_bytes": p.cached_bytes,
-            "statuses": statuses_json(&p.statuses),
-        })).collect::<Vec<_>>(),
-        "notes": t.notes,
-    })
+    let points = t.points.iter().map(|p| {
+        object(&[
+            ("time", &p.time),
+            ("requests", &p.requests),
+            ("bytes", &p.bytes),
+            ("cached_requests", &p.cached_requests),
+            ("cached_bytes", &p.cached_bytes),
+            ("statuses", &owned(statuses_json(&p.statuses))),
+        ])
+    });
+    object(&[
+        ("scope", &owned(common_json::report_scope(&t.scope))),
+        ("requests", &t.requests),
+        ("bytes", &t.bytes),
+        ("cached_requests", &t.cached_requests),
+        ("cached_bytes", &t.cached_bytes),
+        ("cached_share", &t.cached_share),
+        ("statuses", &owned(statuses_json(&t.statuses))),
+        ("points", &owned(points.collect::<Value>())),
+        ("notes", &t.notes),
+    ])
 }
 
 fn top_json(t: &TopReport) -> Value {
-    json!({
-        "scope": common_json::report_scope(&t.scope),
-        "by": http_dimension_name(t.by),
-        "rows": t.rows.iter().map(|r| json!({
-            "value": r.value, "requests": r.requests, "bytes": r.bytes, "share": r.share,
-        })).collect::<Vec<_>>(),
-        "total_requests": t.total_requests,
-        "truncated": t.truncated,
-        "notes": t.notes,
-    })
+    let rows = t.rows.iter().map(|r| {
+        object(&[
+            ("value", &r.value),
+            ("requests", &r.requests),
+            ("bytes", &r.bytes),
+            ("share", &r.share),
+        ])
+    });
+    object(&[
+        ("scope", &owned(common_json::report_scope(&t.scope))),
+        ("by", &http_dimension_name(t.by)),
+        ("rows", &owned(rows.collect::<Value>())),
+        ("total_requests", &t.total_requests),
+        ("truncated", &t.truncated),
+        ("notes", &t.notes),
+    ])
 }
 
 fn firewall_json(f: &FirewallReport) -> Value {
     let names: Vec<&str> = f.by.iter().map(|d| firewall_dimension_name(*d)).collect();
-    json!({
-        "scope": common_json::report_scope(&f.scope),
-        "by": names,
-        "rows": f.rows.iter().map(|r| {
-            let mut row: Map<String, Value> = names
-                .iter()
-                .zip(&r.values)
-                .map(|(n, v)| (n.to_string(), json!(v)))
-                .collect();
-            row.insert("events".into(), json!(r.events));
-            Value::Object(row)
-        }).collect::<Vec<_>>(),
-        "total_events": f.total_events,
-        "truncated": f.truncated,
-        "notes": f.notes,
-    })
+    let rows = f.rows.iter().map(|r| {
+        let mut row: Map<String, Value> = names
+            .iter()
+            .zip(&r.values)
+            .map(|(n, v)| (n.to_string(), v.to_json()))
+            .collect();
+        row.insert("events".into(), r.events.to_json());
+        Value::Object(row)
+    });
+    object(&[
+        ("scope", &owned(common_json::report_scope(&f.scope))),
+        ("by", &names),
+        ("rows", &owned(rows.collect::<Value>())),
+        ("total_events", &f.total_events),
+        ("truncated", &f.truncated),
+        ("notes", &f.notes),
+    ])
 }
+
+/// The tools' specs: name, description for a language model, and JSON Schema as text, with
+/// `"$name"` placeholders that [`tool_specs`] fills.
+const TOOL_SPECS: [(&str, &str, &str); 7] = [
+    (
+        "graphql_query",
+        "Run a custom read-only query on Cloudflare's GraphQL Analytics API when no \
+         ready-made report answers the question. Only query operations are accepted. \
+         $accountTag is filled from the connection and $zoneTag from `zone` when declared and \
+         not given. Time ranges are checked against the dataset's limits first; results over \
+         max_bytes (default 256 KiB) are cut at a row boundary and `cuts` says so. Use \
+         graphql_schema_search first to find dataset and field names.",
+        r#"{
+            "type": "object",
+            "properties": {
+                "query": { "type": "string", "minLength": 1, "description": "The GraphQL document, e.g. query($accountTag: string!, $since: Time!) { viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups(limit: 10, filter: {datetime_geq: $since}) { count } } } }" },
+                "variables": { "type": "object", "description": "Variables by name." },
+                "operation_name": { "type": "string", "description": "Which operation to run when the document has several." },
+                "zone": "$zone",
+                "max_bytes": { "type": "integer", "minimum": 1024, "default": "$default_max_bytes", "description": "Cut the result above this size." }
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_dataset_limits",
+        "A dataset's limits at zone level (give a zone: they depend on its plan) or account \
+         level: enabled, widest range per query, how far back data is kept, largest limit, \
+         number of fields, available fields. Use it before writing a query over a long \
+         range.",
+        r#"{
+            "type": "object",
+            "properties": {
+                "dataset": { "type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$", "description": "e.g. httpRequestsAdaptiveGroups" },
+                "zone": "$zone"
+            },
+            "required": ["dataset"],
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_schema_search",
+        "Find datasets, fields, arguments and filter keys of the GraphQL Analytics schema by \
+         words (\"country\", \"firewall action\", \"cache\"). One call usually finds the \
+         name to use; the schema is fetched once per session.",
+        r#"{
+            "type": "object",
+            "properties": {
+                "words": { "type": "string", "minLength": 1, "description": "Words to look for, e.g. country, cache or firewall." },
+                "limit": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "How many matches to return." }
+            },
+            "required": ["words"],
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_describe_type",
+        "A GraphQL type's fields with their types and descriptions (or an input type's \
+         filter keys, or an enum's values), e.g. ZoneHttpRequestsAdaptiveGroupsDimensions.",
+        r#"{
+            "type": "object",
+            "properties": { "name": { "type": "string", "minLength": 1, "description": "A type name from graphql_schema_search, e.g. ZoneHttpRequestsAdaptiveGroupsDimensions." } },
+            "required": ["name"],
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_http_traffic",
+        "HTTP traffic summary for a zone or the account: requests, bytes, cached share and \
+         status classes (2xx..5xx), hourly up to 3 days, daily beyond.",
+        r#"{
+            "type": "object",
+            "properties": { "zone": "$zone", "since": "$since", "until": "$until" },
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_top_http",
+        "Top N values of one dimension of HTTP requests (country, host, path, status, \
+         user-agent, colo) with requests, bytes and share of all requests. Answers \"top 10 \
+         countries by requests to shop.example.com in the last 6 hours\".",
+        r#"{
+            "type": "object",
+            "properties": {
+                "zone": "$zone", "since": "$since", "until": "$until",
+                "by": { "type": "string", "enum": "$http_dimensions", "description": "The dimension to rank by." },
+                "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10, "description": "How many rows to return." },
+                "host": { "type": "string", "description": "Only requests to this host." }
+            },
+            "required": ["by"],
+            "additionalProperties": false
+        }"#,
+    ),
+    (
+        "graphql_firewall_events",
+        "Firewall and security events grouped by action, rule, source and/or country, for a \
+         zone or the account. Answers \"firewall events by action and rule today\".",
+        r#"{
+            "type": "object",
+            "properties": {
+                "zone": "$zone", "since": "$since", "until": "$until",
+                "by": { "type": "array", "items": { "type": "string", "enum": "$firewall_dimensions" }, "uniqueItems": true, "default": ["action"], "description": "What to group the events by." },
+                "action": { "type": "string", "description": "Only this action, e.g. block." },
+                "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20, "description": "How many groups to return." }
+            },
+            "additionalProperties": false
+        }"#,
+    ),
+];
 
 /// The tools' specs.
 pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
-    let zone = json!({ "type": "string", "description": "Zone ID or name; leave out for the whole account." });
-    let since = json!({ "type": "string", "description": "Start: RFC 3339, a date, or relative (1h, 24h, 7d). Default: 24h before until." });
-    let until = json!({ "type": "string", "description": "End (exclusive): RFC 3339, a date (its end), relative, or now. Default: now." });
-    let http_names: Vec<&str> = HTTP_DIMENSIONS
+    let property = |text| schema::from_text(text, &[]);
+    let fill = [
+        (
+            "$zone",
+            property(
+                r#"{ "type": "string", "description": "Zone ID or name; leave out for the whole account." }"#,
+            ),
+        ),
+        (
+            "$since",
+            property(
+                r#"{ "type": "string", "description": "Start: RFC 3339, a date, or relative (1h, 24h, 7d). Default: 24h before until." }"#,
+            ),
+        ),
+        (
+            "$until",
+            property(
+                r#"{ "type": "string", "description": "End (exclusive): RFC 3339, a date (its end), relative, or now. Default: now." }"#,
+            ),
+        ),
+        (
+            "$http_dimensions",
+            HTTP_DIMENSIONS
+                .iter()
+                .map(|d| http_dimension_name(*d))
+                .collect(),
+        ),
+        (
+            "$firewall_dimensions",
+            FIREWALL_DIMENSIONS
+                .iter()
+                .map(|d| firewall_dimension_name(*d))
+                .collect(),
+        ),
+        ("$default_max_bytes", analytics::DEFAULT_MAX_BYTES.into()),
+    ];
+    TOOL_SPECS
         .iter()
-        .map(|d| http_dimension_name(*d))
-        .collect();
-    let fw_names: Vec<&str> = FIREWALL_DIMENSIONS
-        .iter()
-        .map(|d| firewall_dimension_name(*d))
-        .collect();
-    vec![
-        (
-            "graphql_query",
-            "Run a custom read-only query on Cloudflare's GraphQL Analytics API when no \
-             ready-made report answers the question. Only query operations are accepted. \
-             $accountTag is filled from the connection and $zoneTag from `zone` when declared and \
-             not given. Time ranges are checked against the dataset's limits first; results over \
-             max_bytes (default 256 KiB) are cut at a row boundary and `cuts` says so. Use \
-             graphql_schema_search first to find dataset and field names.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "query": { "type": "string", "minLength": 1, "description": "The GraphQL document, e.g. query($accountTag: string!, $since: Time!) { viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups(limit: 10, filter: {datetime_geq: $since}) { count } } } }" },
-                    "variables": { "type": "object", "description": "Variables by name." },
-                    "operation_name": { "type": "string", "description": "Which operation to run when the document has several." },
-                    "zone": zone,
-                    "max_bytes": { "type": "integer", "minimum": 1024, "default": analytics::DEFAULT_MAX_BYTES, "description": "Cut the result above this size." }
-                },
-                "required": ["query"],
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_dataset_limits",
-            "A dataset's limits at zone level (give a zone: they depend on its plan) or account \
-             level: enabled, widest range per query, how far back data is kept, largest limit, \
-             number of fields, available fields. Use it before writing a query over a long \
-             range.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "dataset": { "type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$", "description": "e.g. httpRequestsAdaptiveGroups" },
-                    "zone": zone
-                },
-                "required": ["dataset"],
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_schema_search",
-            "Find datasets, fields, arguments and filter keys of the GraphQL Analytics schema by \
-             words (\"country\", \"firewall action\", \"cache\"). One call usually finds the \
-             name to use; the schema is fetched once per session.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "words": { "type": "string", "minLength": 1, "description": "Words to look for, e.g. country, cache or firewall." },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "How many matches to return." }
-                },
-                "required": ["words"],
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_describe_type",
-            "A GraphQL type's fields with their types and descriptions (or an input type's \
-             filter keys, or an enum's values), e.g. ZoneHttpRequestsAdaptiveGroupsDimensions.",
-            json!({
-                "type": "object",
-                "properties": { "name": { "type": "string", "minLength": 1, "description": "A type name from graphql_schema_search, e.g. ZoneHttpRequestsAdaptiveGroupsDimensions." } },
-                "required": ["name"],
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_http_traffic",
-            "HTTP traffic summary for a zone or the account: requests, bytes, cached share and \
-             status classes (2xx..5xx), hourly up to 3 days, daily beyond.",
-            json!({
-                "type": "object",
-                "properties": { "zone": zone, "since": since, "until": until },
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_top_http",
-            "Top N values of one dimension of HTTP requests (country, host, path, status, \
-             user-agent, colo) with requests, bytes and share of all requests. Answers \"top 10 \
-             countries by requests to shop.example.com in the last 6 hours\".",
-            json!({
-                "type": "object",
-                "properties": {
-                    "zone": zone, "since": since, "until": until,
-                    "by": { "type": "string", "enum": http_names, "description": "The dimension to rank by." },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10, "description": "How many rows to return." },
-                    "host": { "type": "string", "description": "Only requests to this host." }
-                },
-                "required": ["by"],
-                "additionalProperties": false
-            }),
-        ),
-        (
-            "graphql_firewall_events",
-            "Firewall and security events grouped by action, rule, source and/or country, for a \
-             zone or the account. Answers \"firewall events by action and rule today\".",
-            json!({
-                "type": "object",
-                "properties": {
-                    "zone": zone, "since": since, "until": until,
-                    "by": { "type": "array", "items": { "type": "string", "enum": fw_names }, "uniqueItems": true, "default": ["action"], "description": "What to group the events by." },
-                    "action": { "type": "string", "description": "Only this action, e.g. block." },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20, "description": "How many groups to return." }
-                },
-                "additionalProperties": false
-            }),
-        ),
-    ]
+        .map(|&(name, description, text)| (name, description, schema::from_text(text, &fill)))
+        .collect()
 }

@@ -32,6 +32,27 @@ pub const KEYWORDS: &[&str] = &[
     "default",
 ];
 
+/// A tool schema written as JSON text (kept as data rather than as the code `json!` expands
+/// to), with each string value `"$name"` replaced by the value `fill` gives for it: the parts
+/// computed from the code's own constants, such as enum lists and limits.
+pub fn from_text(text: &str, fill: &[(&str, Value)]) -> Value {
+    fn substitute(value: &mut Value, fill: &[(&str, Value)]) {
+        match value {
+            Value::String(s) if s.starts_with('$') => {
+                if let Some((_, v)) = fill.iter().find(|(name, _)| *name == s.as_str()) {
+                    *value = v.clone();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, fill)),
+            Value::Object(map) => map.values_mut().for_each(|v| substitute(v, fill)),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::from_str(text).expect("a tool schema is valid JSON");
+    substitute(&mut value, fill);
+    value
+}
+
 /// Validates the arguments object against its schema.
 pub fn validate(schema: &Value, arguments: &Map<String, Value>) -> Result<(), Error> {
     check(schema, &Value::Object(arguments.clone()), "")
@@ -289,6 +310,21 @@ mod tests {
     }
 
     #[test]
+    fn schema_text_placeholders_are_filled() {
+        let filled = from_text(
+            r#"{ "type": "object", "properties": { "by": { "type": "string", "enum": "$names", "default": "$default" }, "other": { "description": "$unknown" } } }"#,
+            &[("$names", json!(["a", "b"])), ("$default", json!(5))],
+        );
+        assert_eq!(
+            filled,
+            json!({ "type": "object", "properties": {
+                "by": { "type": "string", "enum": ["a", "b"], "default": 5 },
+                "other": { "description": "$unknown" }
+            } })
+        );
+    }
+
+    #[test]
     fn good_arguments_pass() {
         let s = schema();
         let args = json!({ "query": "abc", "limit": 20, "by": "queryName", "value": 5,
@@ -357,7 +393,7 @@ mod tests {
             (
                 json!({ "query": "a", "zone": "x" }),
                 "zone",
-                "accepted: by, dims, filters",
+                "accepted: query, limit, by, value, dims, filters",
             ),
         ];
         for (args, field, message) in cases {

@@ -7,7 +7,7 @@ use crate::http::WasiTransport;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::{Error, Service};
 use crate::{Component, json, time};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// One tool of the catalog.
 pub struct Tool {
@@ -128,24 +128,27 @@ pub fn catalog() -> Vec<Tool> {
             "Set the Cloudflare account and the services this connection uses. Call it first \
              when the host has not configured the connection. Returns each service's required \
              token permissions and the hosts the plugin will call. Sends no request.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "account_id": {
-                        "type": "string",
-                        "description": "The Cloudflare account ID: 32 hexadecimal characters.",
-                        "pattern": "^\\s*[0-9a-fA-F]{32}\\s*$"
+            schema::from_text(
+                r#"{
+                    "type": "object",
+                    "properties": {
+                        "account_id": {
+                            "type": "string",
+                            "description": "The Cloudflare account ID: 32 hexadecimal characters.",
+                            "pattern": "^\\s*[0-9a-fA-F]{32}\\s*$"
+                        },
+                        "enabled_services": {
+                            "type": "array",
+                            "description": "Services to enable (case-insensitive).",
+                            "items": { "type": "string", "enum": "$services" },
+                            "minItems": 1
+                        }
                     },
-                    "enabled_services": {
-                        "type": "array",
-                        "description": "Services to enable (case-insensitive).",
-                        "items": { "type": "string", "enum": service_names },
-                        "minItems": 1
-                    }
-                },
-                "required": ["account_id", "enabled_services"],
-                "additionalProperties": false
-            }),
+                    "required": ["account_id", "enabled_services"],
+                    "additionalProperties": false
+                }"#,
+                &[("$services", service_names.into())],
+            ),
         ),
         (
             "verify",
@@ -154,7 +157,10 @@ pub fn catalog() -> Vec<Tool> {
              (ok, warning, failed, skipped, rate-limited) and, when not ok, a hint saying what \
              to fix. Use it when a call fails with unauthorized or forbidden, or before first \
              use. Read-only.",
-            json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+            schema::from_text(
+                r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+                &[],
+            ),
         ),
     ];
     let mut tools: Vec<Tool> = general
@@ -185,6 +191,7 @@ pub fn catalog() -> Vec<Tool> {
 mod tests {
     use super::*;
     use crate::wit_types::InputProblem;
+    use serde_json::json;
 
     /// Every keyword a schema uses, at any depth, with its path.
     fn keywords(schema: &Value, path: &str, out: &mut Vec<(String, String)>) {
@@ -338,6 +345,25 @@ mod tests {
             }
         }
         assert!(drift.is_empty(), "{}", drift.join("\n"));
+    }
+
+    /// Every `"$name"` placeholder of the schemas' JSON text was filled.
+    #[test]
+    fn no_schema_keeps_a_placeholder() {
+        fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+            match value {
+                Value::String(s) => out.push(s),
+                Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+                Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+                _ => {}
+            }
+        }
+        for tool in catalog() {
+            let mut found = Vec::new();
+            strings(&tool.schema, &mut found);
+            let left: Vec<&&str> = found.iter().filter(|s| s.starts_with('$')).collect();
+            assert!(left.is_empty(), "{}: {left:?}", tool.name);
+        }
     }
 
     #[test]
