@@ -26,12 +26,7 @@ pub struct Envelope {
 
 impl Envelope {
     /// Reads an envelope field by field, so that a `null`, a string code or a missing key in
-    /// one place does not lose the rest.
-    pub fn from_value(value: &Value) -> Envelope {
-        Envelope::from_owned(value.clone())
-    }
-
-    /// As [`Envelope::from_value`], taking `result` out rather than copying it.
+    /// one place does not lose the rest. `result` is taken out of `value`, not copied.
     pub fn from_owned(mut value: Value) -> Envelope {
         Envelope {
             success: value.get("success").and_then(Value::as_bool),

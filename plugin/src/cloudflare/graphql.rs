@@ -66,7 +66,7 @@ pub fn parse(request: &Request, mut response: Response) -> Result<Answer, Error>
         )
     })?;
     if value.get("success").is_some() && value.get("data").is_none() {
-        let envelope = Envelope::from_value(&value);
+        let envelope = Envelope::from_owned(value);
         let reply = ApiReply {
             request: request.describe(),
             status: response.status,
