@@ -117,6 +117,10 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The variables the guest may read, when given: the account and services (the plugin falls
+/// back to them); never the token. `run` passes them, the audit reports them.
+const GUEST_VARIABLES: [&str; 2] = ["CLOUDFLARE_ACCOUNT_ID", "ENABLED_SERVICES"];
+
 /// How the process ends: 0 all well, 1 a failure found or returned, 2 a usage error.
 enum Outcome {
     Success,
@@ -319,14 +323,11 @@ async fn run(cli: Cli) -> Outcome {
         },
         None => None,
     };
-    // The guest may read the account and services (the plugin falls back to them); never the token.
-    let guest_env = [
-        ("CLOUDFLARE_ACCOUNT_ID", &cli.account_id),
-        ("ENABLED_SERVICES", &cli.services),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.as_ref().map(|v| (name.to_string(), v.clone())))
-    .collect();
+    let guest_env = GUEST_VARIABLES
+        .into_iter()
+        .zip([&cli.account_id, &cli.services])
+        .filter_map(|(name, value)| value.as_ref().map(|v| (name.to_string(), v.clone())))
+        .collect();
     let config = SandboxConfig {
         token: token.clone(),
         policy,
@@ -475,12 +476,10 @@ async fn run(cli: Cli) -> Outcome {
 /// `cf-harness audit`: the component's own imports and exports against what this harness
 /// grants, with the policy and limits `config` holds. 0 when the harness loads it, 1 when not.
 fn audit(printer: &Printer, plugin: &Path, config: &SandboxConfig) -> Outcome {
-    // The variables `run` may pass to the guest, when given.
-    let guest_env = ["CLOUDFLARE_ACCOUNT_ID", "ENABLED_SERVICES"];
     let setup = host_harness::audit::HostSetup {
         policy: &config.policy,
         limits: &config.limits,
-        guest_env: &guest_env,
+        guest_env: &GUEST_VARIABLES,
     };
     let report = match host_harness::audit::audit_file(plugin, &setup) {
         Ok(r) => r,
