@@ -397,7 +397,7 @@ impl Machine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Set-up, as tests/tests/common/mod.rs does it
+// Set-up, as tests/tests/integration/common.rs does it
 
 /// The sandbox as `cf-harness` sets it up, with both Cloudflare hosts sent to the fake.
 fn sandbox(fake: &FakeCloudflare) -> anyhow::Result<SandboxConfig> {

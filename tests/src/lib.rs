@@ -788,7 +788,7 @@ fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
     }
 
     // TEST-ONLY routes (Cloudflare has none of these): a response larger than the host's
-    // limit and a redirect, for the sandbox tests (tests/tests/sandbox.rs).
+    // limit and a redirect, for the sandbox tests (tests/tests/integration/sandbox.rs).
     if let ["test", what] = segments.as_slice() {
         return test_only_route(what, request.query.as_deref());
     }

@@ -1,30 +1,17 @@
 //! `cf-harness mcp` as an MCP client runs it: a stdio session through the official Rust SDK's
 //! client, against the fake Cloudflare.
 
-use cf_fake::{ACCOUNT_ID, FakeCloudflare, Permission, Scenario, TOKEN};
+use crate::common::{ALL, cf_harness_on};
+use cf_fake::{FakeCloudflare, Permission, Scenario, TOKEN};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::ChildStderr;
-
-const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
-
-fn plugin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build`",
-        path.display()
-    );
-    path
-}
 
 struct Session {
     client: RunningService<RoleClient, ()>,
@@ -33,21 +20,9 @@ struct Session {
 
 impl Session {
     async fn start(fake: &FakeCloudflare, services: &str, extra: &[&str]) -> Session {
-        let command =
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_cf-harness")).configure(|c| {
-                c.env_clear()
-                    .env("CLOUDFLARE_API_TOKEN", TOKEN)
-                    .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
-                    .env("ENABLED_SERVICES", services)
-                    .arg("--plugin")
-                    .arg(plugin())
-                    .arg("--upstream")
-                    .arg(format!("api.cloudflare.com={}", fake.url()))
-                    .arg("--upstream")
-                    .arg(format!("developers.cloudflare.com={}", fake.url()))
-                    .args(extra)
-                    .arg("mcp");
-            });
+        let command = tokio::process::Command::from(cf_harness_on(fake, services)).configure(|c| {
+            c.args(extra).arg("mcp");
+        });
         let (transport, stderr) = TokioChildProcess::builder(command)
             .stderr(Stdio::piped())
             .spawn()

@@ -1,9 +1,7 @@
 //! `verify` against each scenario of the fake Cloudflare.
 
-mod common;
-
+use crate::common::{ALL_SERVICES, api_requests, check, verify_on};
 use cf_fake::{Permission as FakePermission, Scenario, TOKEN};
-use common::{ALL_SERVICES, api_requests, check, verify_on};
 use host_harness::runtime::{
     CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport,
 };

@@ -1,5 +1,4 @@
 //! Shared set-up: the real component under the real harness, against the fake Cloudflare.
-#![allow(dead_code)] // each test file uses its own part of this module
 
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN};
 use host_harness::policy::{API_HOST, DOCS_HOST};
@@ -27,7 +26,7 @@ fn component(file: &str) -> PathBuf {
     path
 }
 
-/// The connector plugin, compiled once per test binary.
+/// The connector plugin, compiled once for the whole test binary.
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
@@ -35,7 +34,7 @@ pub fn harness() -> &'static Harness {
     })
 }
 
-/// The hostile test component, compiled once per test binary.
+/// The hostile test component, compiled once for the whole test binary.
 pub fn hostile_harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {

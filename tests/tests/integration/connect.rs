@@ -1,9 +1,7 @@
 //! `connect`: validation, what it returns, and the environment fallback.
 
-mod common;
-
+use crate::common::{ALL_SERVICES, connected, harness, sandbox};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario};
-use common::{ALL_SERVICES, connected, harness, sandbox};
 use host_harness::runtime::{ConnectOptions, InputProblem, Permission, PluginError, Service};
 use serde_json::Value;
 

@@ -1,56 +1,18 @@
 //! `cf-harness` as a user runs it: exit codes, JSON, and the token never printed.
 
+use crate::common::{ALL, cf_harness, cf_harness_on, json, plugin};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn plugin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release/cloudflare_connector.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` (or `make test`)",
-        path.display()
-    );
-    path
-}
-
-/// A compile cache shared by these tests' runs, so each process does not compile the plugin
-/// (entries are keyed by the component and engine, so the folder can outlive a build).
-fn shared_cache() -> PathBuf {
-    std::env::temp_dir().join("cf-harness-cli-tests-cache")
-}
+use std::process::Output;
 
 /// Runs the CLI against the fake with the token in the environment, as a user would.
 fn run(fake: &FakeCloudflare, services: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
-        .env("CF_HARNESS_CACHE_DIR", shared_cache())
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
-        .env("ENABLED_SERVICES", services)
-        .arg("--plugin")
-        .arg(plugin())
-        .arg("--upstream")
-        .arg(format!("api.cloudflare.com={}", fake.url()))
-        .arg("--upstream")
-        .arg(format!("developers.cloudflare.com={}", fake.url()))
+    cf_harness_on(fake, services)
         .args(args)
         .output()
         .expect("cf-harness runs")
 }
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
 
 #[test]
 fn verify_json_says_ready_and_lists_every_check() {
@@ -117,16 +79,14 @@ fn usage_errors_exit_2() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
+    let output = cf_harness()
         .args(["--plugin"])
         .arg(plugin())
         .arg("verify")
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2), "no account ID or services");
-    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
+    let output = cf_harness()
         .args(["--plugin", "/nonexistent/plugin.wasm", "--json", "tools"])
         .output()
         .expect("runs");

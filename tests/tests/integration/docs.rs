@@ -1,10 +1,8 @@
 //! The Documentation service end to end: the real component in the harness, against the fake
 //! docs site (`tests/fixtures/docs/site`, Cloudflare's published llms.txt and index.md format).
 
-mod common;
-
+use crate::common::{connected, sandbox, tool};
 use cf_fake::{FakeCloudflare, Permission, RecordedRequest, Scenario};
-use common::{connected, sandbox, tool};
 use host_harness::policy::DOCS_HOST;
 use host_harness::runtime::docs::{DocPage, SearchResult};
 use host_harness::runtime::{CheckStatus, PluginError, Service};
@@ -415,7 +413,7 @@ async fn the_docs_host_never_receives_the_token() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let config = sandbox(&fake);
     assert!(config.token.is_some(), "the sandbox holds a token");
-    let mut instance = connected(&config, &common::ALL_SERVICES).await;
+    let mut instance = connected(&config, &crate::common::ALL_SERVICES).await;
     search(&mut instance, "create an API token", None, None)
         .await
         .expect("hits");
@@ -548,7 +546,7 @@ async fn verify_hints_link_pages_that_read_doc_can_open() {
         Scenario::TokenDetailsReadable,
     ] {
         let fake = FakeCloudflare::spawn(scenario);
-        let mut instance = connected(&sandbox(&fake), &common::ALL_SERVICES).await;
+        let mut instance = connected(&sandbox(&fake), &crate::common::ALL_SERVICES).await;
         let report = instance.verify().await.expect("no trap").expect("report");
         for check in report.checks.iter().filter(|c| c.status != CheckStatus::Ok) {
             if check.id == "documentation/docs-host" {

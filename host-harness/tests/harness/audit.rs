@@ -2,29 +2,13 @@
 //! hostile component load, a component that imports `wasi:sockets` and `wasi:filesystem` is refused,
 //! naming the imports, both by the CLI and by `Harness::load`.
 
+use crate::common::{cf_harness, component, json, plugin, stdout};
 use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
 use host_harness::{Harness, Limits};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A component `make plugin` builds.
-fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` (or `make test`)",
-        path.display()
-    );
-    path
-}
-
-fn real_plugin() -> PathBuf {
-    component("cloudflare_connector.wasm")
-}
+use std::process::Output;
 
 /// Imports wasi:sockets and wasi:filesystem.
 fn ungranted_plugin() -> PathBuf {
@@ -37,26 +21,11 @@ fn hostile_plugin() -> PathBuf {
 
 /// `cf-harness audit`, with an empty environment: no token, no account, no services.
 fn audit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
+    cf_harness()
         .arg("audit")
         .args(args)
         .output()
         .expect("cf-harness runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            stdout(output),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 fn sha256_hex(path: &Path) -> String {
@@ -78,7 +47,7 @@ fn import<'a>(report: &'a Value, prefix: &str) -> &'a Value {
 
 #[test]
 fn audit_of_the_real_plugin_is_readable_and_exits_0() {
-    let plugin = real_plugin();
+    let plugin = plugin();
     let output = audit(&[plugin.to_str().expect("UTF-8 path")]);
     let text = stdout(&output);
     assert_eq!(
@@ -131,7 +100,7 @@ fn audit_of_the_real_plugin_is_readable_and_exits_0() {
 
 #[test]
 fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
-    let plugin = real_plugin();
+    let plugin = plugin();
     let output = audit(&[
         plugin.to_str().expect("UTF-8 path"),
         "--json",
@@ -257,11 +226,10 @@ fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
 fn audit_needs_no_credentials() {
     // A malformed token in the environment and an unreadable token file stop every other
     // command; the audit reads neither.
-    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
+    let output = cf_harness()
         .env("CLOUDFLARE_API_TOKEN", "not a token")
         .args(["--token-file", "/nonexistent/token", "--plugin"])
-        .arg(real_plugin())
+        .arg(plugin())
         .arg("audit")
         .output()
         .expect("cf-harness runs");
@@ -332,8 +300,7 @@ fn audit_refuses_a_plugin_importing_sockets_or_files_naming_the_imports() {
 
 #[test]
 fn other_commands_refuse_a_plugin_importing_sockets_or_files_at_load() {
-    let output = Command::new(env!("CARGO_BIN_EXE_cf-harness"))
-        .env_clear()
+    let output = cf_harness()
         .arg("--plugin")
         .arg(ungranted_plugin())
         .arg("tools")
@@ -385,7 +352,7 @@ fn harness_load_refuses_a_plugin_importing_sockets_or_files_naming_each_import()
 
 #[test]
 fn harness_load_accepts_the_real_and_the_hostile_plugins() {
-    for plugin in [real_plugin(), hostile_plugin()] {
+    for plugin in [plugin(), hostile_plugin()] {
         if let Err(e) = Harness::load(&plugin) {
             panic!("{} refused: {e:#}", plugin.display());
         }
@@ -411,7 +378,7 @@ fn the_library_classifies_what_the_components_import() {
         "{refused:?}"
     );
     // Neither the real nor the hostile component imports anything refused, files included.
-    for plugin in [real_plugin(), hostile_plugin()] {
+    for plugin in [plugin(), hostile_plugin()] {
         let report = host_harness::audit::audit_file(
             &plugin,
             &host_harness::audit::HostSetup {
@@ -434,7 +401,7 @@ fn the_library_classifies_what_the_components_import() {
 
 #[test]
 fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
-    let plugin = real_plugin();
+    let plugin = plugin();
     let output = audit(&[
         plugin.to_str().expect("UTF-8 path"),
         "--json",

@@ -2,13 +2,11 @@
 //! Cloudflare, which validates every GraphQL query against Cloudflare's schema and answers
 //! from a deterministic set of DNS events (see `tests/fixtures/README.md`).
 
-mod common;
-
+use crate::common::{connected, sandbox, tool};
 use cf_fake::{
     EMPTY_ZONE_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, IDN_ZONE_ID, IDN_ZONE_NAME,
     PENDING_ZONE_NAME, Permission as FakePermission, RecordedRequest, Scenario, ZONE_ID, ZONE_NAME,
 };
-use common::{connected, sandbox, tool};
 use host_harness::PluginInstance;
 use host_harness::runtime::dns::{self, Dimension, ZoneQuery};
 use host_harness::runtime::{PluginError, Service};

@@ -2,13 +2,11 @@
 //! fake Cloudflare, which validates every query against Cloudflare's schema and answers from
 //! deterministic HTTP and firewall events (see `tests/fixtures/README.md`).
 
-mod common;
-
+use crate::common::{connected, sandbox, tool};
 use cf_fake::{
     ACCOUNT_ID, ENTERPRISE_ZONE_ID, FakeCloudflare, Scenario, ZONE_ID, ZONE_NAME, long_tail_time,
     rfc3339, unix_now,
 };
-use common::{connected, sandbox, tool};
 use host_harness::PluginInstance;
 use host_harness::runtime::{PluginError, Service};
 use serde_json::{Value, json};

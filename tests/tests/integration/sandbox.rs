@@ -1,9 +1,7 @@
 //! What the sandbox lets a plugin do, proven with the real plugin and a hostile component.
 
-mod common;
-
+use crate::common::{check, connected, hostile_harness, sandbox};
 use cf_fake::{FakeCloudflare, HUGE_RESPONSE_BYTES, Scenario, TOKEN};
-use common::{check, connected, hostile_harness, sandbox};
 use host_harness::policy::{API_HOST, DOCS_HOST};
 use host_harness::runtime::{CheckStatus, PluginError, Resolve, Resolver, Service, Verdict};
 use host_harness::{CallError, Limits, OutboundPolicy, PluginInstance, SandboxConfig};

@@ -1,0 +1,67 @@
+//! Shared set-up: the components `make plugin` builds, and `cf-harness` started as a user would.
+
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, TOKEN};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
+
+/// A component `make plugin` builds.
+pub fn component(file: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`)",
+        path.display()
+    );
+    path
+}
+
+pub fn plugin() -> PathBuf {
+    component("cloudflare_connector.wasm")
+}
+
+/// `cf-harness` with an empty environment, so nothing of the test runner's leaks in, and a compile
+/// cache shared by every run (entries are keyed by component and engine, so the folder can
+/// outlive a build), so each process does not compile the plugin again.
+pub fn cf_harness() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cf-harness"));
+    command.env_clear().env(
+        "CF_HARNESS_CACHE_DIR",
+        std::env::temp_dir().join("cf-harness-cli-tests-cache"),
+    );
+    command
+}
+
+/// `cf-harness` on the real plugin against the fake, the credentials in the environment.
+pub fn cf_harness_on(fake: &FakeCloudflare, services: &str) -> Command {
+    let mut command = cf_harness();
+    command
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+        .env("ENABLED_SERVICES", services)
+        .arg("--plugin")
+        .arg(plugin())
+        .arg("--upstream")
+        .arg(format!("api.cloudflare.com={}", fake.url()))
+        .arg("--upstream")
+        .arg(format!("developers.cloudflare.com={}", fake.url()));
+    command
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(output),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
