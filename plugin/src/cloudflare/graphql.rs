@@ -4,7 +4,9 @@ use crate::cloudflare::envelope::{ApiReply, Envelope};
 use crate::error::classify;
 use crate::http::{Request, Response};
 use crate::wit_types::{Error, GraphqlProblem};
-use serde_json::{Value, json};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value, json};
+use std::fmt;
 
 /// The request for a query; every user value goes in `variables`, never into the text.
 pub fn request(query: &str, variables: &Value) -> Request {
@@ -51,8 +53,18 @@ fn problem(raw: &Value) -> GraphqlProblem {
 
 /// Reads a GraphQL response. The endpoint may answer an authentication failure with the REST
 /// envelope instead of a GraphQL body: that becomes the matching API error.
-pub fn parse(request: &Request, mut response: Response) -> Result<Answer, Error> {
-    let parsed = serde_json::from_slice::<Value>(&response.body);
+pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
+    parse_capped(request, response, usize::MAX)
+}
+
+/// [`parse`], keeping at most `max_items` items of any array: the rest are read past, never
+/// built. A report that needs 10,001 rows of a 5 MiB answer builds the tree of those rows only.
+pub fn parse_capped(
+    request: &Request,
+    mut response: Response,
+    max_items: usize,
+) -> Result<Answer, Error> {
+    let parsed = capped_value(&response.body, max_items);
     // The body's bytes are not needed once parsed: free them before the tree is worked on
     // (a 5 MiB answer must fit the instance's memory with its tree).
     response.body = Vec::new();
@@ -107,6 +119,94 @@ pub fn parse(request: &Request, mut response: Response) -> Result<Answer, Error>
     })
 }
 
+/// A JSON document as a [`Value`] whose arrays keep their first `max_items` items.
+fn capped_value(body: &[u8], max_items: usize) -> serde_json::Result<Value> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = CappedValue { max_items }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Builds a [`Value`] as serde_json's own visitor does, but stops keeping array items after
+/// `max_items` (the deserializer's nesting limit still applies).
+#[derive(Clone, Copy)]
+struct CappedValue {
+    max_items: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CappedValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CappedValue {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while items.len() < self.max_items {
+            match seq.next_element_seed(self)? {
+                Some(item) => items.push(item),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// A status that is an error by itself keeps its meaning even when the body is not JSON.
 fn classify_or(response: &Response, fallback: Error) -> Error {
     if (200..300).contains(&response.status) {
@@ -135,6 +235,46 @@ mod tests {
                 body: body.as_bytes().to_vec(),
             },
         )
+    }
+
+    #[test]
+    fn a_capped_parse_keeps_the_first_items_of_every_array_and_reads_past_the_rest() {
+        let body = r#"{"data":{"rows":[{"a":[1,2,3]},{"a":[]},{"a":[4]}],"total":[{"n":1.5}]},
+                       "errors":[{"message":"m","path":["x",0,"y"]}]}"#;
+        let capped = parse_capped(
+            &request("{ x }", &json!({})),
+            Response {
+                status: 200,
+                retry_after: None,
+                body: body.as_bytes().to_vec(),
+            },
+            2,
+        )
+        .expect("graphql body");
+        assert_eq!(
+            capped.data,
+            json!({"rows": [{"a": [1, 2]}, {"a": []}], "total": [{"n": 1.5}]})
+        );
+        assert_eq!(capped.problems[0].path, vec!["x", "0"]);
+    }
+
+    #[test]
+    fn an_uncapped_parse_reads_what_serde_json_reads() {
+        for body in [
+            r#"{"data":{"viewer":{"zones":[{"a":null,"b":true,"c":-3,"d":18446744073709551615,"e":"\u00e9\n","f":1e-3,"g":{}}]}}}"#,
+            r#"[[[]],{"k":[{"k":"v"}]}]"#,
+            r#""text""#,
+        ] {
+            let expected: Value = serde_json::from_str(body).expect("valid JSON");
+            assert_eq!(
+                capped_value(body.as_bytes(), usize::MAX).expect("parses"),
+                expected
+            );
+        }
+        for bad in [r#"{"a":1} trailing"#, r#"{"a":"#, "[1,]", "NaN", "1e400"] {
+            assert!(capped_value(bad.as_bytes(), usize::MAX).is_err(), "{bad}");
+            assert!(capped_value(bad.as_bytes(), 0).is_err(), "{bad} (capped)");
+        }
     }
 
     #[test]

@@ -548,17 +548,19 @@ pub fn report_query(
 
 /// Sends a GraphQL query and returns the scope's object (`viewer.zones[0]`), or the error its
 /// problems mean. Problems that name the plan come back as `Ok(Err(..))` so the caller can
-/// drop what the plan refuses and ask again.
+/// drop what the plan refuses and ask again. No list in the answer is read past `max_rows`
+/// items: rows beyond what was asked for are never built.
 fn run_graphql(
     transport: &dyn Transport,
     scope: &Scope,
     query: &str,
     variables: Value,
+    max_rows: usize,
 ) -> Result<Result<Value, Vec<GraphqlProblem>>, Error> {
     let request = graphql::request(query, &variables);
     let response = transport.send(&request)?;
-    let Answer { mut data, problems } =
-        graphql::parse(&request, response).map_err(|e| match e {
+    let Answer { mut data, problems } = graphql::parse_capped(&request, response, max_rows)
+        .map_err(|e| match e {
             // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
             Error::Forbidden(mut failure) => {
                 failure.hint = Some(grant_hint(scope.analytics_permission()));
@@ -651,6 +653,7 @@ fn limits(
         scope,
         &settings::query(scope.zone.is_none(), &[DATASET]),
         json!({ tag: value }),
+        usize::MAX,
     );
     let limits = match answer {
         Ok(Ok(node)) => match settings::read(&node, DATASET, MAX_ROWS) {
@@ -819,7 +822,7 @@ fn grouped_query(
             "orderBy": [order_by(&ask.sort)],
         });
         let query = report_query(scope.zone.is_none(), &fields, ask.metrics, with_total);
-        let node = match run_graphql(transport, scope, &query, variables)? {
+        let node = match run_graphql(transport, scope, &query, variables, asked as usize)? {
             Ok(node) => node,
             Err(problems) => {
                 let refused = ask.dimensions.iter().position(|d| {
@@ -1103,7 +1106,7 @@ pub fn timeseries(
             "orderBy": [format!("{}_ASC", bucket_field(bucket))],
         });
         let query = report_query(scope.zone.is_none(), &fields, &checked.metrics, false);
-        let node = match run_graphql(transport, &scope, &query, variables)? {
+        let node = match run_graphql(transport, &scope, &query, variables, asked as usize)? {
             Ok(node) => node,
             Err(problems) => return Err(problems_error(&scope, problems)),
         };
