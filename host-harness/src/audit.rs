@@ -12,17 +12,18 @@
 //! [`ungranted_imports`] is the load-time check: `Harness::load` refuses a component that
 //! imports anything denied here, naming each such import ([`UngrantedImports`]).
 
+use crate::compile_cache::{CompileCache, LoadSource};
 use crate::policy::{Decision, GRAPHQL_PATH, OutboundPolicy};
-use crate::runtime::{ConnectorPluginPre, Limits, PluginState};
+use crate::runtime::{ConnectorPluginPre, Limits, PluginState, engine_config};
 use anyhow::Context as _;
 use http::{Method, Uri};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::{self, Write as _};
 use std::path::Path;
+use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentInstance, ComponentItem};
 use wasmtime::component::{Component, Linker, ResourceType, Type};
-use wasmtime::{Config, Engine};
 
 /// What the harness does with one import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -787,15 +788,23 @@ pub fn audit(
     }
 }
 
-/// Reads, compiles and audits a component file.
-pub fn audit_file(path: &Path, setup: &HostSetup<'_>) -> anyhow::Result<AuditReport> {
+/// Reads, compiles (or takes from `cache`, as `Harness::load_with` does) and audits a
+/// component file, on the engine the harness runs plugins on.
+pub fn audit_file(
+    path: &Path,
+    setup: &HostSetup<'_>,
+    cache: Option<&CompileCache>,
+) -> anyhow::Result<AuditReport> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    let engine = Engine::new(&config)?;
-    let component = Component::from_binary(&engine, &bytes)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{} is not a valid component", path.display()))?;
+    let engine = Engine::new(&engine_config())?;
+    let (component, source) = match cache {
+        Some(cache) => cache.load(&engine, &bytes),
+        None => Component::from_binary(&engine, &bytes)
+            .map(|c| (c, LoadSource::Compiled))
+            .map_err(anyhow::Error::from),
+    }
+    .with_context(|| format!("{} is not a valid component", path.display()))?;
+    tracing::debug!(?source, plugin = %path.display(), "component loaded for the audit");
     let mut report = audit(&engine, &component, &bytes, setup);
     report.component.path = Some(path.display().to_string());
     Ok(report)

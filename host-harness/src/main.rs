@@ -357,14 +357,14 @@ async fn run(cli: Cli) -> Outcome {
             ),
         );
     }
-    if matches!(cli.command, Command::Audit { .. }) {
-        return audit(&printer, &plugin, &config);
-    }
     let cache = match (&cli.cache_dir, cli.no_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(CompileCache::new(dir)),
         (None, false) => CompileCache::default_dir().map(CompileCache::new),
     };
+    if matches!(cli.command, Command::Audit { .. }) {
+        return audit(&printer, &plugin, &config, cache.as_ref());
+    }
     let harness = match Harness::load_with(&plugin, cache.as_ref()) {
         Ok(h) => h,
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
@@ -475,13 +475,18 @@ async fn run(cli: Cli) -> Outcome {
 
 /// `cf-harness audit`: the component's own imports and exports against what this harness
 /// grants, with the policy and limits `config` holds. 0 when the harness loads it, 1 when not.
-fn audit(printer: &Printer, plugin: &Path, config: &SandboxConfig) -> Outcome {
+fn audit(
+    printer: &Printer,
+    plugin: &Path,
+    config: &SandboxConfig,
+    cache: Option<&CompileCache>,
+) -> Outcome {
     let setup = host_harness::audit::HostSetup {
         policy: &config.policy,
         limits: &config.limits,
         guest_env: &GUEST_VARIABLES,
     };
-    let report = match host_harness::audit::audit_file(plugin, &setup) {
+    let report = match host_harness::audit::audit_file(plugin, &setup, cache) {
         Ok(r) => r,
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };

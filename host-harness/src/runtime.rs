@@ -53,8 +53,9 @@ pub mod docs {
 }
 pub use exports::cloudflare::connector::tools::ToolSpec;
 
-/// The engine every plugin runs on; part of the compile cache's key.
-fn engine_config() -> Config {
+/// The engine every plugin runs on (and the audit inspects them with); part of the compile
+/// cache's key.
+pub(crate) fn engine_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
     config

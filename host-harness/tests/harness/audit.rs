@@ -313,6 +313,29 @@ fn other_commands_refuse_a_plugin_importing_sockets_or_files_at_load() {
 }
 
 #[test]
+fn the_audit_takes_the_component_from_the_compile_cache() {
+    let dir = std::env::temp_dir().join(format!("cf-harness-audit-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache_flag = dir.to_str().expect("UTF-8 temp path");
+    let plugin = plugin();
+    let plugin = plugin.to_str().expect("UTF-8 plugin path");
+    let run = || {
+        let output = audit(&[plugin, "-v", "--cache-dir", cache_flag, "--json"]);
+        assert_eq!(output.status.code(), Some(0));
+        (
+            json(&output),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (cold, log) = run();
+    assert!(log.contains("CompiledAndCached"), "{log}");
+    let (warm, log) = run();
+    assert!(log.contains("source=Cache"), "{log}");
+    assert_eq!(warm, cold, "the same audit either way");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn audit_of_a_missing_file_is_a_usage_error() {
     let output = audit(&["/nonexistent/plugin.wasm"]);
     assert_eq!(output.status.code(), Some(2));
@@ -386,6 +409,7 @@ fn the_library_classifies_what_the_components_import() {
                 limits: &Limits::default(),
                 guest_env: &[],
             },
+            None,
         )
         .expect("audits");
         assert!(report.loads, "{:?}", report.load_error);
