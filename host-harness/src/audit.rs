@@ -12,7 +12,7 @@
 //! [`ungranted_imports`] is the load-time check: `Harness::load` refuses a component that
 //! imports anything denied here, naming each such import ([`UngrantedImports`]).
 
-use crate::compile_cache::{CompileCache, LoadSource};
+use crate::compile_cache::CompileCache;
 use crate::policy::{Decision, GRAPHQL_PATH, OutboundPolicy};
 use crate::runtime::{ConnectorPluginPre, Limits, PluginState, engine_config};
 use anyhow::Context as _;
@@ -797,13 +797,8 @@ pub fn audit_file(
 ) -> anyhow::Result<AuditReport> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let engine = Engine::new(&engine_config())?;
-    let (component, source) = match cache {
-        Some(cache) => cache.load(&engine, &bytes),
-        None => Component::from_binary(&engine, &bytes)
-            .map(|c| (c, LoadSource::Compiled))
-            .map_err(anyhow::Error::from),
-    }
-    .with_context(|| format!("{} is not a valid component", path.display()))?;
+    let (component, source) = CompileCache::load_or_compile(cache, &engine, &bytes)
+        .with_context(|| format!("{} is not a valid component", path.display()))?;
     tracing::debug!(?source, plugin = %path.display(), "component loaded for the audit");
     let mut report = audit(&engine, &component, &bytes, setup);
     report.component.path = Some(path.display().to_string());

@@ -101,6 +101,19 @@ impl CompileCache {
         Ok((component, source))
     }
 
+    /// The component compiled for `engine`: from `cache` when there is one (see
+    /// [`CompileCache::load`]), else compiled now.
+    pub fn load_or_compile(
+        cache: Option<&CompileCache>,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> anyhow::Result<(Component, LoadSource)> {
+        match cache {
+            Some(cache) => cache.load(engine, wasm),
+            None => Ok((Component::from_binary(engine, wasm)?, LoadSource::Compiled)),
+        }
+    }
+
     fn store(&self, path: &Path, artifact: &[u8]) -> anyhow::Result<()> {
         create_private_dir(&self.dir)?;
         let temporary = self.dir.join(format!(

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
@@ -982,13 +982,8 @@ impl Harness {
         };
         let wasm = std::fs::read(plugin).with_context(context)?;
         let engine = Engine::new(&engine_config())?;
-        let (component, loaded_from) = match cache {
-            Some(cache) => cache.load(&engine, &wasm),
-            None => Component::new(&engine, &wasm)
-                .map(|c| (c, LoadSource::Compiled))
-                .map_err(anyhow::Error::from),
-        }
-        .with_context(context)?;
+        let (component, loaded_from) =
+            CompileCache::load_or_compile(cache, &engine, &wasm).with_context(context)?;
         tracing::debug!(source = ?loaded_from, plugin = %plugin.display(), "plugin loaded");
         // Refused before linking: an import the harness does not grant (wasi:sockets, ...).
         let refused = crate::audit::ungranted_imports(&engine, &component);

@@ -1440,6 +1440,20 @@ fn parse_fixture(text: &str) -> Value {
 
 const DAY: i64 = 24 * 60 * 60;
 
+/// A component `make plugin` builds (`cloudflare_connector.wasm`, `hostile_plugin.wasm`,
+/// `ungranted_plugin.wasm`), for the tests that load it; panics with what to run when missing.
+pub fn built_component(file: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`)",
+        path.display()
+    );
+    path
+}
+
 pub fn unix_now() -> i64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -2,7 +2,8 @@
 //! hostile component load, a component that imports `wasi:sockets` and `wasi:filesystem` is refused,
 //! naming the imports, both by the CLI and by `Harness::load`.
 
-use crate::common::{cf_harness, component, json, plugin, stdout};
+use crate::common::{cf_harness, json, plugin, stdout};
+use cf_fake::built_component;
 use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
 use host_harness::{Harness, Limits};
 use serde_json::Value;
@@ -12,11 +13,11 @@ use std::process::Output;
 
 /// Imports wasi:sockets and wasi:filesystem.
 fn ungranted_plugin() -> PathBuf {
-    component("ungranted_plugin.wasm")
+    built_component("ungranted_plugin.wasm")
 }
 
 fn hostile_plugin() -> PathBuf {
-    component("hostile_plugin.wasm")
+    built_component("hostile_plugin.wasm")
 }
 
 /// `cf-harness audit`, with an empty environment: no token, no account, no services.

@@ -1,27 +1,14 @@
 //! Shared set-up: the components `make plugin` builds, and `cf-harness` started as a user would.
 
-use cf_fake::{ACCOUNT_ID, FakeCloudflare, TOKEN};
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, TOKEN, built_component};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub const ALL: &str = "Documentation,DNS Analytics,GraphQL Analytics";
 
-/// A component `make plugin` builds.
-pub fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` (or `make test`)",
-        path.display()
-    );
-    path
-}
-
 pub fn plugin() -> PathBuf {
-    component("cloudflare_connector.wasm")
+    built_component("cloudflare_connector.wasm")
 }
 
 /// `cf-harness` with an empty environment, so nothing of the test runner's leaks in, and a compile

@@ -1,11 +1,10 @@
 //! Shared set-up: the real component under the real harness, against the fake Cloudflare.
 
-use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN};
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, built_component};
 use host_harness::policy::{API_HOST, DOCS_HOST};
 use host_harness::runtime::{Check, ConnectOptions, PluginError, Service, VerifyReport};
 use host_harness::{ApiToken, Harness, OutboundPolicy, PluginInstance, SandboxConfig};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub const ALL_SERVICES: [Service; 3] = [
@@ -14,23 +13,11 @@ pub const ALL_SERVICES: [Service; 3] = [
     Service::GraphqlAnalytics,
 ];
 
-fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` (or `make test`)",
-        path.display()
-    );
-    path
-}
-
 /// The connector plugin, compiled once for the whole test binary.
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        Harness::load(&component("cloudflare_connector.wasm")).expect("plugin loads")
+        Harness::load(&built_component("cloudflare_connector.wasm")).expect("plugin loads")
     })
 }
 
@@ -38,7 +25,7 @@ pub fn harness() -> &'static Harness {
 pub fn hostile_harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        Harness::load(&component("hostile_plugin.wasm")).expect("hostile component loads")
+        Harness::load(&built_component("hostile_plugin.wasm")).expect("hostile component loads")
     })
 }
 
