@@ -224,6 +224,8 @@ struct OutboundHooks {
     log: Arc<Mutex<Vec<OutboundRecord>>>,
     /// Requests made in the current call (reset by each call).
     requests_this_call: u32,
+    /// This instance's idle connections.
+    pool: ConnectionPool,
 }
 
 type IoFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
@@ -419,6 +421,7 @@ impl WasiHttpHooks for OutboundHooks {
         };
         let resolver = self.resolver.clone();
         let max_response_bytes = self.limits.max_response_bytes;
+        let pool = self.pool.clone();
         Box::new(async move {
             let request = if graphql_body {
                 match buffer_graphql_request(request).await {
@@ -437,8 +440,9 @@ impl WasiHttpHooks for OutboundHooks {
             };
             let sent = send_vetted(
                 request,
-                &target,
+                target,
                 &resolver,
+                &pool,
                 timeouts,
                 max_response_bytes,
                 slot.clone(),
@@ -531,7 +535,8 @@ impl Resolve for FixedAnswers {
     }
 }
 
-/// Where a request is sent.
+/// Where a request is sent; connections are pooled by it.
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct Target {
     https: bool,
     /// A name (resolved by the host) or an IP address (an upstream's).
@@ -668,17 +673,65 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
     }
 }
 
+/// One HTTP/1.1 connection: the handle requests are sent on, and the task driving its I/O,
+/// which ends when this is dropped.
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<WasiBody>,
+    _io: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How long an idle connection is kept: well under the keep-alive time servers allow, so a
+/// request is not sent on a connection the server is closing.
+const POOL_IDLE: Duration = Duration::from_secs(20);
+/// Idle connections kept per target (a guest may have a few requests in flight at once).
+const POOL_PER_TARGET: usize = 4;
+
+/// An instance's idle connections, by target: the requests of a call (and of the next calls)
+/// reuse one TLS connection to the API instead of a handshake each. Never shared between
+/// instances, and dropped with the store, which ends their I/O. A connection goes back only
+/// after its response body was read to the end without error; one the server closed is not
+/// handed out.
+#[derive(Clone, Default)]
+struct ConnectionPool(Arc<Mutex<std::collections::HashMap<Target, Vec<IdleConnection>>>>);
+
+/// A pooled connection and since when it has been idle.
+type IdleConnection = (Connection, Instant);
+
+impl ConnectionPool {
+    fn take(&self, target: &Target) -> Option<Connection> {
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = pool.get_mut(target)?;
+        while let Some((connection, since)) = idle.pop() {
+            if !connection.sender.is_closed() && since.elapsed() < POOL_IDLE {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    fn put(&self, target: Target, connection: Connection) {
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = pool.entry(target).or_default();
+        idle.retain(|(c, since)| !c.sender.is_closed() && since.elapsed() < POOL_IDLE);
+        if idle.len() < POOL_PER_TARGET {
+            idle.push((connection, Instant::now()));
+        }
+    }
+}
+
 async fn connect(
     target: &Target,
     addresses: &[SocketAddr],
     tls: Option<&tokio_rustls::TlsConnector>,
-) -> Result<
-    (
-        hyper::client::conn::http1::SendRequest<WasiBody>,
-        hyper::client::conn::http1::Connection<TokioIo<Box<dyn Io>>, WasiBody>,
-    ),
-    HttpError,
-> {
+) -> Result<Connection, HttpError> {
     let tcp = connect_any(addresses).await?;
     let stream: Box<dyn Io> = if target.https {
         // The certificate is checked against the name, not the address connected to.
@@ -692,28 +745,59 @@ async fn connect(
     } else {
         Box::new(tcp)
     };
-    Ok(hyper::client::conn::http1::Builder::new()
+    let (sender, io) = hyper::client::conn::http1::Builder::new()
         .handshake(TokioIo::new(stream))
-        .await?)
+        .await?;
+    let io = tokio::spawn(async move {
+        if let Err(error) = io.await {
+            tracing::debug!(%error, "connection ended with an error");
+        }
+    });
+    Ok(Connection {
+        sender,
+        _io: AbortOnDrop(io),
+    })
+}
+
+/// An idle connection to `target` that is ready for a request, or a new one (resolved, vetted
+/// and connected within the connect timeout).
+async fn ready_connection(
+    target: &Target,
+    resolver: &Resolver,
+    pool: &ConnectionPool,
+    timeouts: Timeouts,
+    slot: &RecordSlot,
+    tls: Option<&tokio_rustls::TlsConnector>,
+) -> Result<Connection, HttpError> {
+    while let Some(mut connection) = pool.take(target) {
+        // Ready at once, unless the server closed it meanwhile: then try the next.
+        if let Ok(Ok(())) =
+            tokio::time::timeout(Duration::from_millis(50), connection.sender.ready()).await
+        {
+            return Ok(connection);
+        }
+    }
+    let addresses = resolve_and_vet(target, resolver, timeouts.connect, slot).await?;
+    tokio::time::timeout(timeouts.connect, connect(target, &addresses, tls))
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)?
 }
 
 /// Sends one allowed request, as `wasmtime_wasi_http::default_send_request` does, but to a
-/// vetted address, and with the response body counted and capped. `tls` replaces the Web PKI
-/// connector in unit tests.
+/// vetted address, on a pooled connection when one is idle, and with the response body counted
+/// and capped. `tls` replaces the Web PKI connector in unit tests.
+#[allow(clippy::too_many_arguments)] // each is one of the host's settings for this request
 async fn send_vetted(
     mut request: http::Request<WasiBody>,
-    target: &Target,
+    target: Target,
     resolver: &Resolver,
+    pool: &ConnectionPool,
     timeouts: Timeouts,
     max_response_bytes: u64,
     slot: RecordSlot,
     tls: Option<&tokio_rustls::TlsConnector>,
 ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
-    let addresses = resolve_and_vet(target, resolver, timeouts.connect, &slot).await?;
-    let (mut sender, conn) =
-        tokio::time::timeout(timeouts.connect, connect(target, &addresses, tls))
-            .await
-            .map_err(|_| HttpError::ConnectionTimeout)??;
+    let mut connection = ready_connection(&target, resolver, pool, timeouts, &slot, tls).await?;
     // A HEAD response's length is that of the GET it stands for: no body follows.
     let bodiless = request.method() == http::Method::HEAD;
     // The request line carries the path and query only (no proxy form).
@@ -721,30 +805,11 @@ async fn send_vetted(
         .path_and_query(request.uri().path_and_query().map_or("/", |p| p.as_str()))
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let send = async move {
-        tokio::time::timeout(timeouts.first_byte, sender.send_request(request))
+    let response =
+        tokio::time::timeout(timeouts.first_byte, connection.sender.send_request(request))
             .await
             .map_err(|_| HttpError::ConnectionReadTimeout)?
-            .map_err(HttpError::from)
-    };
-    let mut send = std::pin::pin!(send);
-    let mut conn = Some(conn);
-    // Wait for the response while driving the connection's I/O.
-    let response = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
-        Poll::Ready(result) => Poll::Ready(result),
-        Poll::Pending => {
-            let Some(fut) = conn.as_mut() else {
-                return Poll::Pending;
-            };
-            let result = ready!(Pin::new(fut).poll(cx));
-            conn = None;
-            match result {
-                Ok(()) => send.as_mut().poll(cx),
-                Err(error) => Poll::Ready(Err(HttpError::from(error))),
-            }
-        }
-    })
-    .await?;
+            .map_err(HttpError::from)?;
     let status = response.status().as_u16();
     slot.update(|record| record.status = Some(status));
     let declared = response
@@ -761,6 +826,14 @@ async fn send_vetted(
     let mut between = tokio::time::interval(between_bytes);
     between.reset();
     let response = response.map(|incoming| {
+        // A response without a body (HEAD, an empty one) is complete already: its connection
+        // goes back now, as the guest may never read the empty body.
+        let reuse = if http_body::Body::is_end_stream(&incoming) {
+            pool.put(target, connection);
+            None
+        } else {
+            Some((pool.clone(), target, connection))
+        };
         GuardedBody {
             incoming,
             between_bytes: between,
@@ -768,19 +841,13 @@ async fn send_vetted(
             received: 0,
             slot,
             finished: false,
+            reuse,
         }
         .boxed_unsync()
     });
-    let io: IoFuture = Box::new(async move {
-        let Some(conn) = conn.take() else {
-            return Ok(());
-        };
-        match conn.await {
-            Ok(()) => Ok(()),
-            Err(error) if error.is_timeout() => Err(HttpError::HttpResponseTimeout),
-            Err(error) => Err(error.into()),
-        }
-    });
+    // The connection's I/O runs in its own task (it outlives this response when pooled); its
+    // errors reach the guest through the response body.
+    let io: IoFuture = Box::new(async { Ok(()) });
     Ok((response, io))
 }
 
@@ -794,6 +861,8 @@ struct GuardedBody {
     received: u64,
     slot: RecordSlot,
     finished: bool,
+    /// Where the connection goes back once the body has been read to its end.
+    reuse: Option<(ConnectionPool, Target, Connection)>,
 }
 
 impl GuardedBody {
@@ -801,12 +870,20 @@ impl GuardedBody {
         self.finished = true;
         let received = self.received;
         self.slot.update(|record| record.response_bytes = received);
+        // A body cut short (an error, the size limit, a timeout) leaves the connection mid-
+        // message: it is dropped, never reused.
+        let reuse = self.reuse.take();
         match error {
             Some(error) => {
                 self.slot.fail(&error);
                 Poll::Ready(Some(Err(error)))
             }
-            None => Poll::Ready(None),
+            None => {
+                if let Some((pool, target, connection)) = reuse {
+                    pool.put(target, connection);
+                }
+                Poll::Ready(None)
+            }
         }
     }
 }
@@ -1030,6 +1107,7 @@ impl Harness {
                 resolver: config.resolver.clone(),
                 log: log.clone(),
                 requests_this_call: 0,
+                pool: ConnectionPool::default(),
             },
             limits: PeakTrackingLimits {
                 limits: StoreLimitsBuilder::new()
@@ -1567,8 +1645,9 @@ mod tests {
         let slot = slot();
         let (response, io) = send_vetted(
             request(),
-            &target,
+            target,
             &resolver,
+            &ConnectionPool::default(),
             TIMEOUTS,
             1024,
             slot.clone(),
@@ -1614,8 +1693,9 @@ mod tests {
         };
         let result = send_vetted(
             request(),
-            &target,
+            target,
             &resolver,
+            &ConnectionPool::default(),
             TIMEOUTS,
             1024,
             slot(),
@@ -1646,8 +1726,9 @@ mod tests {
             let slot = slot();
             let result = send_vetted(
                 request(),
-                &target,
+                target,
                 &resolver,
+                &ConnectionPool::default(),
                 TIMEOUTS,
                 1024,
                 slot.clone(),
@@ -1667,5 +1748,112 @@ mod tests {
             listener.accept().is_err(),
             "no connection reached the listener"
         );
+    }
+
+    /// A plain-HTTP server on loopback answering every request with `body` (and closing the
+    /// connection after each answer when `close`); counts the connections it accepted.
+    async fn counting_server(
+        body: &'static str,
+        close: bool,
+    ) -> (Target, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while stream.read(&mut byte).await.unwrap_or(0) == 1 {
+                        head.push(byte[0]);
+                        if !head.ends_with(b"\r\n\r\n") {
+                            continue;
+                        }
+                        head.clear();
+                        let connection = if close { "Connection: close\r\n" } else { "" };
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{connection}\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(answer.as_bytes()).await.is_err() || close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let target = Target {
+            https: false,
+            host: "127.0.0.1".into(),
+            port,
+            vet: false,
+        };
+        (target, accepted)
+    }
+
+    /// Sends a GET on `pool` and reads the whole body.
+    async fn get(
+        pool: &ConnectionPool,
+        target: &Target,
+        max_response_bytes: u64,
+    ) -> Result<Bytes, HttpError> {
+        let resolver = Resolver::system();
+        let (response, _io) = send_vetted(
+            request(),
+            target.clone(),
+            &resolver,
+            pool,
+            TIMEOUTS,
+            max_response_bytes,
+            slot(),
+            None,
+        )
+        .await?;
+        Ok(response.into_body().collect().await?.to_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_only_after_its_body_was_read_whole() {
+        let (target, accepted) = counting_server("hello", false).await;
+        let pool = ConnectionPool::default();
+        for _ in 0..3 {
+            assert_eq!(
+                &get(&pool, &target, 1024).await.expect("sent")[..],
+                b"hello"
+            );
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection, reused");
+        // A body over the limit is cut: its connection is mid-message and is dropped.
+        assert!(matches!(
+            get(&pool, &target, 2).await,
+            Err(HttpError::HttpResponseBodySize(_))
+        ));
+        assert_eq!(
+            &get(&pool, &target, 1024).await.expect("sent")[..],
+            b"hello"
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "a new connection after the cut"
+        );
+        // Pools are per instance: another pool connects anew.
+        let other = ConnectionPool::default();
+        get(&other, &target, 1024).await.expect("sent");
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_not_handed_out() {
+        let (target, accepted) = counting_server("bye", true).await;
+        let pool = ConnectionPool::default();
+        for _ in 0..3 {
+            assert_eq!(&get(&pool, &target, 1024).await.expect("sent")[..], b"bye");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 }

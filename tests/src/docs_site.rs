@@ -720,6 +720,7 @@ mod tests {
             query: None,
             headers: Vec::new(),
             body: Vec::new(),
+            peer: None,
         };
         route(&request).status()
     }

@@ -344,6 +344,8 @@ pub struct RecordedRequest {
     /// Names lowercased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's address: requests from one address came over one connection.
+    pub peer: Option<SocketAddr>,
 }
 
 impl RecordedRequest {
@@ -477,7 +479,11 @@ impl FakeCloudflare {
                 };
                 runtime.block_on(async move {
                     tokio::select! {
-                        result = axum::serve(listener, app).into_future() => {
+                        result = axum::serve(
+                            listener,
+                            app.into_make_service_with_connect_info::<SocketAddr>(),
+                        )
+                        .into_future() => {
                             if let Err(error) = result {
                                 eprintln!("fake-cloudflare: server stopped: {error}");
                             }
@@ -603,6 +609,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             })
             .collect(),
         body: body.to_vec(),
+        peer: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0),
     };
     shared.record(recorded.clone());
     let delay = *shared.delay.lock().unwrap_or_else(PoisonError::into_inner);

@@ -940,3 +940,48 @@ async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() 
     assert!(!text.to_lowercase().contains("bearer"), "{text}");
     let _ = std::fs::remove_file(&path);
 }
+
+/// The peers (client addresses, one per connection) the fake saw requests from.
+fn peers(requests: &[cf_fake::RecordedRequest]) -> std::collections::BTreeSet<SocketAddr> {
+    requests
+        .iter()
+        .map(|r| r.peer.expect("the fake records the peer"))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_instance_reuses_its_connections_and_never_shares_them() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake);
+    let services = [
+        Service::Documentation,
+        Service::DnsAnalytics,
+        Service::GraphqlAnalytics,
+    ];
+    let mut first = connected(&config, &services).await;
+    let report = first.verify().await.expect("no trap").expect("a report");
+    assert!(report.ready, "{report:?}");
+    let first_call = fake.requests();
+    assert!(first_call.len() >= 8, "{}", first_call.len());
+    // Both hosts go to the one fake here, so one connection carries the whole call.
+    assert_eq!(peers(&first_call).len(), 1, "{:?}", peers(&first_call));
+    // Reuse changes nothing per request: the token went to the API only.
+    for request in &first_call {
+        let authorized = request.header("authorization") == Some(&format!("Bearer {TOKEN}"));
+        assert_eq!(authorized, request.host == API_HOST, "{}", request.path);
+    }
+
+    // The next call of the instance goes on over the same connection.
+    first.verify().await.expect("no trap").expect("a report");
+    assert_eq!(peers(&fake.requests()), peers(&first_call));
+
+    // Another instance never gets the first one's connections.
+    let mut second = connected(&config, &services).await;
+    second.verify().await.expect("no trap").expect("a report");
+    let second_call = &fake.requests()[2 * first_call.len()..];
+    assert!(
+        peers(second_call).is_disjoint(&peers(&first_call)),
+        "{:?}",
+        peers(second_call)
+    );
+}
