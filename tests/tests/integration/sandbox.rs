@@ -953,11 +953,7 @@ fn peers(requests: &[cf_fake::RecordedRequest]) -> std::collections::BTreeSet<So
 async fn an_instance_reuses_its_connections_and_never_shares_them() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let config = sandbox(&fake);
-    let services = [
-        Service::Documentation,
-        Service::DnsAnalytics,
-        Service::GraphqlAnalytics,
-    ];
+    let services = crate::common::ALL_SERVICES;
     let mut first = connected(&config, &services).await;
     let report = first.verify().await.expect("no trap").expect("a report");
     assert!(report.ready, "{report:?}");
