@@ -2,7 +2,7 @@
 //! hostile component load, a component that imports `wasi:sockets` and `wasi:filesystem` is refused,
 //! naming the imports, both by the CLI and by `Harness::load`.
 
-use crate::common::{cf_harness, json, plugin, stdout};
+use crate::common::{cf_harness, json, plugin, stdout, succeeded};
 use cf_fake::built_component;
 use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
 use host_harness::{Harness, Limits};
@@ -110,8 +110,7 @@ fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
         "--upstream",
         "api.cloudflare.com=http://127.0.0.1:9",
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let report = json(&output);
+    let report = succeeded(&output);
 
     assert_eq!(report["loads"], true);
     assert_eq!(report["refused_imports"], Value::Array(Vec::new()));
@@ -322,9 +321,8 @@ fn the_audit_takes_the_component_from_the_compile_cache() {
     let plugin = plugin.to_str().expect("UTF-8 plugin path");
     let run = || {
         let output = audit(&[plugin, "-v", "--cache-dir", cache_flag, "--json"]);
-        assert_eq!(output.status.code(), Some(0));
         (
-            json(&output),
+            succeeded(&output),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };
@@ -443,8 +441,7 @@ fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
         "--max-result-mib",
         "3",
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let limits = &json(&output)["limits"];
+    let limits = &succeeded(&output)["limits"];
     assert_eq!(limits["memory_bytes"], 32 * 1024 * 1024);
     assert_eq!(limits["cpu_time_ms"], 500);
     assert_eq!(limits["wall_clock_ms"], 9000);

@@ -1,6 +1,6 @@
 //! `cf-harness` as a user runs it: exit codes, JSON, and the token never printed.
 
-use crate::common::{ALL, cf_harness, cf_harness_on, json, plugin};
+use crate::common::{ALL, cf_harness, cf_harness_on, json, plugin, succeeded};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -18,13 +18,7 @@ fn run(fake: &FakeCloudflare, services: &str, args: &[&str]) -> Output {
 fn verify_json_says_ready_and_lists_every_check() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let output = run(&fake, ALL, &["verify", "--json"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json(&output);
+    let report = succeeded(&output);
     assert_eq!(report["ready"], true);
     let checks = report["checks"].as_array().expect("checks");
     assert!(checks.len() >= 9);
@@ -172,13 +166,7 @@ fn a_dns_report_runs_from_the_command_line() {
     let args = r#"{"zone": "github.com", "dimensions": ["query-name"],
         "filters": [{"dimension": "response-code", "value": "NXDOMAIN"}], "since": "24h"}"#;
     let output = run(&fake, ALL, &["call", "dns_report", args]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json(&output);
+    let report = succeeded(&output);
     assert_eq!(report["rows"][0]["query_name"], "missing.github.com");
     assert_eq!(report["totals"]["query_count"], 72);
     // A bad argument is a usage error naming the field.
@@ -293,14 +281,8 @@ fn the_compile_cache_is_used_when_warm_rebuilt_when_corrupt_and_skipped_with_no_
         args.extend_from_slice(extra);
         args.extend_from_slice(&["tools", "--json"]);
         let output = run(&fake, ALL, &args);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
         (
-            json(&output),
+            succeeded(&output),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };

@@ -52,3 +52,15 @@ pub fn json(output: &Output) -> Value {
         )
     })
 }
+
+/// The JSON a command printed, once it exited 0 (else the test fails with what it printed).
+pub fn succeeded(output: &Output) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json(output)
+}
