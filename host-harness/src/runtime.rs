@@ -452,7 +452,10 @@ impl WasiHttpHooks for OutboundHooks {
             if let Err(error) = &sent {
                 slot.fail(error);
             }
-            sent
+            // The connection's I/O runs in its own task (it outlives this response when
+            // pooled); its errors reach the guest through the response body.
+            let io: IoFuture = Box::new(async { Ok(()) });
+            sent.map(|response| (response, io))
         })
     }
 }
@@ -796,7 +799,7 @@ async fn send_vetted(
     max_response_bytes: u64,
     slot: RecordSlot,
     tls: Option<&tokio_rustls::TlsConnector>,
-) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+) -> Result<http::Response<WasiBody>, HttpError> {
     let mut connection = ready_connection(&target, resolver, pool, timeouts, &slot, tls).await?;
     // A HEAD response's length is that of the GET it stands for: no body follows.
     let bodiless = request.method() == http::Method::HEAD;
@@ -845,10 +848,7 @@ async fn send_vetted(
         }
         .boxed_unsync()
     });
-    // The connection's I/O runs in its own task (it outlives this response when pooled); its
-    // errors reach the guest through the response body.
-    let io: IoFuture = Box::new(async { Ok(()) });
-    Ok((response, io))
+    Ok(response)
 }
 
 /// A response body with the host's between-bytes timeout and size limit, counting what it
@@ -1626,6 +1626,38 @@ mod tests {
         between_bytes: Duration::from_secs(5),
     };
 
+    /// The API host on 443; `vet: false` for test servers on loopback, which vetting refuses.
+    fn api_target(vet: bool) -> Target {
+        Target {
+            https: true,
+            host: crate::policy::API_HOST.into(),
+            port: 443,
+            vet,
+        }
+    }
+
+    /// `GET /x` through `send_vetted` with the test timeouts.
+    async fn send(
+        pool: &ConnectionPool,
+        target: &Target,
+        resolver: &Resolver,
+        max_response_bytes: u64,
+        slot: RecordSlot,
+        tls: Option<&tokio_rustls::TlsConnector>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        send_vetted(
+            request(),
+            target.clone(),
+            resolver,
+            pool,
+            TIMEOUTS,
+            max_response_bytes,
+            slot,
+            tls,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn https_connects_to_the_resolved_address_and_checks_the_certificate_against_the_name() {
         let Some(pki) = test_pki(crate::policy::API_HOST) else {
@@ -1635,27 +1667,18 @@ mod tests {
         let connector = connector(&pki.ca);
         let (address, server) = serve_once(pki).await;
         let resolver = Resolver::fixed([(crate::policy::API_HOST, vec![address])]);
-        let target = Target {
-            https: true,
-            host: crate::policy::API_HOST.into(),
-            port: 443,
-            // The test server is on loopback, which vetting refuses (tested below).
-            vet: false,
-        };
         let slot = slot();
-        let (response, io) = send_vetted(
-            request(),
-            target,
+        let pool = ConnectionPool::default();
+        let response = send(
+            &pool,
+            &api_target(false),
             &resolver,
-            &ConnectionPool::default(),
-            TIMEOUTS,
             1024,
             slot.clone(),
             Some(&connector),
         )
         .await
         .expect("the TLS exchange succeeds");
-        let io = tokio::spawn(Pin::from(io));
         assert_eq!(response.status(), 200);
         let body = response.into_body().collect().await.expect("body");
         assert_eq!(&body.to_bytes()[..], b"hello");
@@ -1670,7 +1693,6 @@ mod tests {
             head.to_ascii_lowercase()
                 .contains("host: api.cloudflare.com\r\n")
         );
-        let _ = io.await;
         let record = slot.log.lock().expect("log")[0].clone();
         assert_eq!(record.status, Some(200));
         assert_eq!(record.response_bytes, 5);
@@ -1685,18 +1707,11 @@ mod tests {
         let connector = connector(&pki.ca);
         let (address, _server) = serve_once(pki).await;
         let resolver = Resolver::fixed([(crate::policy::API_HOST, vec![address])]);
-        let target = Target {
-            https: true,
-            host: crate::policy::API_HOST.into(),
-            port: 443,
-            vet: false,
-        };
-        let result = send_vetted(
-            request(),
-            target,
+        let pool = ConnectionPool::default();
+        let result = send(
+            &pool,
+            &api_target(false),
             &resolver,
-            &ConnectionPool::default(),
-            TIMEOUTS,
             1024,
             slot(),
             Some(&connector),
@@ -1717,19 +1732,12 @@ mod tests {
         let public: SocketAddr = "104.16.132.229:443".parse().expect("address");
         for answers in [vec![address], vec![public, address]] {
             let resolver = Resolver::fixed([(crate::policy::API_HOST, answers)]);
-            let target = Target {
-                https: true,
-                host: crate::policy::API_HOST.into(),
-                port: 443,
-                vet: true,
-            };
             let slot = slot();
-            let result = send_vetted(
-                request(),
-                target,
+            let pool = ConnectionPool::default();
+            let result = send(
+                &pool,
+                &api_target(true),
                 &resolver,
-                &ConnectionPool::default(),
-                TIMEOUTS,
                 1024,
                 slot.clone(),
                 None,
@@ -1802,17 +1810,7 @@ mod tests {
         max_response_bytes: u64,
     ) -> Result<Bytes, HttpError> {
         let resolver = Resolver::system();
-        let (response, _io) = send_vetted(
-            request(),
-            target.clone(),
-            &resolver,
-            pool,
-            TIMEOUTS,
-            max_response_bytes,
-            slot(),
-            None,
-        )
-        .await?;
+        let response = send(pool, target, &resolver, max_response_bytes, slot(), None).await?;
         Ok(response.into_body().collect().await?.to_bytes())
     }
 
