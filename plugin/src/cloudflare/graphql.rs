@@ -4,7 +4,7 @@ use crate::cloudflare::envelope::{ApiReply, Envelope};
 use crate::error::classify;
 use crate::http::{Request, Response};
 use crate::wit_types::{Error, GraphqlProblem};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 use std::fmt;
 
@@ -193,7 +193,7 @@ impl<'de> Visitor<'de> for CappedValue {
                 None => return Ok(Value::Array(items)),
             }
         }
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip)?.is_some() {}
         Ok(Value::Array(items))
     }
 
@@ -204,6 +204,71 @@ impl<'de> Visitor<'de> for CappedValue {
             object.insert(key, value);
         }
         Ok(Value::Object(object))
+    }
+}
+
+/// Reads a value as strictly as building it would (UTF-8 in strings, numbers in range), keeping
+/// nothing: a capped answer reads exactly when the whole one does. (`IgnoredAny` would let
+/// invalid UTF-8 through.)
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
     }
 }
 
@@ -274,6 +339,19 @@ mod tests {
         for bad in [r#"{"a":1} trailing"#, r#"{"a":"#, "[1,]", "NaN", "1e400"] {
             assert!(capped_value(bad.as_bytes(), usize::MAX).is_err(), "{bad}");
             assert!(capped_value(bad.as_bytes(), 0).is_err(), "{bad} (capped)");
+        }
+        // What the cap reads past is checked as strictly: invalid UTF-8, a number out of range.
+        for bad in [
+            &b"[1, \"\xe8\xe8\"]"[..],
+            b"[1, {\"\xff\": 2}]",
+            b"[1, [1e400]]",
+        ] {
+            assert!(capped_value(bad, usize::MAX).is_err());
+            assert!(
+                capped_value(bad, 1).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
