@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::tests::{gql, last_day, only_error, send};
+use crate::tests::{gql, last_day, only_error, post_graphql};
 use crate::*;
 
 const SETTINGS_FIXTURE: &str =
@@ -216,14 +216,7 @@ fn long_tail_top_paths_exceed_256_kib() {
         } }
     }";
     let body = json!({ "query": query, "variables": { "zoneTag": ENTERPRISE_ZONE_ID, "filter": last_day() } });
-    let reply = send(
-        &fake,
-        "POST",
-        "api.cloudflare.com",
-        "/client/v4/graphql",
-        Some(TOKEN),
-        &body.to_string(),
-    );
+    let reply = post_graphql(&fake, &body.to_string());
     assert_eq!(reply.status, 200);
     assert!(reply.body.len() > 256 * 1024, "{} bytes", reply.body.len());
     let answer = reply.json();
@@ -728,14 +721,7 @@ fn budget_and_quota_refuse_every_query() {
 fn invalid_token_gets_the_rest_envelope_from_graphql() {
     let fake = FakeCloudflare::spawn(Scenario::InvalidToken);
     let body = json!({ "query": "{ viewer { budget } }" }).to_string();
-    let reply = send(
-        &fake,
-        "POST",
-        "api.cloudflare.com",
-        "/client/v4/graphql",
-        Some(TOKEN),
-        &body,
-    );
+    let reply = post_graphql(&fake, &body);
     assert_eq!(reply.status, 401);
     let answer = reply.json();
     assert_eq!(answer["success"], json!(false));

@@ -1620,6 +1620,18 @@ mod tests {
         }
     }
 
+    /// `body` posted to the GraphQL endpoint with the token.
+    pub(crate) fn post_graphql(fake: &FakeCloudflare, body: &str) -> Reply {
+        send(
+            fake,
+            "POST",
+            API_HOST,
+            "/client/v4/graphql",
+            Some(TOKEN),
+            body,
+        )
+    }
+
     /// One blocking HTTP/1.1 exchange with `Connection: close`.
     pub(crate) fn send(
         fake: &FakeCloudflare,
@@ -1871,14 +1883,7 @@ mod tests {
         let fake = FakeCloudflare::spawn(Scenario::Missing(Permission::ZoneAnalyticsRead));
         let post = |query: &str, variables: Value| {
             let body = json!({ "query": query, "variables": variables }).to_string();
-            send(
-                &fake,
-                "POST",
-                API_HOST,
-                "/client/v4/graphql",
-                Some(TOKEN),
-                &body,
-            )
+            post_graphql(&fake, &body)
         };
         let zone_query =
             "query($zoneTag: string) { viewer { zones(filter: {zoneTag: $zoneTag}) { zoneTag } } }";
@@ -1906,14 +1911,7 @@ mod tests {
         assert_eq!(other["errors"][0]["extensions"]["code"], json!("authz"));
         assert_eq!(other["errors"][0]["path"], json!(["viewer", "accounts", 0]));
 
-        let bad = send(
-            &fake,
-            "POST",
-            API_HOST,
-            "/client/v4/graphql",
-            Some(TOKEN),
-            "{",
-        );
+        let bad = post_graphql(&fake, "{");
         assert_eq!(bad.status, 400);
     }
 
@@ -2008,14 +2006,7 @@ mod tests {
 
     pub(crate) fn gql(fake: &FakeCloudflare, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let reply = send(
-            fake,
-            "POST",
-            API_HOST,
-            "/client/v4/graphql",
-            Some(TOKEN),
-            &body,
-        );
+        let reply = post_graphql(fake, &body);
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.json()
     }
@@ -2088,14 +2079,7 @@ mod tests {
 
         fake.set_graphql_inflation(Some(200_000));
         let body = json!({ "query": NXDOMAIN_QUERY, "variables": variables }).to_string();
-        let reply = send(
-            &fake,
-            "POST",
-            API_HOST,
-            "/client/v4/graphql",
-            Some(TOKEN),
-            &body,
-        );
+        let reply = post_graphql(&fake, &body);
         assert_eq!(reply.status, 200);
         assert!(reply.body.len() >= 200_000, "{}", reply.body.len());
         let inflated = reply.json();
