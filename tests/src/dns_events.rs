@@ -33,7 +33,8 @@
 use serde_json::{Value, json};
 
 use crate::analytics::{FieldValue, Record, event_times, time_field};
-use crate::{DAY, ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID};
+use crate::calendar::DAY;
+use crate::{ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID};
 
 /// Hours of history: event times go back `DNS_EVENT_HOURS - 1` hours from the current hour.
 pub const DNS_EVENT_HOURS: i64 = crate::analytics::EVENT_HOURS;

@@ -27,12 +27,14 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::dns_events::{Aggregate, Event, events};
-use crate::{
-    AUTH_ERROR_FIXTURE, DAY, Permission, Plan, QueryParams, Scenario, bad_request, civil_from_days,
-    days_from_civil, find_zone, json_response, parse_rfc3339, permission_missing,
-    raw_json_response, rfc3339, success, unix_now, zone_not_found, zone_plan,
+use super::envelope::{
+    AUTH_ERROR_FIXTURE, QueryParams, bad_request, json_response, raw_json_response, success,
+    zone_not_found,
 };
+use super::zones::{Plan, find_zone, zone_plan};
+use crate::calendar::{DAY, civil_from_days, days_from_civil, parse_rfc3339, rfc3339, unix_now};
+use crate::dns_events::{Aggregate, Event, events};
+use crate::scenarios::{Permission, Scenario, permission_missing};
 
 const METRICS: &[&str] = &[
     "queryCount",
