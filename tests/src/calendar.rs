@@ -1,28 +1,36 @@
-//! Dates and times: Unix seconds and days since 1970-01-01 to and from RFC 3339 and
-//! `YYYY-MM-DD`.
+//! The fake's calendar: Unix seconds and days since 1970-01-01 to and from RFC 3339 and
+//! `YYYY-MM-DD`, weeks and months. Done with chrono, not by hand like the plugin, so the fake
+//! checks the plugin's calendar code instead of repeating it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+
+/// Seconds in a day (UTC has no daylight saving time).
 pub const DAY: i64 = 24 * 60 * 60;
 
+/// The clock, in seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    let since_epoch = SystemTime::now()
+    // A clock before 1970 or past year 292 billion would be broken; read it as the epoch.
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970");
-    i64::try_from(since_epoch.as_secs()).expect("seconds since 1970 fit in i64")
+        .ok()
+        .and_then(|since| i64::try_from(since.as_secs()).ok())
+        .unwrap_or(0)
 }
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC, e.g. `2026-12-01T00:00:00Z`.
 pub fn rfc3339(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(DAY);
-    let secs_of_day = unix_secs.rem_euclid(DAY);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60,
-        secs_of_day % 60
-    )
+    utc(unix_secs).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// RFC 3339 (`2026-11-26T15:00:00Z`, `…T15:00:00.123+01:00`) to Unix seconds (fractions
+/// dropped); `None` when malformed.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
+    let time = DateTime::parse_from_rfc3339(text).ok()?;
+    // chrono keeps a leap second (`:60`) as `:59` plus a second of nanoseconds: count it.
+    let leap = i64::from(time.timestamp_subsec_nanos() >= 1_000_000_000);
+    Some(time.timestamp() + leap)
 }
 
 /// Days since 1970-01-01 of a Unix time.
@@ -32,105 +40,86 @@ pub(crate) fn days_from_unix(unix_secs: i64) -> i64 {
 
 /// Days since 1970-01-01 as `YYYY-MM-DD`.
 pub(crate) fn date_string(days: i64) -> String {
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// (year, month, day) to days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month_index = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    date(days).format("%Y-%m-%d").to_string()
 }
 
 /// `YYYY-MM-DD` to days since 1970-01-01; `None` unless a real calendar date.
 pub(crate) fn parse_date(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if !(1..=12).contains(&month) || day < 1 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    (civil_from_days(days) == (year, month, day)).then_some(days)
-}
-
-/// RFC 3339 (`2026-11-26T15:00:00Z`, `…T15:00:00.123+01:00`) to Unix seconds (fractions
-/// dropped); `None` when malformed.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
-    let (date, rest) = (text.get(..10)?, text.get(10..)?);
-    let days = parse_date(date)?;
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let clock = rest.get(..8)?;
-    let cb = clock.as_bytes();
-    if cb[2] != b':' || cb[5] != b':' {
-        return None;
-    }
-    let field = |range: std::ops::Range<usize>, max: i64| -> Option<i64> {
-        let part = clock.get(range)?;
-        let value: i64 = part
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()?;
-        (value <= max).then_some(value)
-    };
-    let seconds = field(0..2, 23)? * 3600 + field(3..5, 59)? * 60 + field(6..8, 60)?;
-    let mut zone = &rest[8..];
-    if let Some(fraction) = zone.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        zone = &fraction[digits..];
-    }
-    let offset = match zone {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match zone.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let zb = zone.as_bytes();
-            if zone.len() != 6 || zb[3] != b':' {
-                return None;
+    // chrono's `%Y-%m-%d` also takes signs and short fields: only the fixed form is a date here.
+    let fixed_form = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
             }
-            let hours: i64 = zone.get(1..3)?.parse().ok()?;
-            let minutes: i64 = zone.get(4..6)?.parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    Some(days * DAY + seconds - offset)
+        });
+    if !fixed_form {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(i64::from(date.to_epoch_days()))
 }
 
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// ISO day of week of a Unix time, Monday 1 to Sunday 7.
+pub(crate) fn day_of_week(unix_secs: i64) -> i64 {
+    i64::from(utc(unix_secs).weekday().number_from_monday())
+}
+
+/// Start (Monday 00:00 UTC) of the week holding a Unix time, and of the next week.
+pub(crate) fn week(unix_secs: i64) -> (i64, i64) {
+    let day = utc(unix_secs).date_naive();
+    let monday = i64::from(day.to_epoch_days()) - i64::from(day.weekday().num_days_from_monday());
+    (monday * DAY, (monday + 7) * DAY)
+}
+
+/// Start of the run of `months` calendar months holding a Unix time, runs counted from
+/// January of year 0 (so 3 gives quarters, 12 years), and the start of the next run.
+pub(crate) fn months(unix_secs: i64, months: u32) -> (i64, i64) {
+    let day = utc(unix_secs).date_naive();
+    let per = i64::from(months.max(1));
+    let index = i64::from(day.year()) * 12 + i64::from(day.month0());
+    let first = index - index.rem_euclid(per);
+    (month_start(first), month_start(first + per))
+}
+
+/// The first second of month `index` (`year * 12 + month0`).
+fn month_start(index: i64) -> i64 {
+    let first_day = i32::try_from(index.div_euclid(12))
+        .ok()
+        .and_then(|year| NaiveDate::from_ymd_opt(year, month0(index) + 1, 1));
+    match first_day {
+        Some(day) => i64::from(day.to_epoch_days()) * DAY,
+        // Past chrono's range (about 262,000 years): as far as chrono goes.
+        None if index < 0 => DateTime::<Utc>::MIN_UTC.timestamp(),
+        None => DateTime::<Utc>::MAX_UTC.timestamp(),
+    }
+}
+
+fn month0(index: i64) -> u32 {
+    // rem_euclid(12) is in 0..12.
+    u32::try_from(index.rem_euclid(12)).unwrap_or(0)
+}
+
+/// A Unix time in UTC, clamped to chrono's range (no time the fake handles is near its ends).
+fn utc(unix_secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix_secs, 0).unwrap_or(if unix_secs < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// Days since 1970-01-01 as a date, clamped like [`utc`].
+fn date(days: i64) -> NaiveDate {
+    i32::try_from(days)
+        .ok()
+        .and_then(NaiveDate::from_epoch_days)
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 #[cfg(test)]
@@ -156,9 +145,44 @@ mod tests {
         assert_eq!(parse_date("2000-02-29"), Some(11_016));
         assert_eq!(parse_date("2001-02-29"), None);
         assert_eq!(date_string(11_016), "2000-02-29");
+        // Days to a civil date and back (the hand-written calendar's round trip).
         for days in [-1, 0, 59, 11_016, 20_788] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            assert_eq!(parse_date(&date_string(days)), Some(days));
         }
+    }
+
+    #[test]
+    fn only_the_fixed_date_form_parses() {
+        assert_eq!(parse_date("2026-1-05"), None);
+        assert_eq!(parse_date("+2026-01-05"), None);
+        assert_eq!(parse_date("2026-01-5 "), None);
+        assert_eq!(
+            parse_rfc3339("2026-12-01T00:00:60Z"),
+            Some(1_796_083_200 + 60)
+        );
+    }
+
+    #[test]
+    fn weeks_and_months() {
+        // 1970-01-01 was a Thursday, 1970-01-05 a Monday.
+        assert_eq!(day_of_week(0), 4);
+        assert_eq!(day_of_week(4 * DAY), 1);
+        assert_eq!(week(0), (-3 * DAY, 4 * DAY));
+        let t = 1_796_083_200 + 3600; // 2026-12-01T01:00:00Z, a Tuesday
+        assert_eq!(day_of_week(t), 2);
+        assert_eq!(rfc3339(week(t).0), "2026-11-30T00:00:00Z");
+        let show = |(a, b): (i64, i64)| (rfc3339(a), rfc3339(b));
+        assert_eq!(
+            show(months(t, 1)),
+            ("2026-12-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            show(months(t, 3)),
+            ("2026-10-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            show(months(t, 12)),
+            ("2026-01-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())
+        );
     }
 }

@@ -32,7 +32,7 @@ use super::envelope::{
     zone_not_found,
 };
 use super::zones::{Plan, find_zone, zone_plan};
-use crate::calendar::{DAY, civil_from_days, days_from_civil, parse_rfc3339, rfc3339, unix_now};
+use crate::calendar::{self, DAY, parse_rfc3339, rfc3339, unix_now};
 use crate::dns_events::{Aggregate, Event, events};
 use crate::scenarios::{Permission, Scenario, permission_missing};
 
@@ -292,27 +292,15 @@ fn interval(t: i64, unit: &str) -> (i64, i64) {
         let start = t - t.rem_euclid(step);
         (start, start + step)
     };
-    let months = |per: i64| {
-        let (year, month, _) = civil_from_days(t.div_euclid(DAY));
-        let index = year * 12 + (month - 1);
-        let first = index - index.rem_euclid(per);
-        let next = first + per;
-        let at = |i: i64| days_from_civil(i.div_euclid(12), i.rem_euclid(12) + 1, 1) * DAY;
-        (at(first), at(next))
-    };
     match unit {
         "minute" => fixed(60),
         "dekaminute" => fixed(600),
         "hour" => fixed(3600),
         "day" => fixed(DAY),
-        "week" => {
-            // 1970-01-05 was a Monday.
-            let start = t - (t - 4 * DAY).rem_euclid(7 * DAY);
-            (start, start + 7 * DAY)
-        }
-        "month" => months(1),
-        "quarter" => months(3),
-        _ => months(12),
+        "week" => calendar::week(t),
+        "month" => calendar::months(t, 1),
+        "quarter" => calendar::months(t, 3),
+        _ => calendar::months(t, 12),
     }
 }
 
