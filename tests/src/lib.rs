@@ -26,6 +26,7 @@ mod calendar;
 mod dns_events;
 mod docs_site;
 mod graphql;
+mod http_aggregates;
 mod http_events;
 mod inflation;
 mod rest;

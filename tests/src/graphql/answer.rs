@@ -13,10 +13,8 @@ use crate::analytics::{
     sort_records, time_bounds,
 };
 use crate::dns_events::{Aggregate, EVENT_FIELDS, events};
-use crate::http_events::{
-    FIREWALL_FIELDS, HTTP_FIELDS, HourRollup, firewall_aggregate, firewall_events,
-    http_adaptive_aggregate, http_events, http_rollup_aggregate,
-};
+use crate::http_aggregates::{firewall_aggregate, http_adaptive_aggregate, http_rollup_aggregate};
+use crate::http_events::{FIREWALL_FIELDS, HTTP_FIELDS, HourRollup, firewall_events, http_events};
 
 /// The arguments of a dataset field.
 pub(super) struct DatasetArgs {
