@@ -24,9 +24,6 @@ use crate::{API_HOST, API_PREFIX, DOCS_HOST, TOKEN, docs_site, graphql};
 /// Request bodies above this are cut off; the connector never sends anything close.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-// ---------------------------------------------------------------------------------------------
-// Request handling
-
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // An unreadable body is recorded as empty; the routes then treat it as invalid.

@@ -6,9 +6,6 @@ use std::str::FromStr;
 
 use crate::{ACCOUNT_ID, OTHER_ACCOUNT_ID};
 
-// ---------------------------------------------------------------------------------------------
-// Scenarios
-
 /// A permission the token may be granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Permission {
