@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::{DAY, date_string, days_from_unix, parse_date, parse_rfc3339, rfc3339};
+use crate::calendar::{DAY, date_string, days_from_unix, parse_date, parse_rfc3339, rfc3339};
 
 /// Hours of history of every synthetic dataset: event times go back `EVENT_HOURS - 1` hours
 /// from the current hour.

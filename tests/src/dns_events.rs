@@ -33,7 +33,8 @@
 use serde_json::{Value, json};
 
 use crate::analytics::{FieldValue, Record, event_times, time_field};
-use crate::{DAY, ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID};
+use crate::calendar;
+use crate::{ENTERPRISE_ZONE_ID, IDN_ZONE_ID, ZONE_ID};
 
 /// Hours of history: event times go back `DNS_EVENT_HOURS - 1` hours from the current hour.
 pub const DNS_EVENT_HOURS: i64 = crate::analytics::EVENT_HOURS;
@@ -210,9 +211,9 @@ impl Event {
         }
     }
 
-    /// ISO day of week, Monday 1 to Sunday 7 (1970-01-01 was a Thursday).
+    /// ISO day of week, Monday 1 to Sunday 7.
     pub fn day_of_week(&self) -> i64 {
-        (self.time.div_euclid(DAY) + 3).rem_euclid(7) + 1
+        calendar::day_of_week(self.time)
     }
 }
 

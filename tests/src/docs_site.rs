@@ -341,7 +341,7 @@ mod tests {
     use regex::Regex;
 
     use super::*;
-    use crate::tests::{Reply, send};
+    use crate::test_client::{Reply, send};
     use crate::{DOCS_HOST, FakeCloudflare, Scenario};
 
     /// Products whose every llms.txt entry must have its page, with 10 to 20 entries each.

@@ -1,18 +1,19 @@
 //! Tests of the HTTP request and firewall datasets, `settings`, introspection and the GraphQL
-//! error shapes (the DNS datasets are tested in `lib.rs`).
+//! error shapes (the DNS datasets are tested in `dns_tests.rs`).
 
 use serde_json::{Value, json};
 
-use crate::tests::{gql, last_day, only_error, post_graphql};
+use crate::calendar::{DAY, date_string, days_from_unix, rfc3339, unix_now};
+use crate::test_client::{gql, last_day, only_error, post_graphql};
 use crate::*;
 
 const SETTINGS_FIXTURE: &str =
-    include_str!("../fixtures/graphql/settings_firewallEventsAdaptive.docs.json");
+    include_str!("../../fixtures/graphql/settings_firewallEventsAdaptive.docs.json");
 const FIREWALL_RAW_FIXTURE: &str =
-    include_str!("../fixtures/graphql/firewallEventsAdaptive_single_dataset.docs.json");
+    include_str!("../../fixtures/graphql/firewallEventsAdaptive_single_dataset.docs.json");
 const HTTP_BY_HOUR_FIXTURE: &str =
-    include_str!("../fixtures/graphql/httpRequestsAdaptiveGroups_by_hour.docs.json");
-const ERROR_FIXTURE: &str = include_str!("../fixtures/graphql/error_data_null.docs.json");
+    include_str!("../../fixtures/graphql/httpRequestsAdaptiveGroups_by_hour.docs.json");
+const ERROR_FIXTURE: &str = include_str!("../../fixtures/graphql/error_data_null.docs.json");
 
 fn fixture(text: &str) -> Value {
     serde_json::from_str(text).expect("fixtures are valid JSON")
@@ -700,7 +701,7 @@ fn budget_and_quota_refuse_every_query() {
         assert_eq!(error["extensions"]["code"], json!(code));
         assert!(error["extensions"]["timestamp"].is_string());
         // REST still works.
-        let reply = crate::tests::api_get(&fake, "/zones");
+        let reply = crate::test_client::api_get(&fake, "/zones");
         assert_eq!(reply.status, 200);
     }
     assert_eq!(

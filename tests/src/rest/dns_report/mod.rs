@@ -20,6 +20,8 @@
 //! `auto`, `year`, `quarter`, `month`, `week` (Monday), `day`, `hour`, `dekaminute`, `minute`;
 //! default `auto`, echoed as the unit chosen).
 
+mod filters;
+
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -27,12 +29,15 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::dns_events::{Aggregate, Event, events};
-use crate::{
-    AUTH_ERROR_FIXTURE, DAY, Permission, Plan, QueryParams, Scenario, bad_request, civil_from_days,
-    days_from_civil, find_zone, json_response, parse_rfc3339, permission_missing,
-    raw_json_response, rfc3339, success, unix_now, zone_not_found, zone_plan,
+use super::envelope::{
+    AUTH_ERROR_FIXTURE, QueryParams, bad_request, json_response, raw_json_response, success,
+    zone_not_found,
 };
+use super::zones::{Plan, find_zone, zone_plan};
+use crate::calendar::{self, DAY, parse_rfc3339, rfc3339, unix_now};
+use crate::dns_events::{Aggregate, Event, events};
+use crate::scenarios::{Permission, Scenario, permission_missing};
+use filters::{Condition, parse_filters};
 
 const METRICS: &[&str] = &[
     "queryCount",
@@ -44,7 +49,7 @@ const METRICS: &[&str] = &[
     "responseTime99th",
 ];
 
-const DIMENSIONS: &[&str] = &[
+pub(super) const DIMENSIONS: &[&str] = &[
     "queryName",
     "queryType",
     "responseCode",
@@ -80,7 +85,7 @@ const DEFAULT_RANGE: i64 = 6 * 3600;
 pub const RESPONSE_CACHED_PLAN_MESSAGE: &str = "The responseCached dimension is not available on this zone's plan: DNS analytics by responseCached need a Business plan or higher.";
 
 /// A legacy dimension's value for one event, as the text the report shows.
-fn dimension_value(event: &Event, dimension: &str) -> String {
+pub(super) fn dimension_value(event: &Event, dimension: &str) -> String {
     let g = event.group;
     match dimension {
         "queryName" => g.query_name.to_owned(),
@@ -129,80 +134,6 @@ fn comma_list(raw: Option<&str>) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// One `dimension op value` condition.
-struct Condition {
-    dimension: String,
-    op: &'static str,
-    value: String,
-    /// The expression as Cloudflare reads it: a regular expression, whole for `==` / `!=`.
-    pattern: Option<regex::Regex>,
-}
-
-impl Condition {
-    fn matches(&self, event: &Event) -> bool {
-        let actual = dimension_value(event, &self.dimension);
-        let value = self.value.as_str();
-        let ordering = || match (actual.parse::<f64>(), value.parse::<f64>()) {
-            (Ok(a), Ok(b)) => a.total_cmp(&b),
-            _ => actual.as_str().cmp(value),
-        };
-        match self.op {
-            "==" | "=@" | "!=" | "!@" => {
-                let found = self.pattern.as_ref().is_some_and(|p| p.is_match(&actual));
-                found == self.op.starts_with('=')
-            }
-            ">=" => ordering() != Ordering::Less,
-            "<=" => ordering() != Ordering::Greater,
-            ">" => ordering() == Ordering::Greater,
-            "<" => ordering() == Ordering::Less,
-            _ => false,
-        }
-    }
-}
-
-/// `a==1;b!=2,c==3`: OR of ANDs.
-fn parse_filters(raw: &str) -> Result<Vec<Vec<Condition>>, String> {
-    let mut any = Vec::new();
-    for alternative in raw.split(',').flat_map(|part| part.split(" OR ")) {
-        let mut all = Vec::new();
-        for term in alternative.split(';').flat_map(|part| part.split(" AND ")) {
-            let term = term.trim();
-            if term.is_empty() {
-                continue;
-            }
-            let op = ["==", "!=", ">=", "<=", "=@", "!@", ">", "<"]
-                .into_iter()
-                .filter_map(|op| term.find(op).map(|at| (at, op)))
-                .min_by_key(|(at, op)| (*at, std::cmp::Reverse(op.len())));
-            let Some((at, op)) = op else {
-                return Err(format!("Invalid filter: {term}"));
-            };
-            let dimension = term[..at].trim();
-            if !DIMENSIONS.contains(&dimension) {
-                return Err(format!("Unknown dimension in filters: {dimension}"));
-            }
-            let value = term[at + op.len()..].trim().to_owned();
-            let pattern = match op {
-                "==" | "!=" => Some(format!("^(?:{value})$")),
-                "=@" | "!@" => Some(value.clone()),
-                _ => None,
-            }
-            .map(|p| regex::Regex::new(&p).map_err(|e| format!("Invalid filter expression: {e}")))
-            .transpose()?;
-            all.push(Condition {
-                dimension: dimension.to_owned(),
-                op,
-                value,
-                pattern,
-            });
-        }
-        if !all.is_empty() {
-            any.push(all);
-        }
-    }
-    Ok(any)
 }
 
 fn parse_time(query: &QueryParams, name: &str, default: i64) -> Result<i64, String> {
@@ -290,27 +221,15 @@ fn interval(t: i64, unit: &str) -> (i64, i64) {
         let start = t - t.rem_euclid(step);
         (start, start + step)
     };
-    let months = |per: i64| {
-        let (year, month, _) = civil_from_days(t.div_euclid(DAY));
-        let index = year * 12 + (month - 1);
-        let first = index - index.rem_euclid(per);
-        let next = first + per;
-        let at = |i: i64| days_from_civil(i.div_euclid(12), i.rem_euclid(12) + 1, 1) * DAY;
-        (at(first), at(next))
-    };
     match unit {
         "minute" => fixed(60),
         "dekaminute" => fixed(600),
         "hour" => fixed(3600),
         "day" => fixed(DAY),
-        "week" => {
-            // 1970-01-05 was a Monday.
-            let start = t - (t - 4 * DAY).rem_euclid(7 * DAY);
-            (start, start + 7 * DAY)
-        }
-        "month" => months(1),
-        "quarter" => months(3),
-        _ => months(12),
+        "week" => calendar::week(t),
+        "month" => calendar::months(t, 1),
+        "quarter" => calendar::months(t, 3),
+        _ => calendar::months(t, 12),
     }
 }
 
@@ -549,17 +468,5 @@ mod tests {
             show(interval(t, "year")),
             ("2026-01-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())
         );
-    }
-
-    #[test]
-    fn filter_syntax() {
-        let any = parse_filters("responseCode==NXDOMAIN;queryType==A,coloName!=AMS AND tcp==1")
-            .expect("valid filters");
-        assert_eq!(any.len(), 2);
-        assert_eq!(any[0].len(), 2);
-        assert_eq!(any[1][0].op, "!=");
-        assert_eq!(any[1][1].dimension, "tcp");
-        assert!(parse_filters("bogus==1").is_err());
-        assert!(parse_filters("queryName").is_err());
     }
 }
