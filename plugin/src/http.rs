@@ -127,7 +127,7 @@ impl Transport for WasiTransport {
         if request.method != Method::Head {
             while let Some(chunk) = response
                 .chunk(64 * 1024)
-                .map_err(|e| transport_error(request, &e))?
+                .map_err(|e| read_error(request, &e))?
             {
                 body.extend_from_slice(&chunk);
                 if body.len() > MAX_RESPONSE_BYTES {
@@ -156,8 +156,131 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
             request.host,
             request.path.split('?').next().unwrap_or_default()
         )),
-        Some(code) => Error::Transport(format!("{}: {code:?}", request.describe())),
+        Some(code) => Error::Transport(format!(
+            "{}: {}",
+            request.describe(),
+            describe_code(request.host, code)
+        )),
         None => Error::Transport(format!("{}: {error}", request.describe())),
+    }
+}
+
+/// waki words a failed body read with the stream error's Debug text, so only its code (if any)
+/// is kept: the rest is said in words.
+fn read_error(request: &Request, error: &anyhow::Error) -> Error {
+    if error.downcast_ref::<waki::ErrorCode>().is_some() {
+        return transport_error(request, error);
+    }
+    Error::Transport(format!(
+        "{}: the response from {} broke off before its end",
+        request.describe(),
+        request.host
+    ))
+}
+
+/// A WASI HTTP error code in words a user reads, naming the host. Exhaustive on purpose: a new
+/// code in a later WASI must be worded here, not fall back to its Rust name.
+fn describe_code(host: &str, code: &waki::ErrorCode) -> String {
+    use waki::ErrorCode as C;
+    use waki::bindings::wasi::http::types::FieldSizePayload;
+    let size = |what: String, limit: Option<u64>| match limit {
+        Some(n) => format!("{what} is larger than the limit of {n} bytes"),
+        None => format!("{what} is larger than the limit"),
+    };
+    // "the request header x-big for api.cloudflare.com is larger than the limit"
+    let field = |what: &str, whence: String, payload: Option<&FieldSizePayload>| {
+        let name = match payload.and_then(|p| p.field_name.as_deref()) {
+            Some(name) => format!("the {what} {name}"),
+            None => format!("a {what}"),
+        };
+        format!("{name} {whence} is larger than the limit")
+    };
+    match code {
+        C::DnsTimeout => format!(
+            "could not resolve {host} (the DNS lookup timed out); check the network or the host's --upstream"
+        ),
+        C::DnsError(payload) => match payload.rcode.as_deref() {
+            Some(rcode) => format!(
+                "could not resolve {host} (DNS error {rcode}); check the network or the host's --upstream"
+            ),
+            None => format!(
+                "could not resolve {host} (DNS error); check the network or the host's --upstream"
+            ),
+        },
+        C::DestinationNotFound => format!("{host} was not found; check the host's --upstream"),
+        C::DestinationUnavailable => format!("{host} is unavailable; try again later"),
+        C::DestinationIpProhibited => {
+            format!("the host does not allow connecting to the address {host} resolved to")
+        }
+        C::DestinationIpUnroutable => format!("the address of {host} cannot be reached"),
+        C::ConnectionRefused => format!("the connection to {host} was refused"),
+        C::ConnectionTerminated => format!("the connection to {host} was closed unexpectedly"),
+        C::ConnectionTimeout => format!("{host} did not accept a connection within the time limit"),
+        C::ConnectionReadTimeout | C::HttpResponseTimeout => {
+            format!("{host} did not answer within the time limit")
+        }
+        C::ConnectionWriteTimeout => {
+            format!("sending the request to {host} did not finish within the time limit")
+        }
+        C::ConnectionLimitReached => {
+            format!("the host reached its limit of connections; {host} was not called")
+        }
+        C::TlsProtocolError => format!("the TLS handshake with {host} failed"),
+        C::TlsCertificateError => format!("the TLS certificate of {host} is not trusted"),
+        C::TlsAlertReceived(payload) => match payload.alert_message.as_deref() {
+            Some(message) => format!("{host} ended the TLS handshake: {message}"),
+            None => format!("{host} ended the TLS handshake"),
+        },
+        C::HttpRequestDenied => format!("the host does not allow requests to {host}"),
+        C::HttpRequestLengthRequired => format!("{host} asked for the length of the request"),
+        C::HttpRequestBodySize(limit) => size(format!("the request body for {host}"), *limit),
+        C::HttpRequestMethodInvalid => format!("the request method is not valid for {host}"),
+        C::HttpRequestUriInvalid => format!("the address of the request to {host} is not valid"),
+        C::HttpRequestUriTooLong => format!("the address of the request to {host} is too long"),
+        C::HttpRequestHeaderSectionSize(_) => {
+            format!("the request headers for {host} are larger than the limit")
+        }
+        C::HttpRequestHeaderSize(payload) => {
+            field("request header", format!("for {host}"), payload.as_ref())
+        }
+        C::HttpRequestTrailerSectionSize(_) => {
+            format!("the request trailers for {host} are larger than the limit")
+        }
+        C::HttpRequestTrailerSize(payload) => {
+            field("request trailer", format!("for {host}"), Some(payload))
+        }
+        C::HttpResponseIncomplete => {
+            format!("the response from {host} ended before it was complete")
+        }
+        C::HttpResponseHeaderSectionSize(_) => {
+            format!("the response headers from {host} are larger than the limit")
+        }
+        C::HttpResponseHeaderSize(payload) => {
+            field("response header", format!("from {host}"), Some(payload))
+        }
+        C::HttpResponseBodySize(limit) => size(format!("the response from {host}"), *limit),
+        C::HttpResponseTrailerSectionSize(_) => {
+            format!("the response trailers from {host} are larger than the limit")
+        }
+        C::HttpResponseTrailerSize(payload) => {
+            field("response trailer", format!("from {host}"), Some(payload))
+        }
+        C::HttpResponseTransferCoding(_) => {
+            format!("{host} sent a response in a transfer coding that cannot be read")
+        }
+        C::HttpResponseContentCoding(_) => {
+            format!("{host} sent a response in a content coding that cannot be read")
+        }
+        C::HttpUpgradeFailed => format!("the connection upgrade with {host} failed"),
+        C::HttpProtocolError => format!("{host} sent a malformed HTTP response"),
+        C::LoopDetected => format!("the request to {host} was redirected in a loop"),
+        C::ConfigurationError => {
+            format!("the host's HTTP client is misconfigured; {host} was not called")
+        }
+        C::InternalError(Some(message)) => {
+            format!("the host's HTTP client failed calling {host}: {message}")
+        }
+        C::InternalError(None) => format!("the host's HTTP client failed calling {host}"),
     }
 }
 
@@ -244,6 +367,123 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code, with and without its payload, reads as words: no Rust names or Debug text.
+    #[test]
+    fn every_transport_error_code_is_described_in_words() {
+        use waki::ErrorCode as C;
+        use waki::bindings::wasi::http::types::{
+            DnsErrorPayload, FieldSizePayload, TlsAlertReceivedPayload,
+        };
+        let field = |name: Option<&str>| FieldSizePayload {
+            field_name: name.map(str::to_string),
+            field_size: Some(9000),
+        };
+        let codes = vec![
+            C::DnsTimeout,
+            C::DnsError(DnsErrorPayload {
+                rcode: None,
+                info_code: None,
+            }),
+            C::DnsError(DnsErrorPayload {
+                rcode: Some("NXDOMAIN".into()),
+                info_code: Some(3),
+            }),
+            C::DestinationNotFound,
+            C::DestinationUnavailable,
+            C::DestinationIpProhibited,
+            C::DestinationIpUnroutable,
+            C::ConnectionRefused,
+            C::ConnectionTerminated,
+            C::ConnectionTimeout,
+            C::ConnectionReadTimeout,
+            C::ConnectionWriteTimeout,
+            C::ConnectionLimitReached,
+            C::TlsProtocolError,
+            C::TlsCertificateError,
+            C::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: None,
+                alert_message: None,
+            }),
+            C::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: Some(40),
+                alert_message: Some("handshake failure".into()),
+            }),
+            C::HttpRequestDenied,
+            C::HttpRequestLengthRequired,
+            C::HttpRequestBodySize(None),
+            C::HttpRequestBodySize(Some(10)),
+            C::HttpRequestMethodInvalid,
+            C::HttpRequestUriInvalid,
+            C::HttpRequestUriTooLong,
+            C::HttpRequestHeaderSectionSize(None),
+            C::HttpRequestHeaderSectionSize(Some(10)),
+            C::HttpRequestHeaderSize(None),
+            C::HttpRequestHeaderSize(Some(field(Some("x-big")))),
+            C::HttpRequestTrailerSectionSize(Some(10)),
+            C::HttpRequestTrailerSize(field(None)),
+            C::HttpResponseIncomplete,
+            C::HttpResponseHeaderSectionSize(Some(10)),
+            C::HttpResponseHeaderSize(field(Some("set-cookie"))),
+            C::HttpResponseHeaderSize(field(None)),
+            C::HttpResponseBodySize(None),
+            C::HttpResponseBodySize(Some(10)),
+            C::HttpResponseTrailerSectionSize(None),
+            C::HttpResponseTrailerSize(field(Some("x-trailer"))),
+            C::HttpResponseTransferCoding(Some("gzip".into())),
+            C::HttpResponseContentCoding(None),
+            C::HttpResponseTimeout,
+            C::HttpUpgradeFailed,
+            C::HttpProtocolError,
+            C::LoopDetected,
+            C::ConfigurationError,
+            C::InternalError(None),
+            C::InternalError(Some("connection pool closed".into())),
+        ];
+        let request = Request::api_get("/user/tokens/verify");
+        for code in codes {
+            let error = transport_error(&request, &anyhow::Error::new(code.clone()));
+            let text = match &error {
+                Error::Transport(text) | Error::DeniedByHost(text) => text.clone(),
+                other => panic!("{code:?} became {other:?}"),
+            };
+            for debris in ["::", "{ ", "Some(", "ErrorCode", "Payload"] {
+                assert!(!text.contains(debris), "{code:?} reads {text:?}");
+            }
+            assert!(
+                text.contains(API_HOST),
+                "{code:?} does not name the host: {text:?}"
+            );
+        }
+        // waki's own wording of a failed body read carries Debug text; it is not passed on.
+        let read = read_error(
+            &request,
+            &anyhow::anyhow!("input_stream read failed: LastOperationFailed(Error {{ handle: 3 }})"),
+        );
+        assert_eq!(
+            read,
+            Error::Transport(
+                "GET /client/v4/user/tokens/verify: the response from api.cloudflare.com broke \
+                 off before its end"
+                    .into()
+            )
+        );
+        let dns = transport_error(
+            &request,
+            &anyhow::Error::new(C::DnsError(DnsErrorPayload {
+                rcode: None,
+                info_code: None,
+            })),
+        );
+        assert_eq!(
+            dns,
+            Error::Transport(
+                "GET /client/v4/user/tokens/verify: could not resolve api.cloudflare.com \
+                 (DNS error); check the network or the host's --upstream"
+                    .into()
+            )
+        );
+    }
 
     #[test]
     fn query_values_are_encoded() {
