@@ -14,6 +14,7 @@
 //! `cargo test -p plugin --lib schema_index::tests::whole_schema_size -- --nocapture`
 //! (add `--release` for a realistic parse time) to print the current figures.
 
+use crate::cloudflare::text::stem;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -303,18 +304,23 @@ impl SchemaIndex {
     /// account, aggregated datasets before raw ones, the dataset's own types (its dimensions)
     /// before deeper ones, shorter names first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SchemaHit> {
-        let words: Vec<String> = query
+        let raw: Vec<String> = query
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|w| !w.is_empty())
-            .map(|w| stem(&w.to_lowercase()).into_owned())
-            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
             .take(MAX_WORDS)
+            .collect();
+        let words: Vec<String> = raw
+            .iter()
+            .map(|w| stem(w))
+            .filter(|w| !w.is_empty())
             .collect();
         if words.is_empty() || limit == 0 {
             return Vec::new();
         }
         let matcher = Matcher {
             joined: words.concat(),
+            joined_whole: stem(&raw.concat()),
             words,
         };
         let mut groups: HashMap<(HitKind, &str), Vec<Candidate>> = HashMap::new();
@@ -652,6 +658,9 @@ struct Matcher {
     words: Vec<String>,
     /// The words run together, for exact name matches (`http requests` = `httpRequests`).
     joined: String,
+    /// The words run together, then folded as one name is (`cache status` = `cacheStatus`:
+    /// folding drops the `e` of a lone `cache`, not of `cachestatus`).
+    joined_whole: String,
 }
 
 impl Matcher {
@@ -684,7 +693,8 @@ impl Matcher {
                 return None;
             }
         }
-        let exact = stem(name_l) == self.joined;
+        let folded = stem(name_l);
+        let exact = folded == self.joined || folded == self.joined_whole;
         if exact {
             quality = u8::MAX;
         }
@@ -719,33 +729,6 @@ fn name_quality(name: &str, name_l: &str, word: &str) -> u8 {
         found = 1;
     }
     found
-}
-
-/// Simple English folding of a lowercase word: `countries` → `country`, `requests` →
-/// `request`, `caching` → `cach`, `blocked` → `block`; short words are kept.
-fn stem(word: &str) -> Cow<'_, str> {
-    if let Some(s) = word.strip_suffix("ies")
-        && s.len() >= 3
-    {
-        return Cow::Owned(format!("{s}y"));
-    }
-    if let Some(s) = word.strip_suffix("ing")
-        && s.len() >= 4
-    {
-        return Cow::Borrowed(s);
-    }
-    if let Some(s) = word.strip_suffix("ed")
-        && s.len() >= 4
-    {
-        return Cow::Borrowed(s);
-    }
-    if word.len() > 3
-        && word.ends_with('s')
-        && !["ss", "us", "is"].iter().any(|e| word.ends_with(e))
-    {
-        return Cow::Borrowed(&word[..word.len() - 1]);
-    }
-    Cow::Borrowed(word)
 }
 
 /// `Zone…` and `Account…` twins of a type share this key.
@@ -1348,6 +1331,12 @@ mod tests {
             show(&hits)
         );
         assert_eq!(hits[0].kind, HitKind::Dataset, "{}", show(&hits));
+        // Written as two words, the name is still exact: the shared stemmer folds `cache`
+        // alone to `cach`, but the words are also compared run together.
+        let hits = index().search("cache status", 20);
+        let exact = position(&hits, HitKind::Field, "cacheStatus")
+            .unwrap_or_else(|| panic!("{}", show(&hits)));
+        assert_eq!(hits[exact].kind, HitKind::Field);
     }
 
     #[test]
