@@ -156,11 +156,7 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
             request.host,
             request.path.split('?').next().unwrap_or_default()
         )),
-        Some(code) => Error::Transport(format!(
-            "{}: {}",
-            request.describe(),
-            describe_code(request.host, code)
-        )),
+        Some(code) => unreachable_host(request, describe_code(code)),
         None => Error::Transport(format!("{}: {error}", request.describe())),
     }
 }
@@ -171,35 +167,38 @@ fn read_error(request: &Request, error: &anyhow::Error) -> Error {
     if error.downcast_ref::<waki::ErrorCode>().is_some() {
         return transport_error(request, error);
     }
-    Error::Transport(format!(
-        "{}: the response from {} broke off before its end",
-        request.describe(),
-        request.host
-    ))
+    unreachable_host(request, "broke off its response before the end")
 }
 
-/// A WASI HTTP error code in words a user reads, naming the host. Exhaustive on purpose: a new
-/// code in a later WASI must be worded here, not fall back to its Rust name. One phrase around
-/// the host per group of codes, and one `format!`: every byte here ships in the component.
-fn describe_code(host: &str, code: &waki::ErrorCode) -> String {
+/// `GET /client/v4/...: api.cloudflare.com refused the connection`.
+fn unreachable_host(request: &Request, what: &str) -> Error {
+    Error::Transport(format!("{}: {} {what}", request.describe(), request.host))
+}
+
+/// What a WASI HTTP error code says about the host, in words, to follow its name. Exhaustive on
+/// purpose: a new code in a later WASI must be worded here, not fall back to its Rust name.
+/// Fixed phrases and no formatting here: every byte ships in the component.
+fn describe_code(code: &waki::ErrorCode) -> &'static str {
     use waki::ErrorCode as C;
-    const NETWORK: &str = "; check the network or the host's --upstream";
-    let (before, after) = match code {
-        C::DnsTimeout | C::DnsError(_) => ("could not resolve ", " (DNS error)"),
-        C::DestinationNotFound | C::DestinationUnavailable | C::DestinationIpUnroutable => {
-            ("", " cannot be reached")
+    match code {
+        C::DnsTimeout | C::DnsError(_) => {
+            "could not be resolved (DNS error); check the network or the host's --upstream"
         }
-        C::DestinationIpProhibited => ("the host does not allow the address of ", ""),
-        C::ConnectionRefused => ("the connection to ", " was refused"),
-        C::ConnectionTerminated | C::HttpResponseIncomplete => ("the connection to ", " broke off"),
+        C::DestinationNotFound | C::DestinationUnavailable | C::DestinationIpUnroutable => {
+            "cannot be reached"
+        }
+        C::ConnectionRefused => "refused the connection",
+        C::ConnectionTerminated | C::HttpResponseIncomplete => {
+            "broke off its response before the end"
+        }
         C::ConnectionTimeout
         | C::ConnectionReadTimeout
         | C::ConnectionWriteTimeout
-        | C::HttpResponseTimeout => ("", " did not answer within the time limit"),
-        C::ConnectionLimitReached => ("the host has too many connections open to call ", ""),
-        C::TlsProtocolError | C::TlsAlertReceived(_) => ("the TLS handshake with ", " failed"),
-        C::TlsCertificateError => ("the TLS certificate of ", " is not trusted"),
-        C::HttpRequestDenied => ("the host does not allow requests to ", ""),
+        | C::HttpResponseTimeout => "did not answer within the time limit",
+        C::TlsProtocolError | C::TlsAlertReceived(_) | C::TlsCertificateError => {
+            "failed the TLS handshake"
+        }
+        C::DestinationIpProhibited | C::HttpRequestDenied => "is not allowed by the host",
         C::HttpRequestLengthRequired
         | C::HttpRequestBodySize(_)
         | C::HttpRequestMethodInvalid
@@ -208,40 +207,21 @@ fn describe_code(host: &str, code: &waki::ErrorCode) -> String {
         | C::HttpRequestHeaderSectionSize(_)
         | C::HttpRequestHeaderSize(_)
         | C::HttpRequestTrailerSectionSize(_)
-        | C::HttpRequestTrailerSize(_) => ("the request to ", " is malformed or too large"),
+        | C::HttpRequestTrailerSize(_) => "refused the request as malformed or too large",
         C::HttpResponseHeaderSectionSize(_)
         | C::HttpResponseHeaderSize(_)
         | C::HttpResponseBodySize(_)
         | C::HttpResponseTrailerSectionSize(_)
-        | C::HttpResponseTrailerSize(_) => {
-            ("the response from ", " is larger than the host allows")
-        }
+        | C::HttpResponseTrailerSize(_) => "sent a response larger than the host allows",
         C::HttpResponseTransferCoding(_)
         | C::HttpResponseContentCoding(_)
         | C::HttpUpgradeFailed
-        | C::HttpProtocolError => ("", " sent a malformed HTTP response"),
-        C::LoopDetected => ("the request to ", " was redirected in a loop"),
-        C::ConfigurationError | C::InternalError(_) => {
-            ("the host's HTTP client failed calling ", "")
+        | C::HttpProtocolError
+        | C::LoopDetected => "sent a malformed HTTP response",
+        C::ConnectionLimitReached | C::ConfigurationError | C::InternalError(_) => {
+            "could not be called: the host's HTTP client failed"
         }
-    };
-    let mut text = format!("{before}{host}{after}");
-    match code {
-        C::DnsTimeout
-        | C::DnsError(_)
-        | C::DestinationNotFound
-        | C::DestinationUnavailable
-        | C::DestinationIpUnroutable
-        | C::ConnectionRefused
-        | C::ConnectionTimeout => text.push_str(NETWORK),
-        // The host's own words, when it gave some.
-        C::InternalError(Some(message)) => {
-            text.push_str(": ");
-            text.push_str(message);
-        }
-        _ => {}
     }
-    text
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
@@ -252,7 +232,13 @@ pub fn encode_query_value(value: &str) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(byte as char)
             }
-            _ => out.push_str(&format!("%{byte:02X}")),
+            // By hand: a `format!` per byte costs more component bytes than this.
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 15)] as char);
+            }
         }
     }
     out
@@ -425,8 +411,8 @@ mod tests {
         assert_eq!(
             read,
             Error::Transport(
-                "GET /client/v4/user/tokens/verify: the response from api.cloudflare.com broke \
-                 off before its end"
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com broke off its response \
+                 before the end"
                     .into()
             )
         );
@@ -440,7 +426,7 @@ mod tests {
         assert_eq!(
             dns,
             Error::Transport(
-                "GET /client/v4/user/tokens/verify: could not resolve api.cloudflare.com \
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com could not be resolved \
                  (DNS error); check the network or the host's --upstream"
                     .into()
             )
