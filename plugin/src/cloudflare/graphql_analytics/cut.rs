@@ -29,7 +29,8 @@ pub fn cut_to_size(data: &mut Value, max_bytes: usize) -> Vec<Cut> {
         let mut keep = received;
         while keep > 0 && size > max_bytes {
             keep -= 1;
-            size -= list[keep].to_string().len() + usize::from(keep > 0);
+            let row = list.get(keep).map_or(0, |row| row.to_string().len());
+            size -= row + usize::from(keep > 0);
         }
         list.truncate(keep);
         cuts.push(Cut {
