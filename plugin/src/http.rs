@@ -125,10 +125,7 @@ impl Transport for WasiTransport {
             .unwrap_or(0);
         let mut body = Vec::with_capacity(declared);
         if request.method != Method::Head {
-            while let Some(chunk) = response
-                .chunk(64 * 1024)
-                .map_err(|e| transport_error(request, &e))?
-            {
+            while let Some(chunk) = response.chunk(64 * 1024).map_err(|_| read_error(request))? {
                 body.extend_from_slice(&chunk);
                 if body.len() > MAX_RESPONSE_BYTES {
                     return Err(Error::Transport(format!(
@@ -156,8 +153,68 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
             request.host,
             request.path.split('?').next().unwrap_or_default()
         )),
-        Some(code) => Error::Transport(format!("{}: {code:?}", request.describe())),
+        Some(code) => unreachable_host(request, describe_code(code)),
         None => Error::Transport(format!("{}: {error}", request.describe())),
+    }
+}
+
+/// waki words a failed body read with the stream error's Debug text (it keeps no error code):
+/// it is said in words instead.
+fn read_error(request: &Request) -> Error {
+    unreachable_host(request, "broke off its response before the end")
+}
+
+/// `GET /client/v4/...: api.cloudflare.com refused the connection`.
+fn unreachable_host(request: &Request, what: &str) -> Error {
+    Error::Transport(format!("{}: {} {what}", request.describe(), request.host))
+}
+
+/// What a WASI HTTP error code says about the host, in words, to follow its name. Exhaustive on
+/// purpose: a new code in a later WASI must be worded here, not fall back to its Rust name.
+/// Fixed phrases and no formatting here: every byte ships in the component.
+fn describe_code(code: &waki::ErrorCode) -> &'static str {
+    use waki::ErrorCode as C;
+    match code {
+        C::DnsTimeout | C::DnsError(_) => {
+            "could not be resolved (DNS error); check the network or the host's --upstream"
+        }
+        C::DestinationNotFound | C::DestinationUnavailable | C::DestinationIpUnroutable => {
+            "cannot be reached"
+        }
+        C::ConnectionRefused => "refused the connection",
+        C::ConnectionTerminated | C::HttpResponseIncomplete => {
+            "broke off its response before the end"
+        }
+        C::ConnectionTimeout
+        | C::ConnectionReadTimeout
+        | C::ConnectionWriteTimeout
+        | C::HttpResponseTimeout => "did not answer within the time limit",
+        C::TlsProtocolError | C::TlsAlertReceived(_) | C::TlsCertificateError => {
+            "failed the TLS handshake"
+        }
+        C::DestinationIpProhibited | C::HttpRequestDenied => "is not allowed by the host",
+        C::HttpRequestLengthRequired
+        | C::HttpRequestBodySize(_)
+        | C::HttpRequestMethodInvalid
+        | C::HttpRequestUriInvalid
+        | C::HttpRequestUriTooLong
+        | C::HttpRequestHeaderSectionSize(_)
+        | C::HttpRequestHeaderSize(_)
+        | C::HttpRequestTrailerSectionSize(_)
+        | C::HttpRequestTrailerSize(_) => "refused the request as malformed or too large",
+        C::HttpResponseHeaderSectionSize(_)
+        | C::HttpResponseHeaderSize(_)
+        | C::HttpResponseBodySize(_)
+        | C::HttpResponseTrailerSectionSize(_)
+        | C::HttpResponseTrailerSize(_) => "sent a response larger than the host allows",
+        C::HttpResponseTransferCoding(_)
+        | C::HttpResponseContentCoding(_)
+        | C::HttpUpgradeFailed
+        | C::HttpProtocolError
+        | C::LoopDetected => "sent a malformed HTTP response",
+        C::ConnectionLimitReached | C::ConfigurationError | C::InternalError(_) => {
+            "could not be called: the host's HTTP client failed"
+        }
     }
 }
 
@@ -169,7 +226,13 @@ pub fn encode_query_value(value: &str) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(byte as char)
             }
-            _ => out.push_str(&format!("%{byte:02X}")),
+            // By hand: a `format!` per byte costs more component bytes than this.
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 15)] as char);
+            }
         }
     }
     out
@@ -244,6 +307,120 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code, with and without its payload, reads as words: no Rust names or Debug text.
+    #[test]
+    fn every_transport_error_code_is_described_in_words() {
+        use waki::ErrorCode as C;
+        use waki::bindings::wasi::http::types::{
+            DnsErrorPayload, FieldSizePayload, TlsAlertReceivedPayload,
+        };
+        let field = |name: Option<&str>| FieldSizePayload {
+            field_name: name.map(str::to_string),
+            field_size: Some(9000),
+        };
+        let codes = vec![
+            C::DnsTimeout,
+            C::DnsError(DnsErrorPayload {
+                rcode: None,
+                info_code: None,
+            }),
+            C::DnsError(DnsErrorPayload {
+                rcode: Some("NXDOMAIN".into()),
+                info_code: Some(3),
+            }),
+            C::DestinationNotFound,
+            C::DestinationUnavailable,
+            C::DestinationIpProhibited,
+            C::DestinationIpUnroutable,
+            C::ConnectionRefused,
+            C::ConnectionTerminated,
+            C::ConnectionTimeout,
+            C::ConnectionReadTimeout,
+            C::ConnectionWriteTimeout,
+            C::ConnectionLimitReached,
+            C::TlsProtocolError,
+            C::TlsCertificateError,
+            C::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: None,
+                alert_message: None,
+            }),
+            C::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: Some(40),
+                alert_message: Some("handshake failure".into()),
+            }),
+            C::HttpRequestDenied,
+            C::HttpRequestLengthRequired,
+            C::HttpRequestBodySize(None),
+            C::HttpRequestBodySize(Some(10)),
+            C::HttpRequestMethodInvalid,
+            C::HttpRequestUriInvalid,
+            C::HttpRequestUriTooLong,
+            C::HttpRequestHeaderSectionSize(None),
+            C::HttpRequestHeaderSectionSize(Some(10)),
+            C::HttpRequestHeaderSize(None),
+            C::HttpRequestHeaderSize(Some(field(Some("x-big")))),
+            C::HttpRequestTrailerSectionSize(Some(10)),
+            C::HttpRequestTrailerSize(field(None)),
+            C::HttpResponseIncomplete,
+            C::HttpResponseHeaderSectionSize(Some(10)),
+            C::HttpResponseHeaderSize(field(Some("set-cookie"))),
+            C::HttpResponseHeaderSize(field(None)),
+            C::HttpResponseBodySize(None),
+            C::HttpResponseBodySize(Some(10)),
+            C::HttpResponseTrailerSectionSize(None),
+            C::HttpResponseTrailerSize(field(Some("x-trailer"))),
+            C::HttpResponseTransferCoding(Some("gzip".into())),
+            C::HttpResponseContentCoding(None),
+            C::HttpResponseTimeout,
+            C::HttpUpgradeFailed,
+            C::HttpProtocolError,
+            C::LoopDetected,
+            C::ConfigurationError,
+            C::InternalError(None),
+            C::InternalError(Some("connection pool closed".into())),
+        ];
+        let request = Request::api_get("/user/tokens/verify");
+        for code in codes {
+            let error = transport_error(&request, &anyhow::Error::new(code.clone()));
+            let text = match &error {
+                Error::Transport(text) | Error::DeniedByHost(text) => text.clone(),
+                other => panic!("{code:?} became {other:?}"),
+            };
+            for debris in ["::", "{ ", "Some(", "ErrorCode", "Payload"] {
+                assert!(!text.contains(debris), "{code:?} reads {text:?}");
+            }
+            assert!(
+                text.contains(API_HOST),
+                "{code:?} does not name the host: {text:?}"
+            );
+        }
+        // A failed body read: waki's own wording of it carries Debug text and is not passed on.
+        let read = read_error(&request);
+        assert_eq!(
+            read,
+            Error::Transport(
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com broke off its response \
+                 before the end"
+                    .into()
+            )
+        );
+        let dns = transport_error(
+            &request,
+            &anyhow::Error::new(C::DnsError(DnsErrorPayload {
+                rcode: None,
+                info_code: None,
+            })),
+        );
+        assert_eq!(
+            dns,
+            Error::Transport(
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com could not be resolved \
+                 (DNS error); check the network or the host's --upstream"
+                    .into()
+            )
+        );
+    }
 
     #[test]
     fn query_values_are_encoded() {

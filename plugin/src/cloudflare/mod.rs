@@ -11,5 +11,6 @@ pub mod schema_check;
 pub mod schema_index;
 pub mod scope;
 pub mod settings;
+pub mod text;
 pub mod verify;
 pub mod zones;

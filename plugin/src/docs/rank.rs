@@ -4,6 +4,7 @@
 //! pages per query, and a full engine (or a Snowball stemmer for every language) would cost more
 //! component size than the whole service.
 
+pub use crate::cloudflare::text::stem;
 use std::collections::{HashMap, HashSet};
 
 /// BM25 term-frequency saturation and length normalization, the usual values.
@@ -78,37 +79,6 @@ fn camel_parts(word: &str) -> Vec<&str> {
     }
     parts.push(&word[start..]);
     parts
-}
-
-/// A light English stemmer: plural and verb endings only, enough for "zones"/"zone",
-/// "proxied"/"proxy", "limits"/"limit", "querying"/"query". Short words (DNS, R2, WAF, TLS) are
-/// left alone.
-pub fn stem(word: &str) -> String {
-    if word.len() <= 3 || !word.is_ascii() {
-        return word.to_string();
-    }
-    let strip = |suffix: &str, replacement: &str| -> Option<String> {
-        let stem = word.strip_suffix(suffix)?;
-        (stem.len() >= 3).then(|| format!("{stem}{replacement}"))
-    };
-    let stemmed = strip("ies", "y")
-        .or_else(|| strip("ied", "y"))
-        .or_else(|| strip("sses", "ss"))
-        .or_else(|| {
-            if word.ends_with("ss") || word.ends_with("us") || word.ends_with("is") {
-                None
-            } else {
-                strip("s", "")
-            }
-        })
-        .or_else(|| strip("ing", ""))
-        .or_else(|| strip("ed", ""))
-        .unwrap_or_else(|| word.to_string());
-    // "caching" → "cach", "cached" → "cach", "cache" → "cach": one stem for all three.
-    match stemmed.strip_suffix('e') {
-        Some(base) if base.len() >= 3 && !base.ends_with('e') => base.to_string(),
-        _ => stemmed,
-    }
 }
 
 /// One document for BM25F: its fields' terms, each field with a weight.
