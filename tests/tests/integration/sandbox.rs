@@ -245,7 +245,7 @@ async fn a_call_past_the_memory_limit_traps_poisons_the_instance_and_a_fresh_one
         .expect("within the limit");
     assert!(small.is_ok());
     let big = instance.call_tool("allocate", r#"{"mib": 64}"#).await;
-    assert!(matches!(big, Err(CallError::Trap(_))), "{big:?}");
+    assert!(matches!(big, Err(CallError::MemoryLimit(_))), "{big:?}");
     let after = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
     assert!(matches!(after, Err(CallError::Poisoned)), "{after:?}");
     let mut fresh = hostile(&config).await;
@@ -277,7 +277,7 @@ async fn a_busy_loop_is_stopped_by_the_cpu_limit_and_a_fresh_instance_works() {
     };
     let mut instance = hostile(&config).await;
     let result = instance.call_tool("spin", "{}").await;
-    assert!(matches!(result, Err(CallError::Trap(_))), "{result:?}");
+    assert!(matches!(result, Err(CallError::CpuLimit(_))), "{result:?}");
     let next = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
     assert!(matches!(next, Err(CallError::Poisoned)), "{next:?}");
     assert_survives(&fake).await;
@@ -387,7 +387,10 @@ async fn an_enormous_result_is_refused_by_the_host_and_the_instance_goes_on() {
     assert_eq!(answer["status"], 200);
     // A result past the memory limit never gets built: the guest traps.
     let past_memory = instance.call_tool("big-result", r#"{"mib": 80}"#).await;
-    assert!(matches!(past_memory, Err(CallError::Trap(_))), "trap");
+    assert!(
+        matches!(past_memory, Err(CallError::MemoryLimit(_))),
+        "{past_memory:?}"
+    );
     assert_survives(&fake).await;
 }
 
@@ -886,7 +889,7 @@ async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() 
     .await;
     let _ = fetch(&mut instance, json!({ "url": "https://example.com/" })).await;
     let spin = instance.call_tool("spin", "{}").await;
-    assert!(matches!(spin, Err(CallError::Trap(_))), "{spin:?}");
+    assert!(matches!(spin, Err(CallError::CpuLimit(_))), "{spin:?}");
 
     let (text, lines) = read_lines(&path);
     assert!(!text.contains(TOKEN), "{text}");
@@ -913,7 +916,7 @@ async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() 
     );
     assert_eq!(calls[0]["outcome"], "ok");
     assert_eq!(calls[0]["requests"], 1);
-    assert_eq!(calls[3]["outcome"], "trap");
+    assert_eq!(calls[3]["outcome"], "cpu-limit");
     assert_eq!(calls[3]["requests"], 0);
 
     // Each request line follows its call's line.

@@ -4,7 +4,7 @@
 //! Also here: which addresses a name may resolve to before the host connects
 //! ([`forbidden_address`]), and the checks of host names given to the policy.
 
-use crate::graphql_guard::GraphqlRefusal;
+use crate::outbound::graphql_guard::GraphqlRefusal;
 use http::{Method, Uri};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -34,7 +34,7 @@ pub struct OutboundPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Allowed. An allowed `POST` is a GraphQL request: the host still checks its body
-    /// ([`crate::graphql_guard`]) before it leaves.
+    /// ([`crate::outbound::graphql_guard`]) before it leaves.
     Allow {
         inject_token: bool,
         upstream: Option<Upstream>,
