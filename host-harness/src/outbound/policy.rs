@@ -358,7 +358,7 @@ impl OutboundPolicy {
         // The token may travel to an upstream: in clear text only within this machine.
         if scheme == http::uri::Scheme::HTTP && !is_loopback(authority.host()) {
             return err(format!(
-                "{url:?}: plain http only to this machine (127.0.0.1, ::1, localhost); use https"
+                "{url:?}: plain http only to this machine (127.0.0.1, the IPv6 loopback address or localhost); use https"
             ));
         }
         if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
