@@ -984,3 +984,58 @@ async fn an_instance_reuses_its_connections_and_never_shares_them() {
         peers(second_call)
     );
 }
+
+#[tokio::test]
+async fn graphql_analytics_has_typed_calls_and_the_audit_log_records_them_as_json() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let path = temp_file("audit-typed");
+    let mut config = sandbox(&fake);
+    let token = config.token.clone();
+    config.audit_log = Some(Arc::new(
+        host_harness::AuditLog::open(&path, token).expect("opens"),
+    ));
+    let mut instance = connected(&config, &[Service::GraphqlAnalytics]).await;
+    let found = instance
+        .schema_search("country", Some(10))
+        .await
+        .expect("no trap")
+        .expect("hits");
+    assert!(
+        found.hits.iter().any(|h| h.name == "clientCountryName"),
+        "{:?}",
+        found.hits.iter().map(|h| &h.name).collect::<Vec<_>>()
+    );
+    let described = instance
+        .describe_type("ZoneHttpRequestsAdaptiveGroupsDimensions")
+        .await
+        .expect("no trap")
+        .expect("type");
+    assert!(
+        described
+            .fields
+            .iter()
+            .any(|f| f.name == "clientCountryName")
+    );
+    assert!(described.from_cache, "the schema was fetched once");
+    let (text, lines) = read_lines(&path);
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "call").collect();
+    let functions: Vec<&str> = calls
+        .iter()
+        .filter_map(|c| c["function"].as_str())
+        .collect();
+    assert_eq!(
+        functions,
+        ["connect", "schema-search", "describe-type"],
+        "{text}"
+    );
+    assert_eq!(calls[1]["arguments"]["words"], "country");
+    assert_eq!(calls[1]["outcome"], "ok");
+    assert_eq!(
+        calls[0]["arguments"]["enabled_services"],
+        json!(["GraphqlAnalytics"])
+    );
+    for debug in ["::", "{ ", "Some("] {
+        assert!(!text.contains(debug), "{text}");
+    }
+    let _ = std::fs::remove_file(&path);
+}
