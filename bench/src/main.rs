@@ -424,13 +424,10 @@ async fn connected(harness: &Harness, config: &SandboxConfig) -> anyhow::Result<
     Ok(instance)
 }
 
-/// A call that did not return, in one line: a trap by its cause (the memory or CPU limit, an
-/// `unreachable`, ...) rather than its backtrace.
+/// A call that did not return, in one line: its typed error says the limit or the trap's cause
+/// (never the backtrace).
 fn call_error(error: CallError) -> anyhow::Error {
-    match error {
-        CallError::Trap(trap) => anyhow!("the plugin trapped: {}", trap.root_cause()),
-        other => anyhow!("{other}"),
-    }
+    anyhow!("{error}")
 }
 
 /// One `verify`, which must find the fake's account ready.

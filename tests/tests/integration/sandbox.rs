@@ -245,7 +245,7 @@ async fn a_call_past_the_memory_limit_traps_poisons_the_instance_and_a_fresh_one
         .expect("within the limit");
     assert!(small.is_ok());
     let big = instance.call_tool("allocate", r#"{"mib": 64}"#).await;
-    assert!(matches!(big, Err(CallError::Trap(_))), "{big:?}");
+    assert!(matches!(big, Err(CallError::MemoryLimit(_))), "{big:?}");
     let after = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
     assert!(matches!(after, Err(CallError::Poisoned)), "{after:?}");
     let mut fresh = hostile(&config).await;
@@ -277,7 +277,7 @@ async fn a_busy_loop_is_stopped_by_the_cpu_limit_and_a_fresh_instance_works() {
     };
     let mut instance = hostile(&config).await;
     let result = instance.call_tool("spin", "{}").await;
-    assert!(matches!(result, Err(CallError::Trap(_))), "{result:?}");
+    assert!(matches!(result, Err(CallError::CpuLimit(_))), "{result:?}");
     let next = instance.call_tool("allocate", r#"{"mib": 1}"#).await;
     assert!(matches!(next, Err(CallError::Poisoned)), "{next:?}");
     assert_survives(&fake).await;
@@ -387,7 +387,10 @@ async fn an_enormous_result_is_refused_by_the_host_and_the_instance_goes_on() {
     assert_eq!(answer["status"], 200);
     // A result past the memory limit never gets built: the guest traps.
     let past_memory = instance.call_tool("big-result", r#"{"mib": 80}"#).await;
-    assert!(matches!(past_memory, Err(CallError::Trap(_))), "trap");
+    assert!(
+        matches!(past_memory, Err(CallError::MemoryLimit(_))),
+        "{past_memory:?}"
+    );
     assert_survives(&fake).await;
 }
 
@@ -886,7 +889,7 @@ async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() 
     .await;
     let _ = fetch(&mut instance, json!({ "url": "https://example.com/" })).await;
     let spin = instance.call_tool("spin", "{}").await;
-    assert!(matches!(spin, Err(CallError::Trap(_))), "{spin:?}");
+    assert!(matches!(spin, Err(CallError::CpuLimit(_))), "{spin:?}");
 
     let (text, lines) = read_lines(&path);
     assert!(!text.contains(TOKEN), "{text}");
@@ -913,7 +916,7 @@ async fn the_audit_log_records_each_call_and_its_requests_and_never_the_token() 
     );
     assert_eq!(calls[0]["outcome"], "ok");
     assert_eq!(calls[0]["requests"], 1);
-    assert_eq!(calls[3]["outcome"], "trap");
+    assert_eq!(calls[3]["outcome"], "cpu-limit");
     assert_eq!(calls[3]["requests"], 0);
 
     // Each request line follows its call's line.
@@ -980,4 +983,59 @@ async fn an_instance_reuses_its_connections_and_never_shares_them() {
         "{:?}",
         peers(second_call)
     );
+}
+
+#[tokio::test]
+async fn graphql_analytics_has_typed_calls_and_the_audit_log_records_them_as_json() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let path = temp_file("audit-typed");
+    let mut config = sandbox(&fake);
+    let token = config.token.clone();
+    config.audit_log = Some(Arc::new(
+        host_harness::AuditLog::open(&path, token).expect("opens"),
+    ));
+    let mut instance = connected(&config, &[Service::GraphqlAnalytics]).await;
+    let found = instance
+        .schema_search("country", Some(10))
+        .await
+        .expect("no trap")
+        .expect("hits");
+    assert!(
+        found.hits.iter().any(|h| h.name == "clientCountryName"),
+        "{:?}",
+        found.hits.iter().map(|h| &h.name).collect::<Vec<_>>()
+    );
+    let described = instance
+        .describe_type("ZoneHttpRequestsAdaptiveGroupsDimensions")
+        .await
+        .expect("no trap")
+        .expect("type");
+    assert!(
+        described
+            .fields
+            .iter()
+            .any(|f| f.name == "clientCountryName")
+    );
+    assert!(described.from_cache, "the schema was fetched once");
+    let (text, lines) = read_lines(&path);
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "call").collect();
+    let functions: Vec<&str> = calls
+        .iter()
+        .filter_map(|c| c["function"].as_str())
+        .collect();
+    assert_eq!(
+        functions,
+        ["connect", "schema-search", "describe-type"],
+        "{text}"
+    );
+    assert_eq!(calls[1]["arguments"]["words"], "country");
+    assert_eq!(calls[1]["outcome"], "ok");
+    assert_eq!(
+        calls[0]["arguments"]["enabled_services"],
+        json!(["GraphqlAnalytics"])
+    );
+    for debug in ["::", "{ ", "Some("] {
+        assert!(!text.contains(debug), "{text}");
+    }
+    let _ = std::fs::remove_file(&path);
 }

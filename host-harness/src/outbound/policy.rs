@@ -4,7 +4,7 @@
 //! Also here: which addresses a name may resolve to before the host connects
 //! ([`forbidden_address`]), and the checks of host names given to the policy.
 
-use crate::graphql_guard::GraphqlRefusal;
+use crate::outbound::graphql_guard::GraphqlRefusal;
 use http::{Method, Uri};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -34,7 +34,7 @@ pub struct OutboundPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Allowed. An allowed `POST` is a GraphQL request: the host still checks its body
-    /// ([`crate::graphql_guard`]) before it leaves.
+    /// ([`crate::outbound::graphql_guard`]) before it leaves.
     Allow {
         inject_token: bool,
         upstream: Option<Upstream>,
@@ -358,7 +358,7 @@ impl OutboundPolicy {
         // The token may travel to an upstream: in clear text only within this machine.
         if scheme == http::uri::Scheme::HTTP && !is_loopback(authority.host()) {
             return err(format!(
-                "{url:?}: plain http only to this machine (127.0.0.1, ::1, localhost); use https"
+                "{url:?}: plain http only to this machine (127.0.0.1, the IPv6 loopback address or localhost); use https"
             ));
         }
         if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {

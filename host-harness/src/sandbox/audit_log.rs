@@ -4,11 +4,13 @@
 //! token, never an `Authorization` value: the records hold neither, and every line also passes
 //! through the token's redaction before it is written.
 //!
-//! The log belongs to the [`SandboxConfig`](crate::SandboxConfig): every instance made from it
+//! The log belongs to the [`SandboxConfig`](crate::sandbox::SandboxConfig): every instance made from it
 //! (a CLI run, an MCP session and the fresh instances it makes after a failure) writes to it.
+//! Instances write it, so it lives in the sandbox layer, not in `audit` (which only reads
+//! components and sits above the sandbox).
 
 use crate::credentials::ApiToken;
-use crate::runtime::OutboundRecord;
+use crate::outbound::OutboundRecord;
 use serde_json::{Value, json};
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
