@@ -6,17 +6,21 @@ pub mod audit;
 pub mod audit_log;
 pub mod compile_cache;
 pub mod credentials;
+pub mod front;
 pub mod graphql_guard;
-pub mod mcp;
 pub mod policy;
-pub mod report;
 pub mod runtime;
 
 pub use audit::{AuditReport, UngrantedImports};
 pub use audit_log::AuditLog;
 pub use compile_cache::{CompileCache, LoadSource};
 pub use credentials::ApiToken;
+pub use front::{mcp, render as report};
 pub use policy::OutboundPolicy;
+pub use runtime::{
+    ApiFailure, Check, CheckStatus, ConnectOptions, ConnectionInfo, GraphqlProblem, InputProblem,
+    Permission, PluginError, Service, TokenState, ToolSpec, VerifyReport,
+};
 pub use runtime::{CallError, Harness, Limits, PluginInstance, SandboxConfig};
 
 /// Where `make build` puts the plugin, relative to the workspace root.
