@@ -41,6 +41,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
     }
 }
 
+/// The flag that lifts the limit a call ran into, by the call error's kind (both spellings:
+/// the kinds are becoming kebab-case).
+fn flag_hint(kind: &str) -> Option<&'static str> {
+    match kind {
+        "timeout" => {
+            Some("Raise --timeout (seconds), or ask for less: a shorter range, a smaller limit.")
+        }
+        "cpu-limit" | "cpu_limit" => Some("Raise --cpu-seconds, or ask for less."),
+        "memory-limit" | "memory_limit" => Some("Raise --memory-mib, or ask for less."),
+        "result-too-large" | "result_too_large" => {
+            Some("Raise --max-result-mib, or ask for less (a smaller max_bytes, limit or range).")
+        }
+        _ => None,
+    }
+}
+
 /// Prints to stdout, with the token removed should it ever appear.
 pub struct Printer {
     pub token: Option<ApiToken>,
@@ -80,10 +96,11 @@ impl Printer {
     /// A failure of the host itself (load, instantiate, trap, timeout): JSON on stdout with
     /// `--json`, text on stderr otherwise. `usage` exits 2, the rest 1.
     pub fn host_error(&self, kind: &str, message: &str) -> Outcome {
+        let hint = flag_hint(kind);
         if self.json {
-            self.json_value(&render::host_error_json(kind, message, None));
+            self.json_value(&render::host_error_json(kind, message, hint));
         } else {
-            self.err(&render::failure_text(kind, message, None));
+            self.err(&render::failure_text(kind, message, hint));
         }
         if kind == "usage" {
             Outcome::Usage

@@ -106,12 +106,14 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     if let Some(hint) = error["hint"].as_str() {
         assert_words(&name, "hint", hint);
     }
-    if case.kind == "service-disabled" {
+    if ["service-disabled", "timeout"].contains(&case.kind) {
         let hint = error["hint"].as_str().unwrap_or_default();
         assert!(
             !hint.is_empty(),
-            "{name}: a disabled service needs a hint: {error}"
+            "{name}: an error the user can act on has a hint: {error}"
         );
+    }
+    if case.kind == "service-disabled" {
         assert_eq!(error["service"], "dns-analytics", "{name}: {error}");
     }
 }
