@@ -2,19 +2,19 @@
 //! outbound HTTPS to Cloudflare through a policy, injects the API token on the way out, and
 //! limits each call's memory, CPU and wall-clock time.
 //!
-//! Layers, each using only those below it: the front ends (`main.rs`, [`mcp`], [`report`]) ->
+//! Layers, each using only those below it: the front ends ([`front`]: CLI, MCP, rendering) ->
 //! [`audit`] (inspects components) -> [`sandbox`] (engine, limits, instances, calls) ->
 //! [`outbound`] (policy, hooks, resolver, TLS, pool, records); [`credentials`] is a leaf.
 
 pub mod audit;
 pub mod credentials;
-pub mod mcp;
+pub mod front;
 pub mod outbound;
-pub mod report;
 pub mod runtime;
 pub mod sandbox;
 
 // The modules' former paths.
+pub use front::{mcp, render as report};
 pub use outbound::{graphql_guard, policy};
 pub use sandbox::{audit_log, compile_cache};
 
@@ -23,8 +23,9 @@ pub use credentials::ApiToken;
 pub use outbound::{OutboundPolicy, OutboundRecord, Resolve, Resolver, Verdict};
 pub use sandbox::{
     Answer, ApiFailure, AuditLog, CallError, Check, CheckStatus, CompileCache, ConnectOptions,
-    ConnectionInfo, Harness, Limits, LoadSource, PluginError, PluginInstance, SandboxConfig,
-    Service, ToolSpec, VerifyReport, dns, docs, graphql,
+    ConnectionInfo, GraphqlProblem, Harness, InputProblem, Limits, LoadSource, Permission,
+    PluginError, PluginInstance, SandboxConfig, Service, TokenState, ToolSpec, VerifyReport, dns,
+    docs, graphql,
 };
 
 /// Where `make build` puts the plugin, relative to the workspace root.

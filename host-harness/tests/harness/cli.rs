@@ -101,6 +101,17 @@ fn a_token_on_the_command_line_is_refused_and_not_echoed() {
     assert!(!String::from_utf8_lossy(&all).contains(secret));
 }
 
+/// Whether `verify` finds every service ready in a scenario, with all services enabled.
+fn ready_in(scenario: Scenario) -> bool {
+    matches!(
+        scenario,
+        Scenario::AllPermissions
+            | Scenario::AccountOwnedToken
+            | Scenario::ExpiringSoon
+            | Scenario::TokenDetailsReadable
+    )
+}
+
 #[test]
 fn the_token_is_never_printed_in_any_scenario() {
     let dir = std::env::temp_dir().join(format!("cf-harness-token-{}", std::process::id()));
@@ -108,16 +119,35 @@ fn the_token_is_never_printed_in_any_scenario() {
     let token_file = dir.join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
     let token_file = token_file.to_string_lossy().to_string();
+    let bearer = format!("Bearer {TOKEN}");
     for &scenario in Scenario::ALL {
         let fake = FakeCloudflare::spawn(scenario);
-        for args in [
-            vec!["verify"],
-            vec!["verify", "--json", "-v"],
-            vec!["connect"],
-            vec!["call", "verify"],
-            vec!["verify", "--token-file", token_file.as_str()],
+        let verify_exit = if ready_in(scenario) { 0 } else { 1 };
+        // Each command, its exit code, and whether it sends requests (connect sends none).
+        for (args, exit, sends) in [
+            (vec!["verify"], verify_exit, true),
+            (vec!["verify", "--json", "-v"], verify_exit, true),
+            (vec!["connect"], 0, false),
+            (vec!["call", "verify"], verify_exit, true),
+            (
+                vec!["verify", "--token-file", token_file.as_str()],
+                verify_exit,
+                true,
+            ),
         ] {
-            let output = run(&fake, ALL, &args);
+            fake.clear_requests();
+            let mut command = cf_harness_on(&fake, ALL);
+            if args.contains(&"--token-file") {
+                // The file is the only source: the token the fake receives came from it.
+                command.env_remove("CLOUDFLARE_API_TOKEN");
+            }
+            let output = command.args(&args).output().expect("cf-harness runs");
+            assert_eq!(
+                output.status.code(),
+                Some(exit),
+                "{scenario:?} {args:?}: stderr {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
                 let text = String::from_utf8_lossy(bytes);
                 assert!(
@@ -128,6 +158,16 @@ fn the_token_is_never_printed_in_any_scenario() {
                     !text.contains("f3b2a9e7d4c6b1a"),
                     "{scenario:?} {args:?}: part of the token is in {stream}"
                 );
+            }
+            let requests = fake.requests();
+            if sends {
+                assert!(
+                    requests.iter().any(|r| r.host == "api.cloudflare.com"
+                        && r.header("authorization") == Some(bearer.as_str())),
+                    "{scenario:?} {args:?}: the fake never received the token"
+                );
+            } else {
+                assert!(requests.is_empty(), "{scenario:?} {args:?}: {requests:?}");
             }
         }
     }
@@ -194,9 +234,10 @@ fn audit_log_holds_each_call_and_request_in_a_private_file_without_the_token() {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     let calls: Vec<&Value> = lines.iter().filter(|l| l["type"] == "call").collect();
+    // The typed exports, not their tools: the CLI passes no JSON to itself.
     let names: Vec<&str> = calls
         .iter()
-        .map(|c| c["arguments"]["name"].as_str().unwrap_or_default())
+        .map(|c| c["function"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(names, ["connect", "verify"]);
     assert!(calls.iter().all(|c| c["outcome"] == "ok"));
@@ -253,7 +294,8 @@ fn limit_flags_hold_for_the_real_plugin_and_fail_with_a_typed_error() {
     assert_eq!(output.status.code(), Some(1));
     let error = json(&output);
     assert!(
-        ["instantiate", "trap"].contains(&error["error"]["kind"].as_str().unwrap_or_default()),
+        ["instantiate", "memory-limit"]
+            .contains(&error["error"]["kind"].as_str().unwrap_or_default()),
         "{error}"
     );
 }

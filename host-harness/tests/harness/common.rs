@@ -11,9 +11,11 @@ pub fn plugin() -> PathBuf {
     built_component("cloudflare_connector.wasm")
 }
 
-/// `cf-harness` with an empty environment, so nothing of the test runner's leaks in, and a compile
-/// cache shared by every run (entries are keyed by component and engine, so the folder can
-/// outlive a build), so each process does not compile the plugin again.
+/// `cf-harness` with an empty environment, so nothing of the caller's shell leaks in (no
+/// CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, ENABLED_SERVICES, CF_PLUGIN or CF_HARNESS_*
+/// unless a test sets them), and a compile cache shared by every run (entries are keyed by
+/// component and engine, so the folder can outlive a build), so each process does not compile
+/// the plugin again.
 pub fn cf_harness() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cf-harness"));
     command.env_clear().env(
@@ -25,6 +27,12 @@ pub fn cf_harness() -> Command {
 
 /// `cf-harness` on the real plugin against the fake, the credentials in the environment.
 pub fn cf_harness_on(fake: &FakeCloudflare, services: &str) -> Command {
+    cf_harness_upstream(&fake.url(), services)
+}
+
+/// As [`cf_harness_on`], with both Cloudflare hosts sent to `upstream` (a fake, a closed
+/// port, a name that does not resolve).
+pub fn cf_harness_upstream(upstream: &str, services: &str) -> Command {
     let mut command = cf_harness();
     command
         .env("CLOUDFLARE_API_TOKEN", TOKEN)
@@ -33,9 +41,9 @@ pub fn cf_harness_on(fake: &FakeCloudflare, services: &str) -> Command {
         .arg("--plugin")
         .arg(plugin())
         .arg("--upstream")
-        .arg(format!("api.cloudflare.com={}", fake.url()))
+        .arg(format!("api.cloudflare.com={upstream}"))
         .arg("--upstream")
-        .arg(format!("developers.cloudflare.com={}", fake.url()));
+        .arg(format!("developers.cloudflare.com={upstream}"));
     command
 }
 

@@ -13,14 +13,20 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::ChildStderr;
 
-struct Session {
-    client: RunningService<RoleClient, ()>,
+/// A client session with `cf-harness mcp` (the error scenarios use it too).
+pub struct Session {
+    pub client: RunningService<RoleClient, ()>,
     stderr: ChildStderr,
 }
 
 impl Session {
     async fn start(fake: &FakeCloudflare, services: &str, extra: &[&str]) -> Session {
-        let command = tokio::process::Command::from(cf_harness_on(fake, services)).configure(|c| {
+        Session::spawn(cf_harness_on(fake, services), extra).await
+    }
+
+    /// `command mcp`, with `extra` flags before `mcp`.
+    pub async fn spawn(command: std::process::Command, extra: &[&str]) -> Session {
+        let command = tokio::process::Command::from(command).configure(|c| {
             c.args(extra).arg("mcp");
         });
         let (transport, stderr) = TokioChildProcess::builder(command)
@@ -34,7 +40,7 @@ impl Session {
         }
     }
 
-    async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+    pub async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
         let Value::Object(arguments) = arguments else {
             panic!("arguments are an object")
         };
@@ -45,7 +51,7 @@ impl Session {
     }
 
     /// Ends the session and returns what the server logged.
-    async fn finish(mut self) -> String {
+    pub async fn finish(mut self) -> String {
         self.client.cancel().await.expect("session ends");
         let mut log = String::new();
         let _ = tokio::time::timeout(
@@ -73,7 +79,7 @@ fn ok(result: &CallToolResult) -> &Value {
 }
 
 /// The error of a failed call.
-fn tool_error(result: &CallToolResult) -> &Value {
+pub fn tool_error(result: &CallToolResult) -> &Value {
     assert_eq!(result.is_error, Some(true), "{result:?}");
     &result
         .structured_content

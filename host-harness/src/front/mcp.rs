@@ -6,9 +6,10 @@
 //! or runs out of time poisons it: that call answers a tool error, and the next call gets a
 //! fresh, reconnected instance.
 
-use crate::credentials::ApiToken;
-use crate::report;
-use crate::runtime::{CallError, Harness, PluginInstance, SandboxConfig, ToolSpec};
+use super::render;
+use crate::{
+    ApiToken, CallError, ConnectOptions, Harness, PluginInstance, SandboxConfig, ToolSpec,
+};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
@@ -29,20 +30,21 @@ pub struct McpServer {
 struct Inner {
     harness: Harness,
     config: SandboxConfig,
-    /// `connect`'s arguments, when the host was given the account and services.
-    connect_arguments: Option<String>,
+    /// The connection every instance of the session gets, when the host was given the account
+    /// and services.
+    connect: Option<ConnectOptions>,
     token: Option<ApiToken>,
     instance: Mutex<Option<PluginInstance>>,
 }
 
 impl McpServer {
-    pub fn new(harness: Harness, config: SandboxConfig, connect_arguments: Option<Value>) -> Self {
+    pub fn new(harness: Harness, config: SandboxConfig, connect: Option<ConnectOptions>) -> Self {
         McpServer {
             inner: Arc::new(Inner {
                 token: config.token.clone(),
                 harness,
                 config,
-                connect_arguments: connect_arguments.map(|a| a.to_string()),
+                connect,
                 instance: Mutex::new(None),
             }),
         }
@@ -108,13 +110,13 @@ impl McpServer {
             .instantiate(&self.inner.config)
             .await
             .map_err(|e| format!("cannot instantiate the plugin: {e:#}"))?;
-        if let Some(arguments) = &self.inner.connect_arguments {
-            match instance.call_tool("connect", arguments).await {
+        if let Some(options) = &self.inner.connect {
+            match instance.connect(options).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
                     return Err(format!(
                         "the connection settings are refused: {}",
-                        report::error_text(&error)
+                        render::error_text(&error)
                     ));
                 }
                 Err(error) => return Err(error.to_string()),
@@ -219,18 +221,21 @@ impl ServerHandler for McpServer {
                 self.result(value, false)
             }
             Ok(Err(error)) => {
-                let body = report::error_json(&error);
+                let body = render::error_json(&error);
                 tracing::info!(tool = %name, elapsed_ms, kind = %body["error"]["kind"], "tool error");
                 self.result(body, true)
             }
             Err(failure) => {
                 tracing::warn!(tool = %name, elapsed_ms, kind = failure.kind, "host error");
                 self.result(
-                    json!({ "error": {
-                        "kind": failure.kind,
-                        "message": failure.message,
-                        "hint": "The next call runs in a fresh plugin instance; retry, or ask for less (a shorter range, a smaller limit).",
-                    }}),
+                    render::host_error_json(
+                        failure.kind,
+                        &failure.message,
+                        Some(
+                            "The next call runs in a fresh plugin instance; retry, or ask for \
+                             less (a shorter range, a smaller limit).",
+                        ),
+                    ),
                     true,
                 )
             }

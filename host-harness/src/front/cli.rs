@@ -1,0 +1,414 @@
+//! `cf-harness`: the commands. Each one loads the plugin, configures the connection once
+//! through the typed `connect`, calls the typed export it needs and renders the typed value
+//! (`render`); only `call` passes JSON, as a language model would.
+
+use super::mcp::McpServer;
+use super::output::{Outcome, Printer, RedactingStderr};
+use super::render;
+use crate::{
+    ApiToken, AuditLog, CompileCache, ConnectOptions, Harness, Limits, OutboundPolicy, PluginError,
+    PluginInstance, SandboxConfig,
+};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cf-harness",
+    version,
+    about = "Run the Cloudflare connector plugin in a WebAssembly sandbox",
+    after_help = "The API token comes from CLOUDFLARE_API_TOKEN or --token-file, never from the \
+                  command line. The plugin never sees it: the host adds it to requests for \
+                  api.cloudflare.com only."
+)]
+struct Cli {
+    /// The plugin component.
+    #[arg(long, global = true, env = "CF_PLUGIN", default_value = crate::DEFAULT_PLUGIN)]
+    plugin: PathBuf,
+    /// The Cloudflare account ID (32 hexadecimal characters).
+    #[arg(long, global = true, env = "CLOUDFLARE_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Services to enable, comma-separated: Documentation, DNS Analytics, GraphQL Analytics.
+    #[arg(long, global = true, env = "ENABLED_SERVICES")]
+    services: Option<String>,
+    /// Read the API token from this file instead of CLOUDFLARE_API_TOKEN.
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    /// Send requests for an allowed HOST to URL instead, e.g. api.cloudflare.com=http://127.0.0.1:8787 (repeatable).
+    #[arg(long = "upstream", global = true, value_name = "HOST=URL")]
+    upstreams: Vec<String>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Wall-clock limit of one plugin call, in seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    timeout: u64,
+    /// Linear memory of the plugin instance, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mib: u64,
+    /// Guest CPU time of one plugin call, in seconds (fractions allowed, counted in 10 ms ticks).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = positive_seconds)]
+    cpu_seconds: f64,
+    /// Largest response body the plugin may receive, in MiB; a larger one ends with an error.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_response_mib: u64,
+    /// Largest result one tool call may return, in MiB; a larger one is refused.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_result_mib: u64,
+    /// Outbound requests one plugin call may make; later ones are denied.
+    #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_requests: u32,
+    /// Where compiled components are kept between runs (default: the user's cache folder,
+    /// e.g. ~/.cache/cf-harness).
+    #[arg(long, global = true, env = "CF_HARNESS_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component at every start instead of using the compile cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// Append each plugin call and its outbound requests to this file as JSON lines (created
+    /// private to the user; token-like argument values redacted; never the token).
+    #[arg(long, global = true, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Log each outbound request to stderr.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// Refused: a token on the command line is visible to other users of the machine.
+    #[arg(long, global = true, hide = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the connection options and show what each service needs.
+    Connect,
+    /// Check the token, the account and every permission the enabled services need.
+    Verify,
+    /// List the plugin's tools.
+    Tools,
+    /// Serve the plugin's tools over MCP on stdin/stdout (logs go to stderr).
+    Mcp,
+    /// Call a tool with JSON arguments.
+    Call {
+        /// The tool's name (see `tools`).
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+    },
+    /// Show the component's imports and exports, what the harness grants, stubs or denies,
+    /// the outbound policy and the limits.
+    ///
+    /// Needs no token, account or network. Exits 0 when the harness loads the component, 1 when
+    /// it refuses it (an import it does not grant, such as wasi:sockets).
+    Audit {
+        /// The component to audit (default: --plugin).
+        #[arg(id = "audit_plugin", value_name = "PLUGIN")]
+        plugin: Option<PathBuf>,
+    },
+}
+
+/// `--cpu-seconds`: a positive number of seconds, at most an hour.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds in (0, 3600]")),
+    }
+}
+
+/// Parses the command line and runs the command; what `cf-harness`'s `main` is.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.token.is_some() {
+        eprintln!(
+            "error: the token is never taken on the command line (other users can read it); \
+             set CLOUDFLARE_API_TOKEN or use --token-file"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failure => ExitCode::from(1),
+        Outcome::Usage => ExitCode::from(2),
+    }
+}
+
+/// Logs go to stderr (stdout may carry the MCP protocol), through a writer that removes the
+/// token should it ever appear.
+fn init_logging(cli: &Cli, token: Option<ApiToken>) {
+    let filter = if cli.verbose {
+        "host_harness=debug"
+    } else if matches!(cli.command, Command::Mcp) {
+        // One line per tool call on stderr: the session's log (stdout carries the protocol).
+        "host_harness=info"
+    } else {
+        "host_harness=warn"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(RedactingStderr(token))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// The default plugin path is relative to the repository; when run from elsewhere, look for it
+/// beside the executable's `target/` folder.
+fn plugin_path(given: &Path) -> PathBuf {
+    if given.exists() || given != Path::new(crate::DEFAULT_PLUGIN) {
+        return given.to_path_buf();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+        .map(|target| target.join("wasm32-wasip2/release/cloudflare_connector.wasm"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| given.to_path_buf())
+}
+
+fn limits(cli: &Cli) -> Limits {
+    Limits {
+        wall_time: Duration::from_secs(cli.timeout.max(1)),
+        memory_bytes: (cli.memory_mib * 1024 * 1024) as usize,
+        cpu_time: Duration::from_secs_f64(cli.cpu_seconds),
+        max_response_bytes: cli.max_response_mib * 1024 * 1024,
+        max_requests_per_call: cli.max_requests,
+        max_result_bytes: (cli.max_result_mib * 1024 * 1024) as usize,
+        ..Limits::default()
+    }
+}
+
+/// The connection the host configures, when it has the account and the services: the one
+/// place they reach the guest (through `connect`, never as guest variables).
+fn connect_options(cli: &Cli) -> Result<Option<ConnectOptions>, PluginError> {
+    let (Some(account_id), Some(services)) = (&cli.account_id, &cli.services) else {
+        return Ok(None);
+    };
+    Ok(Some(ConnectOptions {
+        account_id: account_id.clone(),
+        enabled_services: render::parse_services(services)?,
+    }))
+}
+
+/// `call verify` with no arguments is the `verify` command (typed); any other argument is
+/// for the tool to judge.
+fn is_verify_without_arguments(tool: &str, arguments: &str) -> bool {
+    tool == "verify"
+        && matches!(serde_json::from_str::<Value>(arguments), Ok(Value::Object(map)) if map.is_empty())
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let token = match (&cli.command, &cli.token_file) {
+        // The audit reads no credentials.
+        (Command::Audit { .. }, _) => Ok(None),
+        (_, Some(path)) => ApiToken::from_file(path).map(Some),
+        (_, None) => ApiToken::from_env(),
+    };
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Usage;
+        }
+    };
+    init_logging(&cli, token.clone());
+    let printer = Printer {
+        token: token.clone(),
+        json: cli.json,
+    };
+    let mut policy = OutboundPolicy::cloudflare();
+    for spec in &cli.upstreams {
+        policy = match policy.with_upstream(spec) {
+            Ok(p) => p,
+            Err(e) => {
+                printer.err(&format!("error: --upstream: {e}"));
+                return Outcome::Usage;
+            }
+        };
+    }
+    let audit_log = match &cli.audit_log {
+        Some(path) => match AuditLog::open(path, token.clone()) {
+            Ok(log) => Some(Arc::new(log)),
+            Err(e) => {
+                printer.err(&format!(
+                    "error: --audit-log: cannot open {}: {e}",
+                    path.display()
+                ));
+                return Outcome::Usage;
+            }
+        },
+        None => None,
+    };
+    // No guest variables: the connection goes through `connect` only.
+    let config = SandboxConfig {
+        token: token.clone(),
+        policy,
+        limits: limits(&cli),
+        audit_log,
+        ..SandboxConfig::default()
+    };
+    let plugin = match &cli.command {
+        Command::Audit { plugin: Some(p) } => p.clone(),
+        _ => plugin_path(&cli.plugin),
+    };
+    if !plugin.exists() {
+        return printer.host_error(
+            "usage",
+            &format!(
+                "no plugin at {}: build it with `make build`, or pass --plugin",
+                plugin.display()
+            ),
+        );
+    }
+    let cache = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(CompileCache::new(dir)),
+        (None, false) => CompileCache::default_dir().map(CompileCache::new),
+    };
+    if matches!(cli.command, Command::Audit { .. }) {
+        return audit(&printer, &plugin, &config, cache.as_ref());
+    }
+    let options = match connect_options(&cli) {
+        Ok(options) => options,
+        Err(e) => return printer.plugin_error(&e),
+    };
+    let needs_connection = !matches!(cli.command, Command::Tools | Command::Mcp);
+    if needs_connection && options.is_none() {
+        printer.err(
+            "error: the account ID and the services are needed: set CLOUDFLARE_ACCOUNT_ID and \
+             ENABLED_SERVICES, or pass --account-id and --services",
+        );
+        return Outcome::Usage;
+    }
+    let harness = match Harness::load_with(&plugin, cache.as_ref()) {
+        Ok(h) => h,
+        Err(e) => return printer.host_error("load", &format!("{e:#}")),
+    };
+    if matches!(cli.command, Command::Mcp) {
+        // Without an account and services the plugin offers `connect` and `verify` only.
+        return match McpServer::new(harness, config, options).serve_stdio().await {
+            Ok(()) => Outcome::Success,
+            Err(e) => printer.host_error("mcp", &format!("{e:#}")),
+        };
+    }
+    let mut instance = match harness.instantiate(&config).await {
+        Ok(i) => i,
+        Err(e) => {
+            return printer.host_error(
+                "instantiate",
+                &format!("cannot instantiate the plugin: {e:#}"),
+            );
+        }
+    };
+    if needs_connection && token.is_none() {
+        printer.err("warning: CLOUDFLARE_API_TOKEN is not set: requests to the Cloudflare API will be refused");
+    }
+    let connected = match &options {
+        Some(options) => match instance.connect(options).await {
+            Ok(Ok(info)) => Some(info),
+            Ok(Err(e)) => return printer.plugin_error(&e),
+            Err(e) => return printer.call_error(&e),
+        },
+        None => None,
+    };
+    match (&cli.command, connected) {
+        (Command::Tools, _) => match instance.list_tools().await {
+            Ok(tools) => {
+                printer.show(|| render::tools_json(&tools), || render::tools_text(&tools));
+                Outcome::Success
+            }
+            Err(e) => printer.call_error(&e),
+        },
+        (Command::Connect, Some(info)) => {
+            printer.show(
+                || render::connection_json(&info),
+                || render::connection_text(&info),
+            );
+            Outcome::Success
+        }
+        (Command::Verify, Some(_)) => verify(&printer, &mut instance).await,
+        (Command::Call { tool, arguments }, Some(_))
+            if is_verify_without_arguments(tool, arguments) =>
+        {
+            verify(&printer, &mut instance).await
+        }
+        (Command::Call { tool, arguments }, Some(_)) => {
+            match instance.call_tool(tool, arguments).await {
+                Ok(Ok(json)) => {
+                    let value = serde_json::from_str::<Value>(&json).unwrap_or(Value::String(json));
+                    printer.json_value(&value);
+                    Outcome::Success
+                }
+                Ok(Err(e)) => printer.plugin_error(&e),
+                Err(e) => printer.call_error(&e),
+            }
+        }
+        // Refused above: every other command has a connection.
+        (Command::Connect | Command::Verify | Command::Call { .. }, None)
+        | (Command::Mcp | Command::Audit { .. }, _) => Outcome::Usage,
+    }
+}
+
+/// `verify`: the typed report; exits 1 when a service is not ready.
+async fn verify(printer: &Printer, instance: &mut PluginInstance) -> Outcome {
+    match instance.verify().await {
+        Ok(Ok(report)) => {
+            printer.show(
+                || render::verify_json(&report),
+                || render::verify_text(&report),
+            );
+            if report.ready {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            }
+        }
+        Ok(Err(e)) => printer.plugin_error(&e),
+        Err(e) => printer.call_error(&e),
+    }
+}
+
+/// `cf-harness audit`: the component's own imports and exports against what this harness
+/// grants, with the policy and limits `config` holds. 0 when the harness loads it, 1 when not.
+fn audit(
+    printer: &Printer,
+    plugin: &Path,
+    config: &SandboxConfig,
+    cache: Option<&CompileCache>,
+) -> Outcome {
+    let setup = crate::audit::HostSetup {
+        policy: &config.policy,
+        limits: &config.limits,
+        // The guest is granted no variable: the connection goes through `connect`.
+        guest_env: &[],
+    };
+    let report = match crate::audit::audit_file(plugin, &setup, cache) {
+        Ok(r) => r,
+        Err(e) => return printer.host_error("load", &format!("{e:#}")),
+    };
+    if printer.json {
+        printer.out(&serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        printer.out(&crate::audit::render(&report));
+    }
+    if report.loads {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}

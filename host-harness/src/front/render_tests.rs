@@ -1,0 +1,109 @@
+use super::*;
+use crate::{GraphqlProblem, InputProblem};
+
+/// One of each error the contract has.
+fn every_error() -> Vec<PluginError> {
+    let failure = ApiFailure {
+        status: 403,
+        codes: vec![10000],
+        message: "Authentication error".into(),
+        hint: Some("Add the permission Zone → DNS → Read to the token.".into()),
+    };
+    vec![
+        PluginError::InvalidInput(InputProblem {
+            field: "limit".into(),
+            message: "at least 1".into(),
+        }),
+        PluginError::NotConnected("not connected".into()),
+        PluginError::ServiceDisabled(Service::DnsAnalytics),
+        PluginError::Unauthorized(failure.clone()),
+        PluginError::Forbidden(failure.clone()),
+        PluginError::NotFound(failure.clone()),
+        PluginError::PlanLimit(failure.clone()),
+        PluginError::RateLimited(Some(30)),
+        PluginError::RateLimited(None),
+        PluginError::QueryRejected(vec![GraphqlProblem {
+            message: "budget exceeded".into(),
+            path: vec!["viewer".into()],
+            code: Some("budget".into()),
+            hint: Some("Ask for a shorter range.".into()),
+        }]),
+        PluginError::Upstream(failure),
+        PluginError::DeniedByHost("the host refused evil.test".into()),
+        PluginError::Transport("connection refused".into()),
+        PluginError::Internal("a bug".into()),
+    ]
+}
+
+#[test]
+fn a_disabled_service_is_named_as_users_know_it_with_a_hint_to_enable_it() {
+    let (kind, message, hint) = error_parts(&PluginError::ServiceDisabled(Service::DnsAnalytics));
+    assert_eq!(kind, "service-disabled");
+    assert!(
+        message.contains("DNS Analytics") && message.contains("dns-analytics"),
+        "{message}"
+    );
+    let hint = hint.expect("a hint");
+    for way in ["ENABLED_SERVICES", "--services", "connect"] {
+        assert!(hint.contains(way), "{hint}");
+    }
+    let body = error_body(&PluginError::ServiceDisabled(Service::GraphqlAnalytics));
+    assert_eq!(body["service"], "graphql-analytics");
+}
+
+#[test]
+fn no_error_renders_rust_debug_text() {
+    for error in every_error() {
+        let (kind, message, hint) = error_parts(&error);
+        assert!(
+            kind.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{kind}"
+        );
+        for text in [
+            message,
+            hint.unwrap_or_default(),
+            error_text(&error),
+            error_json(&error).to_string(),
+        ] {
+            for debug in ["::", "{ ", "Some("] {
+                assert!(!text.contains(debug), "{kind}: {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_the_user_can_act_on_carry_a_hint() {
+    for error in every_error() {
+        let (kind, _, hint) = error_parts(&error);
+        if kind != "invalid-input" {
+            assert!(hint.is_some_and(|h| !h.is_empty()), "{kind}");
+        }
+    }
+}
+
+#[test]
+fn service_names_parse_as_users_write_them_and_round_trip() {
+    for service in SERVICES {
+        let (name, slug) = service_names(service);
+        assert_eq!(parse_service(name), Some(service));
+        assert_eq!(parse_service(slug), Some(service));
+        assert_eq!(
+            parse_service(&slug.replace('-', "_").to_uppercase()),
+            Some(service)
+        );
+    }
+    assert_eq!(
+        parse_services(" Documentation, dns-analytics ,,GraphQL Analytics").ok(),
+        Some(SERVICES.to_vec())
+    );
+    let Err(PluginError::InvalidInput(problem)) = parse_services("DNS,Docs") else {
+        panic!("an unknown service is invalid input");
+    };
+    assert_eq!(problem.field, "enabled-services");
+    assert!(
+        problem.message.contains("\"DNS\"")
+            && problem.message.contains("DNS Analytics (dns-analytics)")
+    );
+    assert_eq!(parse_services(" , ").ok(), Some(Vec::new()));
+}

@@ -1,0 +1,221 @@
+//! Every kind of failure a user meets, through the CLI (`--json` and text) and MCP: the kind is
+//! the contract's kebab-case name, the message and the hint are words, never Rust `Debug` text.
+
+use crate::common::{ALL, cf_harness_upstream, json};
+use crate::mcp::{Session, tool_error};
+use cf_fake::{FakeCloudflare, Scenario};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// What gives away Rust `Debug` output in text meant for a person.
+const DEBUG_MARKS: [&str; 3] = ["::", "{ ", "Some("];
+
+fn assert_words(case: &str, what: &str, text: &str) {
+    for mark in DEBUG_MARKS {
+        assert!(
+            !text.contains(mark),
+            "{case}: the {what} has Rust Debug text ({mark:?}): {text}"
+        );
+    }
+}
+
+/// One failure: how to provoke it, and the kind it must have.
+struct Case {
+    name: &'static str,
+    scenario: Scenario,
+    services: &'static str,
+    /// Where both Cloudflare hosts go; `None` for the fake.
+    upstream: Option<String>,
+    flags: &'static [&'static str],
+    /// A delay the fake waits before each answer.
+    delay: Duration,
+    tool: &'static str,
+    arguments: Value,
+    kind: &'static str,
+}
+
+impl Case {
+    fn new(name: &'static str, kind: &'static str, tool: &'static str, arguments: Value) -> Self {
+        Case {
+            name,
+            scenario: Scenario::AllPermissions,
+            services: ALL,
+            upstream: None,
+            flags: &[],
+            delay: Duration::ZERO,
+            tool,
+            arguments,
+            kind,
+        }
+    }
+}
+
+/// A local port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("address").port()
+}
+
+/// The failures whose every word the host and the plugin already write.
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            services: "Documentation",
+            ..Case::new(
+                "disabled service",
+                "service-disabled",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
+        Case::new(
+            "bad argument",
+            "invalid-input",
+            "dns_report",
+            json!({ "dimensions": ["colour"] }),
+        ),
+        Case::new("unknown tool", "invalid-input", "delete_zone", json!({})),
+        Case {
+            scenario: Scenario::InvalidToken,
+            ..Case::new(
+                "rejected token",
+                "unauthorized",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
+        Case {
+            scenario: Scenario::RateLimited,
+            ..Case::new("rate limit", "rate-limited", "dns_list_zones", json!({}))
+        },
+        Case {
+            flags: &["--timeout", "1"],
+            delay: Duration::from_secs(3),
+            ..Case::new("timeout", "timeout", "dns_list_zones", json!({}))
+        },
+    ]
+}
+
+/// Kind, message and hint of an error object, checked for words.
+fn check_error(case: &Case, via: &str, error: &Value) {
+    let name = format!("{} ({via})", case.name);
+    assert_eq!(error["kind"], case.kind, "{name}: {error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{name}: no message: {error}");
+    assert_words(&name, "message", message);
+    if let Some(hint) = error["hint"].as_str() {
+        assert_words(&name, "hint", hint);
+    }
+    if ["service-disabled", "timeout"].contains(&case.kind) {
+        let hint = error["hint"].as_str().unwrap_or_default();
+        assert!(
+            !hint.is_empty(),
+            "{name}: an error the user can act on has a hint: {error}"
+        );
+    }
+    if case.kind == "service-disabled" {
+        assert_eq!(error["service"], "dns-analytics", "{name}: {error}");
+    }
+}
+
+/// No network: the plugin describes the transport failure (`plugin/src/http.rs`).
+fn transport_cases() -> Vec<Case> {
+    vec![
+        Case {
+            upstream: Some(format!("http://127.0.0.1:{}", closed_port())),
+            ..Case::new("closed port", "transport", "dns_list_zones", json!({}))
+        },
+        Case {
+            // A name that never resolves: what a machine without network sees.
+            upstream: Some("https://unreachable.invalid".to_string()),
+            ..Case::new("no network", "transport", "dns_list_zones", json!({}))
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_says_its_kind_and_what_happened_in_words() {
+    run_cases(cases()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transport_error_says_what_happened_in_words() {
+    run_cases(transport_cases()).await;
+}
+
+/// Each case through `--json`, the terminal text and MCP.
+async fn run_cases(cases: Vec<Case>) {
+    for case in cases {
+        let fake = FakeCloudflare::spawn(case.scenario);
+        fake.set_delay(case.delay);
+        let upstream = case.upstream.clone().unwrap_or_else(|| fake.url());
+        let command = || {
+            let mut command = cf_harness_upstream(&upstream, case.services);
+            command.args(case.flags);
+            command
+        };
+        let arguments = case.arguments.to_string();
+
+        let output = command()
+            .args(["--json", "call", case.tool, &arguments])
+            .output()
+            .expect("cf-harness runs");
+        assert_ne!(output.status.code(), Some(0), "{}: it failed", case.name);
+        check_error(&case, "--json", &json(&output)["error"]);
+
+        let output = command()
+            .args(["call", case.tool, &arguments])
+            .output()
+            .expect("cf-harness runs");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            text.starts_with(&format!("error ({}): ", case.kind)),
+            "{}: {text}",
+            case.name
+        );
+        assert_words(case.name, "text", &text);
+        if case.kind == "service-disabled" {
+            assert!(text.contains("\nfix: "), "{}: no hint: {text}", case.name);
+        }
+
+        let session = Session::spawn(command(), &[]).await;
+        let result = session.call(case.tool, case.arguments.clone()).await;
+        check_error(&case, "MCP", tool_error(&result));
+        session.finish().await;
+    }
+}
+
+/// With no network, `verify` answers a report: what each check says is words too.
+#[test]
+fn verify_without_network_says_what_failed_in_words() {
+    for upstream in [
+        format!("http://127.0.0.1:{}", closed_port()),
+        "https://unreachable.invalid".to_string(),
+    ] {
+        let output = cf_harness_upstream(&upstream, ALL)
+            .args(["--json", "verify"])
+            .output()
+            .expect("cf-harness runs");
+        assert_eq!(output.status.code(), Some(1), "{upstream}: not ready");
+        let report = json(&output);
+        assert_eq!(report["ready"], false);
+        for check in report["checks"].as_array().expect("checks") {
+            let name = format!("{upstream} {}", check["id"]);
+            for field in ["detail", "hint"] {
+                assert_words(&name, field, check[field].as_str().unwrap_or_default());
+            }
+            for field in ["message", "hint"] {
+                assert_words(
+                    &name,
+                    field,
+                    check["error"][field].as_str().unwrap_or_default(),
+                );
+            }
+        }
+        let text = cf_harness_upstream(&upstream, ALL)
+            .arg("verify")
+            .output()
+            .expect("cf-harness runs");
+        assert_words(&upstream, "text", &String::from_utf8_lossy(&text.stdout));
+    }
+}
