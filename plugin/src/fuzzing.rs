@@ -11,8 +11,8 @@ use crate::cloudflare::envelope::ApiReply;
 use crate::cloudflare::{graphql, graphql_analytics, graphql_query, settings};
 use crate::docs::{llms, markdown, rank, target};
 use crate::error;
-use crate::exports::{args, schema, tools};
 use crate::http::{DOCS_HOST, Request, Response};
+use crate::tools::{self, args, schema};
 use crate::wit_types::Error;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
@@ -256,9 +256,8 @@ pub fn docs_target(data: &[u8]) {
 /// parser of each service tool whose schema it passes.
 pub fn tool_arguments(data: &[u8]) {
     static SCHEMAS: LazyLock<Vec<(&'static str, Value, bool)>> = LazyLock::new(|| {
-        tools::catalog()
-            .into_iter()
-            .map(|tool| (tool.name, tool.schema, tool.service.is_some()))
+        tools::routes()
+            .map(|route| (route.name, (route.schema)(), route.service.is_some()))
             .collect()
     });
     let arguments = match args::parse(&text(data)) {

@@ -29,6 +29,7 @@ pub mod http;
 pub mod json;
 pub mod punycode;
 pub mod time;
+mod tools;
 
 pub use bindings::cloudflare::connector::types as wit_types;
 pub use bindings::exports::cloudflare::connector::connector as wit_connector;

@@ -7,7 +7,7 @@
 //! cases here. `pattern` is left to the parsers, which check those values themselves.
 
 use crate::error::invalid;
-use crate::exports::args::fold;
+use crate::tools::args::fold;
 use crate::wit_types::Error;
 use serde_json::{Map, Value};
 
@@ -51,6 +51,14 @@ pub fn from_text(text: &str, fill: &[(&str, Value)]) -> Value {
     let mut value = serde_json::from_str(text).expect("a tool schema is valid JSON");
     substitute(&mut value, fill);
     value
+}
+
+/// The schema of a tool that takes no arguments.
+pub fn no_arguments() -> Value {
+    from_text(
+        r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+        &[],
+    )
 }
 
 /// Validates the arguments object against its schema.

@@ -1,0 +1,300 @@
+//! The DNS Analytics tools: zones, records, and DNS query reports and time series. The JSON
+//! arguments are read into the same WIT records the typed exports take.
+
+mod render;
+mod schema;
+
+use crate::Component;
+use crate::cloudflare::dns_report::{
+    DIMENSIONS, METRICS, bucket_name, dimension_name, metric_name,
+};
+use crate::cloudflare::zones::status_name;
+use crate::error::invalid;
+use crate::tools::{Arguments, Route, args};
+use crate::wit_dns::{
+    Bucket, DimensionFilter, FilterOperator, Guest, NameMatch, RecordQuery, ReportRequest,
+    ReportSource, Sort, SortKey, SortOrder, ZoneQuery, ZoneStatus,
+};
+use crate::wit_types::{Error, Service, TimeRange};
+use serde_json::Value;
+
+const SERVICE: Option<Service> = Some(Service::DnsAnalytics);
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        name: "dns_list_zones",
+        service: SERVICE,
+        description: "List the zones (domains) of the connected account with their ID, status, \
+            plan and name servers. Filter by name (exact or contains) and status; paginated \
+            (page, per_page 5-50) with page.more telling whether more pages exist. Use it to \
+            find a zone's ID or to check a zone exists and is active.",
+        schema: schema::list_zones,
+        run: |a| {
+            zone_query(a)
+                .and_then(<Component as Guest>::list_zones)
+                .map(|page| render::zone_page_json(&page))
+        },
+    },
+    Route {
+        name: "dns_get_zone",
+        service: SERVICE,
+        description: "One zone's details (status, plan, name servers, paused, type) by ID or \
+            name.",
+        schema: schema::get_zone,
+        run: |a| {
+            args::required_string(a, "zone")
+                .and_then(<Component as Guest>::get_zone)
+                .map(|z| render::zone_json(&z))
+        },
+    },
+    Route {
+        name: "dns_records",
+        service: SERVICE,
+        description: "A zone's DNS records (type, name, content, proxied, TTL), paginated. \
+            Answers \"is this name proxied through Cloudflare (orange cloud)?\" and \"what does \
+            this name point to?\". Filter by type and exact name.",
+        schema: schema::records,
+        run: |a| {
+            record_query(a)
+                .and_then(<Component as Guest>::dns_records)
+                .map(|page| render::record_page_json(&page))
+        },
+    },
+    Route {
+        name: "dns_report",
+        service: SERVICE,
+        description: "DNS query analytics for a zone or the whole account: query counts and \
+            processing times grouped by dimensions (query name, type, response code, data \
+            center, ...), with filters (e.g. response-code equals NXDOMAIN), a time range, sort \
+            and limit. Answers \"which names got the most NXDOMAIN answers yesterday?\". \
+            Returns rows, totals over the whole range, and truncated when the limit cut rows. \
+            Ranges are checked against the plan's history limits first (Free: 7 days per \
+            query, 8 days back).",
+        schema: schema::report,
+        run: |a| {
+            report_request(a)
+                .and_then(|(request, _)| <Component as Guest>::dns_report(request))
+                .map(|r| render::report_json(&r))
+        },
+    },
+    Route {
+        name: "dns_timeseries",
+        service: SERVICE,
+        description: "The same DNS analytics bucketed by time (five minutes, hour or day; \
+            chosen from the range unless given): one series per group of the dimensions, \
+            largest groups first, every bucket present (0 when no queries). Answers \"how many \
+            DNS queries per hour this week, by query type?\".",
+        schema: schema::timeseries,
+        run: |a| {
+            report_request(a)
+                .and_then(|(request, bucket)| <Component as Guest>::dns_timeseries(request, bucket))
+                .map(|r| render::timeseries_json(&r))
+        },
+    },
+];
+
+fn names<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    items.iter().map(|i| name_of(*i)).collect()
+}
+
+pub const STATUSES: [ZoneStatus; 4] = [
+    ZoneStatus::Initializing,
+    ZoneStatus::Pending,
+    ZoneStatus::Active,
+    ZoneStatus::Moved,
+];
+
+fn zone_query(args: &Arguments) -> Result<ZoneQuery, Error> {
+    Ok(ZoneQuery {
+        name: args::string(args, "name")?,
+        name_match: args::string(args, "name_match")?
+            .map(|m| {
+                args::pick(
+                    "name_match",
+                    &m,
+                    &[NameMatch::Exact, NameMatch::Contains],
+                    |m| match m {
+                        NameMatch::Exact => "exact",
+                        NameMatch::Contains => "contains",
+                    },
+                )
+            })
+            .transpose()?,
+        status: args::string(args, "status")?
+            .map(|s| args::pick("status", &s, &STATUSES, status_name))
+            .transpose()?,
+        page: args::integer(args, "page")?,
+        per_page: args::integer(args, "per_page")?,
+    })
+}
+
+fn record_query(args: &Arguments) -> Result<RecordQuery, Error> {
+    Ok(RecordQuery {
+        zone: args::required_string(args, "zone")?,
+        record_type: args::string(args, "type")?,
+        name: args::string(args, "name")?,
+        page: args::integer(args, "page")?,
+        per_page: args::integer(args, "per_page")?,
+    })
+}
+
+pub const OPERATORS: [FilterOperator; 4] = [
+    FilterOperator::Equals,
+    FilterOperator::NotEquals,
+    FilterOperator::InList,
+    FilterOperator::NotInList,
+];
+
+pub fn operator_name(o: FilterOperator) -> &'static str {
+    match o {
+        FilterOperator::Equals => "equals",
+        FilterOperator::NotEquals => "not-equals",
+        FilterOperator::InList => "in",
+        FilterOperator::NotInList => "not-in",
+    }
+}
+
+fn filter(item: &Value) -> Result<DimensionFilter, Error> {
+    let Value::Object(f) = item else {
+        return Err(invalid(
+            "filters",
+            "each filter is an object: {\"dimension\", \"operator\", \"value\" or \"values\"}",
+        ));
+    };
+    let dimension = match f.get("dimension").and_then(Value::as_str) {
+        Some(d) => args::pick("filters.dimension", d, &DIMENSIONS, dimension_name)?,
+        None => {
+            return Err(invalid(
+                "filters.dimension",
+                "each filter names a dimension",
+            ));
+        }
+    };
+    let operator = match f.get("operator").and_then(Value::as_str) {
+        Some(o) => args::pick("filters.operator", o, &OPERATORS, operator_name)?,
+        None => FilterOperator::Equals,
+    };
+    let mut values = args::strings(f, "values")?;
+    match f.get("value") {
+        Some(Value::String(s)) => values.push(s.clone()),
+        Some(Value::Number(n)) => values.push(n.to_string()),
+        Some(Value::Bool(b)) => values.push(if *b { "1" } else { "0" }.to_string()),
+        None | Some(Value::Null) => {}
+        Some(_) => return Err(invalid("filters.value", "a string or a number")),
+    }
+    Ok(DimensionFilter {
+        dimension,
+        operator,
+        values,
+    })
+}
+
+fn sort(value: &Value) -> Result<Sort, Error> {
+    let (by, order) = match value {
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(o) => (
+            o.get("by").and_then(Value::as_str).unwrap_or("query-count"),
+            o.get("order").and_then(Value::as_str),
+        ),
+        _ => {
+            return Err(invalid(
+                "sort",
+                "{\"by\": a metric or dimension, \"order\"}",
+            ));
+        }
+    };
+    let key = match args::pick("sort.by", by, &METRICS, metric_name) {
+        Ok(m) => SortKey::Metric(m),
+        Err(_) => match args::pick("sort.by", by, &DIMENSIONS, dimension_name) {
+            Ok(d) => SortKey::Dimension(d),
+            Err(_) => {
+                return Err(invalid(
+                    "sort.by",
+                    format!(
+                        "unknown value {by:?}; allowed: a metric ({}) or a grouped dimension ({})",
+                        names(&METRICS, metric_name).join(", "),
+                        names(&DIMENSIONS, dimension_name).join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    let order = match order {
+        None => match key {
+            SortKey::Metric(_) => SortOrder::Descending,
+            SortKey::Dimension(_) => SortOrder::Ascending,
+        },
+        Some(o) => args::pick(
+            "sort.order",
+            o,
+            &[SortOrder::Ascending, SortOrder::Descending],
+            |o| match o {
+                SortOrder::Ascending => "ascending",
+                SortOrder::Descending => "descending",
+            },
+        )?,
+    };
+    Ok(Sort { key, order })
+}
+
+/// The report request, and the time series' bucket (which only `dns_timeseries`'s schema
+/// admits).
+fn report_request(args: &Arguments) -> Result<(ReportRequest, Option<Bucket>), Error> {
+    let dimensions = args::strings(args, "dimensions")?
+        .iter()
+        .map(|d| args::pick("dimensions", d, &DIMENSIONS, dimension_name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let metrics = args::strings(args, "metrics")?
+        .iter()
+        .map(|m| args::pick("metrics", m, &METRICS, metric_name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filters = match args.get("filters") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(filter).collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("filters", "must be a list of filters")),
+    };
+    let source = args::string(args, "source")?
+        .map(|s| {
+            args::pick(
+                "source",
+                &s,
+                &[ReportSource::Graphql, ReportSource::LegacyRest],
+                |s| match s {
+                    ReportSource::Graphql => "graphql",
+                    ReportSource::LegacyRest => "legacy-rest",
+                },
+            )
+        })
+        .transpose()?;
+    let bucket = args::string(args, "bucket")?
+        .filter(|b| args::fold(b) != "auto")
+        .map(|b| {
+            args::pick(
+                "bucket",
+                &b,
+                &[Bucket::FiveMinutes, Bucket::Hour, Bucket::Day],
+                bucket_name,
+            )
+        })
+        .transpose()?;
+    Ok((
+        ReportRequest {
+            zone: args::string(args, "zone")?,
+            dimensions,
+            metrics,
+            filters,
+            range: TimeRange {
+                since: args::string(args, "since")?,
+                until: args::string(args, "until")?,
+            },
+            sort: args
+                .get("sort")
+                .filter(|v| !v.is_null())
+                .map(sort)
+                .transpose()?,
+            limit: args::integer(args, "limit")?,
+            source,
+        },
+        bucket,
+    ))
+}

@@ -1,0 +1,172 @@
+//! The documentation tools: search, read and list the products of Cloudflare's developer docs.
+
+use crate::Component;
+use crate::docs;
+use crate::json::{object, owned};
+use crate::tools::{Arguments, Route, args, schema};
+use crate::wit_docs::{DocHit, DocPage, Guest, ProductList, SearchResult};
+use crate::wit_types::{Error, Service};
+use serde_json::Value;
+
+const SERVICE: Option<Service> = Some(Service::Documentation);
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        name: "docs_search",
+        service: SERVICE,
+        description: "Search Cloudflare's developer documentation (developers.cloudflare.com) \
+            for a question or keywords, e.g. \"create an API token\" or \"GraphQL rate \
+            limits\". Returns ranked pages with title, URL, product and a snippet of the \
+            best-matching section. Use it to find how something works, what a permission or \
+            limit is, or what an error means; then docs_read the best URL for the whole page. \
+            Needs no token. The products searched are chosen from the question unless \
+            `product` is given.",
+        schema: search_schema,
+        run: search,
+    },
+    Route {
+        name: "docs_read",
+        service: SERVICE,
+        description: "Read one page of Cloudflare's developer documentation as Markdown: a URL \
+            on developers.cloudflare.com (as docs_search returns), its path (/dns/zone-setups/) \
+            or its index.md URL. Give `section` (a heading or its anchor) to read only that \
+            part. Long pages are cut at max_bytes (default 32 KiB) and say so; the page's \
+            headings are listed so the next call can ask for one section.",
+        schema: read_schema,
+        run: read,
+    },
+    Route {
+        name: "docs_products",
+        service: SERVICE,
+        description: "List the products of Cloudflare's developer documentation with their \
+            descriptions and slugs (for docs_search's `product`).",
+        schema: schema::no_arguments,
+        run: products,
+    },
+];
+
+fn search(a: &Arguments) -> Result<Value, Error> {
+    <Component as Guest>::search_docs(
+        args::required_string(a, "query")?,
+        args::string(a, "product")?,
+        args::integer(a, "limit")?,
+    )
+    .map(|r| search_json(&r))
+}
+
+fn read(a: &Arguments) -> Result<Value, Error> {
+    <Component as Guest>::read_doc(
+        args::required_string(a, "url")?,
+        args::string(a, "section")?,
+        args::integer(a, "max_bytes")?,
+    )
+    .map(|p| page_json(&p))
+}
+
+fn products(_: &Arguments) -> Result<Value, Error> {
+    <Component as Guest>::list_products().map(|l| products_json(&l))
+}
+
+fn search_schema() -> Value {
+    schema::from_text(
+        r#"{
+                        "type": "object",
+                        "properties": {
+                            "query": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A question or keywords." },
+                            "product": { "type": "string", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
+                            "limit": { "type": "integer", "minimum": 1, "maximum": "$max", "default": "$default", "description": "How many pages to return." }
+                        },
+                        "required": ["query"],
+                        "additionalProperties": false
+                    }"#,
+        &[
+            ("$max", docs::MAX_LIMIT.into()),
+            ("$default", docs::DEFAULT_LIMIT.into()),
+        ],
+    )
+}
+
+fn read_schema() -> Value {
+    schema::from_text(
+        r#"{
+                        "type": "object",
+                        "properties": {
+                            "url": { "type": "string", "minLength": 1, "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
+                            "section": { "type": "string", "description": "Only the section under this heading (its text or anchor)." },
+                            "max_bytes": { "type": "integer", "minimum": "$min", "maximum": "$max", "default": "$default", "description": "Cut the Markdown above this size." }
+                        },
+                        "required": ["url"],
+                        "additionalProperties": false
+                    }"#,
+        &[
+            ("$min", docs::MIN_MAX_BYTES.into()),
+            ("$max", docs::MAX_MAX_BYTES.into()),
+            ("$default", docs::DEFAULT_MAX_BYTES.into()),
+        ],
+    )
+}
+
+fn hit_json(h: &DocHit) -> Value {
+    object(&[
+        ("title", &h.title),
+        ("url", &h.url),
+        ("product", &h.product),
+        ("section", &h.section),
+        ("description", &h.description),
+        ("snippet_heading", &h.snippet_heading),
+        ("snippet", &h.snippet),
+        ("score", &h.score),
+    ])
+}
+
+fn search_json(r: &SearchResult) -> Value {
+    object(&[
+        (
+            "hits",
+            &owned(r.hits.iter().map(hit_json).collect::<Value>()),
+        ),
+        ("query_terms", &r.query_terms),
+        ("products_searched", &r.products_searched),
+        ("fetched", &r.fetched),
+        ("from_cache", &r.from_cache),
+        ("notes", &r.notes),
+    ])
+}
+
+fn page_json(p: &DocPage) -> Value {
+    let headings = p.headings.iter().map(|h| {
+        object(&[
+            ("level", &h.level),
+            ("text", &h.text),
+            ("anchor", &h.anchor),
+        ])
+    });
+    object(&[
+        ("url", &p.url),
+        ("title", &p.title),
+        ("description", &p.description),
+        ("section", &p.section),
+        ("markdown", &p.markdown),
+        ("headings", &owned(headings.collect::<Value>())),
+        ("total_bytes", &p.total_bytes),
+        ("truncated", &p.truncated),
+        ("note", &p.note),
+        ("from_cache", &p.from_cache),
+    ])
+}
+
+fn products_json(l: &ProductList) -> Value {
+    let products = l.products.iter().map(|p| {
+        object(&[
+            ("name", &p.name),
+            ("slug", &p.slug),
+            ("group", &p.group),
+            ("description", &p.description),
+            ("index_url", &p.index_url),
+        ])
+    });
+    object(&[
+        ("products", &owned(products.collect::<Value>())),
+        ("from_cache", &l.from_cache),
+    ])
+}
