@@ -9,10 +9,9 @@ use bytes::Bytes;
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, ZONE_NAME};
 use clap::Parser;
 use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::runtime::{ConnectOptions, Service, dns};
 use host_harness::{
-    ApiToken, CallError, CompileCache, Harness, LoadSource, OutboundPolicy, PluginInstance,
-    SandboxConfig,
+    ApiToken, CallError, CompileCache, ConnectOptions, Harness, LoadSource, OutboundPolicy,
+    PluginInstance, SandboxConfig, Service, dns,
 };
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
