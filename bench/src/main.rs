@@ -572,7 +572,6 @@ async fn replay(
 // Measurements
 
 struct Bench {
-    root: PathBuf,
     plugin: PathBuf,
     cf_harness: PathBuf,
     runs: Runs,
@@ -1179,7 +1178,9 @@ fn main() -> anyhow::Result<()> {
         },
         if cli.quick { ", --quick" } else { "" }
     );
-    println!("component: {}", plugin.display());
+    // Named from the workspace root, as in the JSON: the output shows no machine's directories.
+    let component = plugin.strip_prefix(&root).unwrap_or(&plugin).to_path_buf();
+    println!("component: {}", component.display());
     println!();
 
     let started = Instant::now();
@@ -1187,7 +1188,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut bench = Bench {
-        root,
         plugin,
         cf_harness,
         runs: Runs::new(cli.quick),
@@ -1212,7 +1212,7 @@ fn main() -> anyhow::Result<()> {
             "wasmtime": machine.wasmtime,
         },
         "quick": cli.quick,
-        "component": bench.plugin.strip_prefix(&bench.root).unwrap_or(&bench.plugin),
+        "component": component,
         "results": bench.rows.iter().map(Row::json).collect::<Vec<_>>(),
         "notes": bench.notes,
         "elapsed_seconds": elapsed.as_secs_f64(),
