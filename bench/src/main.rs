@@ -4,12 +4,15 @@
 //! as JSON to `target/bench.json`. Exits 0 when targets are missed (the table says so); only a
 //! broken set-up (no component, no fake) is an error.
 
+mod cli;
+mod machine;
 mod report;
 
 use anyhow::{Context as _, anyhow, bail};
 use bytes::Bytes;
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, ZONE_NAME};
 use clap::Parser;
+use cli::{Cli, Runs};
 use host_harness::policy::{API_HOST, DOCS_HOST};
 use host_harness::{
     ApiToken, CallError, CompileCache, ConnectOptions, Harness, LoadSource, OutboundPolicy,
@@ -17,73 +20,13 @@ use host_harness::{
 };
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
+use machine::Machine;
 use report::{KIB, MIB, Row, Target, Unit, at_most, below, median, median_seconds, table};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "cf-bench",
-    about = "Benchmark the Cloudflare connector in its sandbox against the fake Cloudflare"
-)]
-struct Cli {
-    /// Fewer runs of each measurement (a few seconds instead of half a minute).
-    #[arg(long)]
-    quick: bool,
-    /// The component (default: the workspace's release build).
-    #[arg(long)]
-    plugin: Option<PathBuf>,
-    /// The `cf-harness` executable timed as a whole process (default: target/release/cf-harness).
-    #[arg(long)]
-    cf_harness: Option<PathBuf>,
-    /// Where to write the results as JSON (default: target/bench.json).
-    #[arg(long)]
-    json: Option<PathBuf>,
-}
-
-/// How many times each measurement runs.
-struct Runs {
-    compile: usize,
-    cached_load: usize,
-    instantiate: usize,
-    verify: usize,
-    process: usize,
-    large: usize,
-    /// Rounds of the throughput measurement, and the length of each.
-    throughput_rounds: usize,
-    throughput_round: Duration,
-}
-
-impl Runs {
-    fn new(quick: bool) -> Self {
-        if quick {
-            Runs {
-                compile: 1,
-                cached_load: 5,
-                instantiate: 30,
-                verify: 5,
-                process: 3,
-                large: 1,
-                throughput_rounds: 1,
-                throughput_round: Duration::from_millis(500),
-            }
-        } else {
-            Runs {
-                compile: 3,
-                cached_load: 30,
-                instantiate: 500,
-                verify: 40,
-                process: 20,
-                large: 5,
-                throughput_rounds: 3,
-                throughput_round: Duration::from_millis(700),
-            }
-        }
-    }
-}
 
 const ALL_SERVICES: [Service; 3] = [
     Service::Documentation,
@@ -95,55 +38,6 @@ const ENABLED_SERVICES: &str = "Documentation,DNS Analytics,GraphQL Analytics";
 const LARGE_ANSWER_BYTES: usize = 5 * 1024 * 1024;
 /// The memory limit of the re-run, when a large answer exhausted the default one.
 const ROOMY_MEMORY: usize = 512 * 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------
-// The machine
-
-struct Machine {
-    cpu: String,
-    cores: usize,
-    rustc: String,
-    wasmtime: String,
-}
-
-impl Machine {
-    fn detect(root: &Path) -> Self {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, model)| model.trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown".to_owned());
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let rustc = Command::new("rustc")
-            .arg("--version")
-            .current_dir(root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_else(|| "unknown".to_owned());
-        // The version the workspace locked (the three wasmtime crates move together).
-        let wasmtime = std::fs::read_to_string(root.join("Cargo.lock"))
-            .ok()
-            .and_then(|lock| {
-                let mut lines = lock.lines();
-                lines.find(|l| *l == "name = \"wasmtime\"")?;
-                let version = lines.next()?.strip_prefix("version = \"")?;
-                Some(version.trim_end_matches('"').to_owned())
-            })
-            .unwrap_or_else(|| "unknown".to_owned());
-        Machine {
-            cpu,
-            cores,
-            rustc,
-            wasmtime,
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Set-up, as tests/tests/integration/common.rs does it
