@@ -6,212 +6,29 @@
 
 mod cli;
 mod machine;
+mod replay;
 mod report;
+mod setup;
 
 use anyhow::{Context as _, anyhow, bail};
-use bytes::Bytes;
-use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, ZONE_NAME};
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN, ZONE_NAME};
 use clap::Parser;
 use cli::{Cli, Runs};
 use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::{
-    ApiToken, CallError, CompileCache, ConnectOptions, Harness, LoadSource, OutboundPolicy,
-    PluginInstance, SandboxConfig, Service, dns,
-};
-use http_body_util::{BodyExt as _, Full};
-use hyper_util::rt::TokioIo;
+use host_harness::{CompileCache, Harness, LoadSource, PluginInstance, SandboxConfig, dns};
 use machine::Machine;
+use replay::{Replay, replay, request_line};
 use report::{KIB, MIB, Row, Target, Unit, at_most, below, median, median_seconds, table};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use setup::{ENABLED_SERVICES, TempDir, call_error, connected, sandbox, verify};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const ALL_SERVICES: [Service; 3] = [
-    Service::Documentation,
-    Service::DnsAnalytics,
-    Service::GraphqlAnalytics,
-];
-const ENABLED_SERVICES: &str = "Documentation,DNS Analytics,GraphQL Analytics";
 /// What the fake's GraphQL answers are inflated to for the large-answer measurements.
 const LARGE_ANSWER_BYTES: usize = 5 * 1024 * 1024;
 /// The memory limit of the re-run, when a large answer exhausted the default one.
 const ROOMY_MEMORY: usize = 512 * 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------
-// Set-up, as tests/tests/integration/common.rs does it
-
-/// The sandbox as `cf-harness` sets it up, with both Cloudflare hosts sent to the fake.
-fn sandbox(fake: &FakeCloudflare) -> anyhow::Result<SandboxConfig> {
-    let policy = OutboundPolicy::cloudflare()
-        .with_upstream(&format!("{API_HOST}={}", fake.url()))
-        .and_then(|p| p.with_upstream(&format!("{DOCS_HOST}={}", fake.url())))
-        .map_err(|e| anyhow!("upstream: {e}"))?;
-    Ok(SandboxConfig {
-        token: Some(ApiToken::new(TOKEN, "bench").map_err(|e| anyhow!("token: {e}"))?),
-        policy,
-        ..SandboxConfig::default()
-    })
-}
-
-async fn connected(harness: &Harness, config: &SandboxConfig) -> anyhow::Result<PluginInstance> {
-    let mut instance = harness.instantiate(config).await?;
-    instance
-        .connect(&ConnectOptions {
-            account_id: ACCOUNT_ID.to_owned(),
-            enabled_services: ALL_SERVICES.to_vec(),
-        })
-        .await
-        .map_err(|e| call_error(e).context("connect"))?
-        .map_err(|e| anyhow!("connect: {}", host_harness::report::error_text(&e)))?;
-    Ok(instance)
-}
-
-/// A call that did not return, in one line: its typed error says the limit or the trap's cause
-/// (never the backtrace).
-fn call_error(error: CallError) -> anyhow::Error {
-    anyhow!("{error}")
-}
-
-/// One `verify`, which must find the fake's account ready.
-async fn verify(instance: &mut PluginInstance) -> anyhow::Result<()> {
-    let report = instance
-        .verify()
-        .await
-        .map_err(|e| call_error(e).context("verify"))?
-        .map_err(|e| anyhow!("verify: {}", host_harness::report::error_text(&e)))?;
-    if !report.ready {
-        bail!("verify did not find the fake account ready");
-    }
-    Ok(())
-}
-
-/// A directory under the system's temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!("cf-bench-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The native client
-
-/// One recorded request, ready to send again.
-struct Replay {
-    method: http::Method,
-    host: String,
-    path_and_query: String,
-    headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    body: Bytes,
-}
-
-impl Replay {
-    fn from_recorded(request: &RecordedRequest) -> anyhow::Result<Self> {
-        let mut headers = Vec::new();
-        if request.host == API_HOST {
-            let authorization = request
-                .header("authorization")
-                .map_or_else(|| format!("Bearer {TOKEN}"), str::to_owned);
-            headers.push((
-                http::header::AUTHORIZATION,
-                http::HeaderValue::from_str(&authorization)?,
-            ));
-        }
-        if let Some(content_type) = request.header("content-type") {
-            headers.push((
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_str(content_type)?,
-            ));
-        }
-        Ok(Replay {
-            method: request.method.parse()?,
-            host: request.host.clone(),
-            path_and_query: match &request.query {
-                Some(query) => format!("{}?{query}", request.path),
-                None => request.path.clone(),
-            },
-            headers,
-            body: Bytes::from(request.body.clone()),
-        })
-    }
-
-    fn request(&self) -> anyhow::Result<http::Request<Full<Bytes>>> {
-        let mut builder = http::Request::builder()
-            .method(self.method.clone())
-            .uri(self.path_and_query.as_str())
-            .header(http::header::HOST, self.host.as_str());
-        for (name, value) in &self.headers {
-            builder = builder.header(name, value);
-        }
-        Ok(builder.body(Full::new(self.body.clone()))?)
-    }
-}
-
-/// `METHOD host/path`, to name a request.
-fn request_line(request: &RecordedRequest) -> String {
-    format!("{} {}{}", request.method, request.host, request.path)
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn open(address: SocketAddr) -> anyhow::Result<Sender> {
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
-/// Sends the requests in order, each body read whole and parsed as the plugin would (JSON, or
-/// UTF-8 text for the docs host). `keep_alive`: one connection to the fake, reused, as the
-/// sandbox's host keeps its connections (both hosts go to the one fake, so it holds one);
-/// otherwise a new connection per request.
-async fn replay(
-    address: SocketAddr,
-    requests: &[Replay],
-    keep_alive: bool,
-) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let mut kept: Option<Sender> = None;
-    for request in requests {
-        let mut fresh;
-        let sender = if keep_alive {
-            match &mut kept {
-                Some(sender) => sender,
-                None => kept.insert(open(address).await?),
-            }
-        } else {
-            fresh = open(address).await?;
-            &mut fresh
-        };
-        sender.ready().await?;
-        let response = sender.send_request(request.request()?).await?;
-        let json = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json"));
-        let body = response.into_body().collect().await?.to_bytes();
-        if json {
-            serde_json::from_slice::<Value>(&body).context("a JSON answer")?;
-        } else {
-            std::str::from_utf8(&body).context("a text answer")?;
-        }
-    }
-    Ok(started.elapsed())
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
