@@ -4,6 +4,7 @@
 //! as JSON to `target/bench.json`. Exits 0 when targets are missed (the table says so); only a
 //! broken set-up (no component, no fake) is an error.
 
+mod calls;
 mod cli;
 mod machine;
 mod replay;
@@ -11,16 +12,17 @@ mod report;
 mod setup;
 
 use anyhow::{Context as _, anyhow, bail};
-use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN, ZONE_NAME};
+use calls::Call;
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN};
 use clap::Parser;
 use cli::{Cli, Runs};
 use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::{CompileCache, Harness, LoadSource, PluginInstance, SandboxConfig, dns};
+use host_harness::{CompileCache, Harness, LoadSource, SandboxConfig};
 use machine::Machine;
 use replay::{Replay, replay, request_line};
 use report::{KIB, MIB, Row, Target, Unit, at_most, below, median, median_seconds, table};
 use serde_json::{Value, json};
-use setup::{ENABLED_SERVICES, TempDir, call_error, connected, sandbox, verify};
+use setup::{ENABLED_SERVICES, TempDir, connected, sandbox, verify};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -537,75 +539,6 @@ impl Bench {
             Unit::Seconds.format(self.runs.throughput_round.as_secs_f64()),
             std::thread::available_parallelism().map_or(1, |n| n.get())
         ));
-    }
-}
-
-/// A call answered with an inflated GraphQL answer.
-#[derive(Clone, Copy)]
-enum Call {
-    DnsReport,
-    GraphqlQuery,
-}
-
-/// A custom query whose rows the fake inflates: the account's HTTP requests by country and
-/// path.
-const HTTP_BY_PATH: &str = "query Paths($accountTag: string!, $since: Time!, $until: Time!) { \
-    viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups( \
-    limit: 1000, filter: {datetime_geq: $since, datetime_lt: $until}, orderBy: [count_DESC]) { \
-    count sum { edgeResponseBytes } dimensions { clientCountryName clientRequestPath } } } } }";
-
-impl Call {
-    /// Runs the call; a short description of the result, or why it failed.
-    async fn run(self, instance: &mut PluginInstance) -> anyhow::Result<String> {
-        match self {
-            Call::DnsReport => {
-                let request = dns::ReportRequest {
-                    zone: Some(ZONE_NAME.to_owned()),
-                    dimensions: vec![dns::Dimension::QueryName, dns::Dimension::QueryType],
-                    metrics: vec![],
-                    filters: vec![],
-                    range: dns::TimeRange {
-                        since: Some("24h".to_owned()),
-                        until: None,
-                    },
-                    sort: None,
-                    limit: Some(10_000),
-                    source: None,
-                };
-                let report = instance
-                    .dns_report(&request)
-                    .await
-                    .map_err(call_error)?
-                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
-                Ok(format!(
-                    "report of {} rows (truncated: {})",
-                    report.rows.len(),
-                    report.truncated
-                ))
-            }
-            Call::GraphqlQuery => {
-                let until = cf_fake::unix_now() / 3600 * 3600;
-                let arguments = json!({
-                    "query": HTTP_BY_PATH,
-                    "variables": {
-                        "since": cf_fake::rfc3339(until - 86_400),
-                        "until": cf_fake::rfc3339(until),
-                    },
-                });
-                let text = instance
-                    .call_tool("graphql_query", &arguments.to_string())
-                    .await
-                    .map_err(call_error)?
-                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
-                let result: Value = serde_json::from_str(&text)?;
-                let cuts = result["cuts"].as_array().map_or(0, Vec::len);
-                Ok(format!(
-                    "tool result {} ({cuts} cut{})",
-                    Unit::Bytes.format(text.len() as f64),
-                    if cuts == 1 { "" } else { "s" }
-                ))
-            }
-        }
     }
 }
 
