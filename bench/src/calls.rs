@@ -43,7 +43,7 @@ impl Call {
                     .dns_report(&request)
                     .await
                     .map_err(call_error)?
-                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
+                    .map_err(|e| anyhow!("{}", host_harness::front::render::error_text(&e)))?;
                 Ok(format!(
                     "report of {} rows (truncated: {})",
                     report.rows.len(),
@@ -63,7 +63,7 @@ impl Call {
                     .call_tool("graphql_query", &arguments.to_string())
                     .await
                     .map_err(call_error)?
-                    .map_err(|e| anyhow!("{}", host_harness::report::error_text(&e)))?;
+                    .map_err(|e| anyhow!("{}", host_harness::front::render::error_text(&e)))?;
                 let result: Value = serde_json::from_str(&text)?;
                 let cuts = result["cuts"].as_array().map_or(0, Vec::len);
                 Ok(format!(

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use bytes::Bytes;
 use cf_fake::{RecordedRequest, TOKEN};
-use host_harness::policy::API_HOST;
+use host_harness::outbound::policy::API_HOST;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;

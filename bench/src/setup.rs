@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, anyhow, bail};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, TOKEN};
-use host_harness::policy::{API_HOST, DOCS_HOST};
+use host_harness::outbound::policy::{API_HOST, DOCS_HOST};
 use host_harness::{
     ApiToken, CallError, ConnectOptions, Harness, OutboundPolicy, PluginInstance, SandboxConfig,
     Service,
@@ -42,7 +42,7 @@ pub(crate) async fn connected(
         })
         .await
         .map_err(|e| call_error(e).context("connect"))?
-        .map_err(|e| anyhow!("connect: {}", host_harness::report::error_text(&e)))?;
+        .map_err(|e| anyhow!("connect: {}", host_harness::front::render::error_text(&e)))?;
     Ok(instance)
 }
 
@@ -58,7 +58,7 @@ pub(crate) async fn verify(instance: &mut PluginInstance) -> anyhow::Result<()> 
         .verify()
         .await
         .map_err(|e| call_error(e).context("verify"))?
-        .map_err(|e| anyhow!("verify: {}", host_harness::report::error_text(&e)))?;
+        .map_err(|e| anyhow!("verify: {}", host_harness::front::render::error_text(&e)))?;
     if !report.ready {
         bail!("verify did not find the fake account ready");
     }

@@ -10,13 +10,7 @@ pub mod audit;
 pub mod credentials;
 pub mod front;
 pub mod outbound;
-pub mod runtime;
 pub mod sandbox;
-
-// The modules' former paths.
-pub use front::{mcp, render as report};
-pub use outbound::{graphql_guard, policy};
-pub use sandbox::{audit_log, compile_cache};
 
 pub use audit::{AuditReport, UngrantedImports};
 pub use credentials::ApiToken;

@@ -7,7 +7,7 @@ use crate::report::{Row, Unit, at_most, below, median, median_seconds};
 use crate::setup::{ENABLED_SERVICES, TempDir, connected, verify};
 use anyhow::{Context as _, bail};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, TOKEN};
-use host_harness::policy::{API_HOST, DOCS_HOST};
+use host_harness::outbound::policy::{API_HOST, DOCS_HOST};
 use host_harness::{Harness, SandboxConfig};
 use serde_json::{Value, json};
 use std::process::Command;

@@ -1,9 +1,9 @@
 //! Shared set-up: the real component under the real harness, against the fake Cloudflare.
 
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, RecordedRequest, Scenario, TOKEN, built_component};
-use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::runtime::{Check, ConnectOptions, PluginError, Service, VerifyReport};
+use host_harness::outbound::policy::{API_HOST, DOCS_HOST};
 use host_harness::{ApiToken, Harness, OutboundPolicy, PluginInstance, SandboxConfig};
+use host_harness::{Check, ConnectOptions, PluginError, Service, VerifyReport};
 use serde_json::Value;
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 
 use crate::common::{ALL_SERVICES, connected, harness, sandbox};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario};
-use host_harness::runtime::{ConnectOptions, InputProblem, Permission, PluginError, Service};
+use host_harness::{ConnectOptions, InputProblem, Permission, PluginError, Service};
 use serde_json::Value;
 
 fn options(account_id: &str, services: &[Service]) -> ConnectOptions {

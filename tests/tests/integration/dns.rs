@@ -8,8 +8,8 @@ use cf_fake::{
     PENDING_ZONE_NAME, Permission as FakePermission, RecordedRequest, Scenario, ZONE_ID, ZONE_NAME,
 };
 use host_harness::PluginInstance;
-use host_harness::runtime::dns::{self, Dimension, ZoneQuery};
-use host_harness::runtime::{PluginError, Service};
+use host_harness::dns::{self, Dimension, ZoneQuery};
+use host_harness::{PluginError, Service};
 use serde_json::{Value, json};
 
 async fn dns_instance(fake: &FakeCloudflare) -> PluginInstance {

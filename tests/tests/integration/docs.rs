@@ -3,9 +3,9 @@
 
 use crate::common::{connected, sandbox, tool};
 use cf_fake::{FakeCloudflare, Permission, RecordedRequest, Scenario};
-use host_harness::policy::DOCS_HOST;
-use host_harness::runtime::docs::{DocPage, SearchResult};
-use host_harness::runtime::{CheckStatus, PluginError, Service};
+use host_harness::docs::{DocPage, SearchResult};
+use host_harness::outbound::policy::DOCS_HOST;
+use host_harness::{CheckStatus, PluginError, Service};
 use host_harness::{PluginInstance, SandboxConfig};
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use cf_fake::{
     rfc3339, unix_now,
 };
 use host_harness::PluginInstance;
-use host_harness::runtime::{PluginError, Service};
+use host_harness::{PluginError, Service};
 use serde_json::{Value, json};
 
 async fn instance(fake: &FakeCloudflare) -> PluginInstance {

@@ -2,9 +2,9 @@
 
 use crate::common::{check, connected, hostile_harness, sandbox};
 use cf_fake::{FakeCloudflare, HUGE_RESPONSE_BYTES, Scenario, TOKEN};
-use host_harness::policy::{API_HOST, DOCS_HOST};
-use host_harness::runtime::{CheckStatus, PluginError, Resolve, Resolver, Service, Verdict};
+use host_harness::outbound::policy::{API_HOST, DOCS_HOST};
 use host_harness::{CallError, Limits, OutboundPolicy, PluginInstance, SandboxConfig};
+use host_harness::{CheckStatus, PluginError, Resolve, Resolver, Service, Verdict};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::pin::Pin;

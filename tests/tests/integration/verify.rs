@@ -2,14 +2,12 @@
 
 use crate::common::{ALL_SERVICES, api_requests, check, verify_on};
 use cf_fake::{Permission as FakePermission, Scenario, TOKEN};
-use host_harness::runtime::{
-    CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport,
-};
+use host_harness::{CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport};
 
 const DNS: Service = Service::DnsAnalytics;
 const GQL: Service = Service::GraphqlAnalytics;
 
-fn permission_checks(report: &VerifyReport) -> impl Iterator<Item = &host_harness::runtime::Check> {
+fn permission_checks(report: &VerifyReport) -> impl Iterator<Item = &host_harness::Check> {
     report.checks.iter().filter(|c| c.permission.is_some())
 }
 
