@@ -1,7 +1,8 @@
 //! The connection options: validated once, kept for the instance's later calls.
 
-use crate::cloudflare::catalog::{self, SERVICES};
+use crate::cloudflare::catalog::{self};
 use crate::error::invalid;
+use crate::names::VariantArray;
 use crate::wit_types::{Error, Service};
 use std::sync::Mutex;
 
@@ -58,8 +59,9 @@ pub fn validate_account_id(raw: &str) -> Result<String, Error> {
 
 /// Orders and de-duplicates services; refuses an empty list.
 pub fn validate_services(services: &[Service]) -> Result<Vec<Service>, Error> {
-    let ordered: Vec<Service> = SERVICES
-        .into_iter()
+    let ordered: Vec<Service> = Service::VARIANTS
+        .iter()
+        .copied()
         .filter(|s| services.contains(s))
         .collect();
     if ordered.is_empty() {

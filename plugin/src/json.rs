@@ -1,10 +1,8 @@
 //! The JSON that `call-tool` returns: snake_case fields, enums as their WIT names.
 
-use crate::cloudflare::catalog;
 use crate::error;
-use crate::wit_connector::{
-    Check, CheckStatus, ConnectionInfo, Evidence, TokenState, VerifyReport,
-};
+use crate::names::name;
+use crate::wit_connector::{Check, ConnectionInfo, Evidence, VerifyReport};
 use crate::wit_types::{Error, GraphqlProblem, Permission, ReportScope, Service};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,31 +46,11 @@ pub fn object(fields: &[(&str, &dyn ToJson)]) -> Value {
 }
 
 pub fn service(s: Service) -> Value {
-    Value::from(catalog::slug(s))
+    Value::from(name(s))
 }
 
 pub fn permission(p: Permission) -> Value {
-    Value::from(catalog::slug_of_permission(p))
-}
-
-pub fn check_status(s: CheckStatus) -> &'static str {
-    match s {
-        CheckStatus::Ok => "ok",
-        CheckStatus::Warning => "warning",
-        CheckStatus::Failed => "failed",
-        CheckStatus::Skipped => "skipped",
-        CheckStatus::RateLimited => "rate-limited",
-    }
-}
-
-fn token_state(s: TokenState) -> &'static str {
-    match s {
-        TokenState::Active => "active",
-        TokenState::Disabled => "disabled",
-        TokenState::Expired => "expired",
-        TokenState::Invalid => "invalid",
-        TokenState::Unknown => "unknown",
-    }
+    Value::from(name(p))
 }
 
 /// An error as `{kind, message, ...details}`.
@@ -180,7 +158,7 @@ fn check(c: &Check) -> Value {
         ("service", &owned(c.service.map(service))),
         ("permission", &owned(c.permission.map(permission))),
         ("title", &c.title),
-        ("status", &check_status(c.status)),
+        ("status", &name(c.status)),
         ("detail", &c.detail),
         ("hint", &c.hint),
         ("evidence", &owned(c.evidence.as_ref().map(evidence))),
@@ -191,7 +169,7 @@ fn check(c: &Check) -> Value {
 
 pub fn verify_report(r: &VerifyReport) -> Value {
     let token = object(&[
-        ("state", &token_state(r.token.state)),
+        ("state", &name(r.token.state)),
         ("id", &r.token.id),
         ("owner", &r.token.owner),
         ("expires_on", &r.token.expires_on),

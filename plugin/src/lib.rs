@@ -8,11 +8,48 @@
 /// not collide with the generated ones.
 #[allow(unsafe_code)] // the generated ABI glue is unsafe by nature
 mod bindings {
-    wit_bindgen::generate!({
-        path: "../wit",
-        world: "connector-plugin",
-        additional_derives: [PartialEq],
-    });
+    /// The bindings, with each WIT enum's case names (kebab-case, as the contract writes them)
+    /// and its list of cases derived for the enums named here: tool arguments, results and
+    /// messages use those names, so no table of them is written by hand.
+    macro_rules! generate_with_names {
+        ($($enum_type:literal),* $(,)?) => {
+            wit_bindgen::generate!({
+                path: "../wit",
+                world: "connector-plugin",
+                additional_derives: [PartialEq],
+                additional_type_attributes: {
+                    $($enum_type: [
+                        #[derive(strum::IntoStaticStr, strum::VariantArray)]
+                        #[strum(serialize_all = "kebab-case")]
+                    ]),*
+                },
+                // The filter operators' names in tool arguments are shorter than their WIT ones.
+                additional_member_attributes: {
+                    "cloudflare:connector/dns-analytics@0.1.0/filter-operator.in-list": [#[strum(serialize = "in")]],
+                    "cloudflare:connector/dns-analytics@0.1.0/filter-operator.not-in-list": [#[strum(serialize = "not-in")]],
+                },
+            });
+        };
+    }
+
+    generate_with_names!(
+        "cloudflare:connector/types@0.1.0/service",
+        "cloudflare:connector/types@0.1.0/permission",
+        "cloudflare:connector/connector@0.1.0/check-status",
+        "cloudflare:connector/connector@0.1.0/token-state",
+        "cloudflare:connector/dns-analytics@0.1.0/name-match",
+        "cloudflare:connector/dns-analytics@0.1.0/zone-status",
+        "cloudflare:connector/dns-analytics@0.1.0/dimension",
+        "cloudflare:connector/dns-analytics@0.1.0/metric",
+        "cloudflare:connector/dns-analytics@0.1.0/filter-operator",
+        "cloudflare:connector/dns-analytics@0.1.0/sort-order",
+        "cloudflare:connector/dns-analytics@0.1.0/report-source",
+        "cloudflare:connector/dns-analytics@0.1.0/bucket",
+        "cloudflare:connector/graphql-analytics@0.1.0/level",
+        "cloudflare:connector/graphql-analytics@0.1.0/hit-kind",
+        "cloudflare:connector/graphql-analytics@0.1.0/http-dimension",
+        "cloudflare:connector/graphql-analytics@0.1.0/firewall-dimension",
+    );
 
     use crate::Component;
     export!(Component with_types_in crate::bindings);
@@ -27,6 +64,7 @@ mod exports;
 pub mod fuzzing;
 pub mod http;
 pub mod json;
+pub mod names;
 pub mod punycode;
 pub mod time;
 mod tools;

@@ -1,14 +1,8 @@
 //! What each service is, needs and calls: the single source for `connect`, `verify` and hints.
 
 use crate::http::{API_HOST, DOCS_HOST};
+use crate::names::{self, VariantArray, name};
 use crate::wit_types::{Permission, Service};
-
-/// Every service, in the order reports list them.
-pub const SERVICES: [Service; 3] = [
-    Service::Documentation,
-    Service::DnsAnalytics,
-    Service::GraphqlAnalytics,
-];
 
 /// The name users see in the connection dialog.
 pub fn display_name(service: Service) -> &'static str {
@@ -16,15 +10,6 @@ pub fn display_name(service: Service) -> &'static str {
         Service::Documentation => "Documentation",
         Service::DnsAnalytics => "DNS Analytics",
         Service::GraphqlAnalytics => "GraphQL Analytics",
-    }
-}
-
-/// The identifier used in JSON, check IDs and `ENABLED_SERVICES`.
-pub fn slug(service: Service) -> &'static str {
-    match service {
-        Service::Documentation => "documentation",
-        Service::DnsAnalytics => "dns-analytics",
-        Service::GraphqlAnalytics => "graphql-analytics",
     }
 }
 
@@ -83,16 +68,6 @@ pub fn permission_group_aliases(permission: Permission) -> &'static [&'static st
     }
 }
 
-pub fn slug_of_permission(permission: Permission) -> &'static str {
-    match permission {
-        Permission::ZoneRead => "zone-read",
-        Permission::ZoneAnalyticsRead => "zone-analytics-read",
-        Permission::DnsRead => "dns-read",
-        Permission::AccountSettingsRead => "account-settings-read",
-        Permission::AccountAnalyticsRead => "account-analytics-read",
-    }
-}
-
 /// Why a service needs a permission, in words for the connection report.
 pub fn reason(service: Service, permission: Permission) -> &'static str {
     match (service, permission) {
@@ -133,16 +108,17 @@ pub fn parse_service(name: &str) -> Option<Service> {
         .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
         .collect();
-    SERVICES
-        .into_iter()
-        .find(|s| slug(*s).replace('-', "") == folded)
+    Service::VARIANTS
+        .iter()
+        .copied()
+        .find(|s| names::name(*s).replace('-', "") == folded)
 }
 
 /// What `parse_service` accepts, for error messages.
 pub fn accepted_service_names() -> String {
-    SERVICES
+    Service::VARIANTS
         .iter()
-        .map(|s| format!("{} ({})", display_name(*s), slug(*s)))
+        .map(|s| format!("{} ({})", display_name(*s), name(*s)))
         .collect::<Vec<_>>()
         .join(", ")
 }

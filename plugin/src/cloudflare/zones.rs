@@ -4,8 +4,9 @@ use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::envelope::{self, ApiReply};
 use crate::error::invalid;
 use crate::http::{Request, Transport, with_query};
+use crate::names::name;
 use crate::wit_dns::{
-    DnsRecord, NameMatch, PageInfo, RecordPage, RecordQuery, Zone, ZonePage, ZoneQuery, ZoneStatus,
+    DnsRecord, NameMatch, PageInfo, RecordPage, RecordQuery, Zone, ZonePage, ZoneQuery,
 };
 use crate::wit_types::{ApiFailure, Error, Permission, ZoneRef};
 use serde_json::Value;
@@ -36,15 +37,6 @@ pub fn is_zone_id(text: &str) -> bool {
 /// Names compare without case and without a trailing dot.
 fn same_name(a: &str, b: &str) -> bool {
     a.trim_end_matches('.').to_lowercase() == b.trim_end_matches('.').to_lowercase()
-}
-
-pub fn status_name(status: ZoneStatus) -> &'static str {
-    match status {
-        ZoneStatus::Initializing => "initializing",
-        ZoneStatus::Pending => "pending",
-        ZoneStatus::Active => "active",
-        ZoneStatus::Moved => "moved",
-    }
 }
 
 /// A page number and size within bounds, or the field to fix.
@@ -100,7 +92,7 @@ pub fn list_zones(
         params.push(("name", format!("{operator}:{name}")));
     }
     if let Some(status) = query.status {
-        params.push(("status", status_name(status).to_string()));
+        params.push(("status", name(status).to_string()));
     }
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let reply = get(transport, &with_query("/zones", &pairs))?;
@@ -319,6 +311,7 @@ fn page_info(info: Option<&Value>, page: u32, per_page: u32, count: usize) -> Pa
 mod tests {
     use super::*;
     use crate::http::{Response, testing::Queued};
+    use crate::wit_dns::ZoneStatus;
 
     const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
 

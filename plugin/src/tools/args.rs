@@ -2,6 +2,7 @@
 //! accepted.
 
 use crate::error::invalid;
+use crate::names::{self, VariantArray, name};
 use crate::wit_types::Error;
 use serde_json::{Map, Value};
 
@@ -84,26 +85,22 @@ pub fn fold(name: &str) -> String {
         .collect()
 }
 
-pub fn pick<T: Copy>(
+/// The case of a WIT enum that `text` names, matched leniently ([`fold`]); refused naming the
+/// field and the accepted names.
+pub fn pick<T: VariantArray + Copy + Into<&'static str>>(
     field: &str,
     text: &str,
-    options: &[T],
-    name_of: impl Fn(T) -> &'static str,
 ) -> Result<T, Error> {
-    options
+    T::VARIANTS
         .iter()
         .copied()
-        .find(|o| fold(name_of(*o)) == fold(text))
+        .find(|case| fold(name(*case)) == fold(text))
         .ok_or_else(|| {
             invalid(
                 field,
                 format!(
                     "unknown value {text:?}; allowed: {}",
-                    options
-                        .iter()
-                        .map(|o| name_of(*o))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    names::all::<T>().join(", ")
                 ),
             )
         })

@@ -5,8 +5,9 @@ use crate::connection;
 use crate::error::invalid;
 use crate::exports::connection_info;
 use crate::http::WasiTransport;
+use crate::names::{VariantArray, name};
 use crate::tools::{Arguments, Route, args, schema};
-use crate::wit_types::Error;
+use crate::wit_types::{Error, Service};
 use crate::{json, time};
 use serde_json::Value;
 
@@ -67,14 +68,9 @@ fn run_verify(_: &Arguments) -> Result<Value, Error> {
 }
 
 fn connect_schema() -> Value {
-    let service_names: Vec<String> = catalog::SERVICES
+    let service_names: Vec<String> = Service::VARIANTS
         .iter()
-        .flat_map(|s| {
-            [
-                catalog::display_name(*s).to_string(),
-                catalog::slug(*s).to_string(),
-            ]
-        })
+        .flat_map(|s| [catalog::display_name(*s).to_string(), name(*s).to_string()])
         .collect();
     schema::from_text(
         r#"{

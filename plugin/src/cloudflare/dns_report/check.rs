@@ -1,10 +1,9 @@
 //! Checking a report request before anything is sent: dimensions, metrics, filters (their
 //! values written the way the schema wants), range, sort and limit.
 
-use super::{
-    Checked, DIMENSIONS, MAX_FILTER_VALUES, dimension_name, legacy::legacy_filter, legacy_field,
-};
+use super::{Checked, MAX_FILTER_VALUES, legacy::legacy_filter, legacy_field};
 use crate::error::invalid;
+use crate::names::{VariantArray, name};
 use crate::time;
 use crate::wit_dns::{
     Dimension, DimensionFilter, FilterOperator, Metric, ReportRequest, ReportSource, Sort, SortKey,
@@ -62,7 +61,7 @@ pub(super) fn check_request(
             "sort",
             format!(
                 "sort by {} needs it among the dimensions, or sort by a metric",
-                dimension_name(d)
+                name(d)
             ),
         ));
     }
@@ -84,7 +83,7 @@ pub(super) fn check_request(
             .iter()
             .chain(filters.iter().map(|f| &f.dimension))
             .filter(|d| legacy_field(**d).is_none())
-            .map(|d| dimension_name(*d))
+            .map(|d| name(*d))
             .collect();
         if !unsupported.is_empty() {
             return Err(invalid(
@@ -92,10 +91,10 @@ pub(super) fn check_request(
                 format!(
                     "the legacy REST report has no {}; it has {}",
                     unsupported.join(", "),
-                    DIMENSIONS
+                    Dimension::VARIANTS
                         .iter()
                         .filter(|d| legacy_field(**d).is_some())
-                        .map(|d| dimension_name(*d))
+                        .map(|d| name(*d))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -121,7 +120,7 @@ pub(super) fn check_filter(
     f: &DimensionFilter,
     account_level: bool,
 ) -> Result<DimensionFilter, Error> {
-    let name = dimension_name(f.dimension);
+    let name = name(f.dimension);
     if f.dimension == Dimension::ZoneTag && !account_level {
         return Err(invalid(
             "filters",

@@ -47,31 +47,6 @@ pub const EMPTY_HINT: &str = "DNS analytics can take up to 24 hours to appear fo
 and queries are only counted when the zone uses Cloudflare DNS (its registrar lists the \
 Cloudflare name servers).";
 
-/// Every dimension, in the order tools list them.
-pub const DIMENSIONS: [Dimension; 13] = [
-    Dimension::QueryName,
-    Dimension::QueryType,
-    Dimension::ResponseCode,
-    Dimension::ResponseCached,
-    Dimension::ResponseStale,
-    Dimension::ColoName,
-    Dimension::Protocol,
-    Dimension::IpVersion,
-    Dimension::SourceIp,
-    Dimension::DestinationIp,
-    Dimension::QuerySizeBucket,
-    Dimension::ResponseSizeBucket,
-    Dimension::ZoneTag,
-];
-
-pub const METRICS: [Metric; 5] = [
-    Metric::QueryCount,
-    Metric::ProcessingTimeAvg,
-    Metric::ProcessingTimeP50,
-    Metric::ProcessingTimeP90,
-    Metric::ProcessingTimeP99,
-];
-
 /// The GraphQL field of a dimension.
 pub fn field(d: Dimension) -> &'static str {
     match d {
@@ -107,43 +82,6 @@ fn legacy_field(d: Dimension) -> Option<&'static str> {
         | Dimension::SourceIp
         | Dimension::DestinationIp
         | Dimension::ZoneTag => None,
-    }
-}
-
-/// The name used in tool arguments and results.
-pub fn dimension_name(d: Dimension) -> &'static str {
-    match d {
-        Dimension::QueryName => "query-name",
-        Dimension::QueryType => "query-type",
-        Dimension::ResponseCode => "response-code",
-        Dimension::ResponseCached => "response-cached",
-        Dimension::ResponseStale => "response-stale",
-        Dimension::ColoName => "colo-name",
-        Dimension::Protocol => "protocol",
-        Dimension::IpVersion => "ip-version",
-        Dimension::SourceIp => "source-ip",
-        Dimension::DestinationIp => "destination-ip",
-        Dimension::QuerySizeBucket => "query-size-bucket",
-        Dimension::ResponseSizeBucket => "response-size-bucket",
-        Dimension::ZoneTag => "zone-tag",
-    }
-}
-
-pub fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::QueryCount => "query-count",
-        Metric::ProcessingTimeAvg => "processing-time-avg",
-        Metric::ProcessingTimeP50 => "processing-time-p50",
-        Metric::ProcessingTimeP90 => "processing-time-p90",
-        Metric::ProcessingTimeP99 => "processing-time-p99",
-    }
-}
-
-pub fn bucket_name(b: Bucket) -> &'static str {
-    match b {
-        Bucket::FiveMinutes => "five-minutes",
-        Bucket::Hour => "hour",
-        Bucket::Day => "day",
     }
 }
 

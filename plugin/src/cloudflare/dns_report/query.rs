@@ -3,12 +3,13 @@
 //! query.
 
 use super::read::{Group, Grouped, groups_of, problem_messages, zero_count};
-use super::{DATASET, dimension_name, field, is_numeric, metric_field};
+use super::{DATASET, field, is_numeric, metric_field};
 use crate::cloudflare::catalog::grant_hint;
 use crate::cloudflare::graphql::{self, Answer};
 use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::DatasetLimits;
 use crate::http::Transport;
+use crate::names::name;
 use crate::time::{Range, rfc3339};
 use crate::wit_dns::{
     Dimension, DimensionFilter, DroppedItem, FilterOperator, Metric, Sort, SortKey, SortOrder,
@@ -266,7 +267,7 @@ pub(super) fn grouped_query(
                 };
                 let d = ask.dimensions.remove(index);
                 dropped.push(DroppedItem {
-                    item: format!("dimension {}", dimension_name(d)),
+                    item: format!("dimension {}", name(d)),
                     reason: problem_messages(&problems),
                 });
                 if ask.sort.key == SortKey::Dimension(d) {
@@ -275,7 +276,7 @@ pub(super) fn grouped_query(
                         order: SortOrder::Descending,
                     };
                     dropped.push(DroppedItem {
-                        item: format!("sort by {}", dimension_name(d)),
+                        item: format!("sort by {}", name(d)),
                         reason: "its dimension was dropped; sorted by query-count instead"
                             .to_string(),
                     });

@@ -6,6 +6,7 @@ use super::*;
 use crate::cloudflare::schema_check::assert_valid;
 use crate::http::Response;
 use crate::http::testing::Queued;
+use crate::names::VariantArray;
 use crate::wit_dns::{FilterOperator, Series, SortKey, SortOrder};
 use crate::wit_types::{GraphqlProblem, TimeRange};
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ pub(super) const NOW: i64 = 1_795_705_200; // 2026-11-26T15:00:00Z
 
 fn every_filter() -> Vec<DimensionFilter> {
     let mut filters = Vec::new();
-    for d in DIMENSIONS {
+    for &d in Dimension::VARIANTS {
         let value = match d {
             Dimension::IpVersion => "6",
             Dimension::ResponseCached | Dimension::ResponseStale => "1",
@@ -58,8 +59,9 @@ fn every_query_the_plugin_can_send_validates_against_the_schema() {
             &settings::query(account_level, &[DATASET]),
             &json!({ tag: value }),
         );
-        let dimensions: Vec<Dimension> = DIMENSIONS
-            .into_iter()
+        let dimensions: Vec<Dimension> = Dimension::VARIANTS
+            .iter()
+            .copied()
             .filter(|d| account_level || *d != Dimension::ZoneTag)
             .collect();
         let filters: Vec<DimensionFilter> = every_filter()
@@ -73,7 +75,7 @@ fn every_query_the_plugin_can_send_validates_against_the_schema() {
             shapes.push(vec![bucket_field(b)]);
             shapes.push(vec![field(Dimension::QueryType), bucket_field(b)]);
         }
-        let mut orders: Vec<Sort> = METRICS
+        let mut orders: Vec<Sort> = Metric::VARIANTS
             .iter()
             .map(|m| Sort {
                 key: SortKey::Metric(*m),
@@ -85,7 +87,7 @@ fn every_query_the_plugin_can_send_validates_against_the_schema() {
             order: SortOrder::Ascending,
         }));
         for fields in &shapes {
-            for metrics in [&METRICS[..1], &METRICS[..]] {
+            for metrics in [&Metric::VARIANTS[..1], Metric::VARIANTS] {
                 for with_total in [false, true] {
                     let query = report_query(account_level, fields, metrics, with_total);
                     for sort in &orders {
@@ -101,7 +103,7 @@ fn every_query_the_plugin_can_send_validates_against_the_schema() {
             }
         }
         for b in [Bucket::FiveMinutes, Bucket::Hour, Bucket::Day] {
-            let query = report_query(account_level, &[bucket_field(b)], &METRICS, false);
+            let query = report_query(account_level, &[bucket_field(b)], Metric::VARIANTS, false);
             assert_valid(
                 &query,
                 &json!({ tag: value, "filter": graphql_filter(&range, &[]), "limit": 10,

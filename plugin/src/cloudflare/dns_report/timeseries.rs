@@ -5,12 +5,13 @@ use super::query::{only_groups, problems_error, report_query, run_graphql};
 use super::read::{Group, bucket_start, read_group, zero_count};
 use super::{
     DATASET, DEFAULT_SERIES, DnsCache, GraphqlGroups, MAX_POINTS, MAX_SERIES, auto_bucket,
-    bucket_field, bucket_name, bucket_seconds, check::check_request, empty_notes, field,
-    graphql_groups, legacy::legacy_timeseries,
+    bucket_field, bucket_seconds, check::check_request, empty_notes, field, graphql_groups,
+    legacy::legacy_timeseries,
 };
 use crate::cloudflare::scope::Scope;
 use crate::error::invalid;
 use crate::http::Transport;
+use crate::names::name;
 use crate::time::{self, Range, human_duration, rfc3339};
 use crate::wit_dns::{Bucket, MetricValue, Point, ReportRequest, ReportSource, Series, Timeseries};
 use crate::wit_types::Error;
@@ -47,7 +48,7 @@ pub fn timeseries(
                 "{} buckets of {} would make {points} points per series (at most {MAX_POINTS}); \
                  choose a wider bucket or a shorter range",
                 human_duration(checked.range.seconds()),
-                bucket_name(bucket)
+                name(bucket)
             ),
         ));
     }

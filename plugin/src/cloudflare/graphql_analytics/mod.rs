@@ -22,6 +22,7 @@ use crate::cloudflare::settings::{self, DatasetLimits};
 use crate::cloudflare::zones::{ZoneCache, zone_ref};
 use crate::error::invalid;
 use crate::http::Transport;
+use crate::names::name;
 use crate::time::Range;
 use crate::wit_analytics::Level;
 use crate::wit_types::{Error, GraphqlProblem, Permission};
@@ -204,7 +205,7 @@ fn limits(
                 "dataset",
                 format!(
                     "{dataset} is not a dataset at {} level; schema-search lists them",
-                    level_name(level(scope))
+                    name(level(scope))
                 ),
             )
         } else {
@@ -226,13 +227,6 @@ fn limits(
     })?;
     cache.limits.insert(key, limits.clone());
     Ok(limits)
-}
-
-pub fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Zone => "zone",
-        Level::Account => "account",
-    }
 }
 
 /// `dataset-limits`.

@@ -16,10 +16,11 @@ mod zones;
 
 pub use review::review_token;
 
-use crate::cloudflare::catalog::{self, SERVICES};
+use crate::cloudflare::catalog::{self};
 use crate::connection::Connection;
 use crate::docs::links;
 use crate::http::Transport;
+use crate::names::{VariantArray, name};
 use crate::wit_connector::{
     Check, CheckStatus, Evidence, ServiceReadiness, TokenInfo, TokenState, VerifyReport,
 };
@@ -118,7 +119,11 @@ pub fn verify(connection: &Connection, transport: &dyn Transport, now: i64) -> V
     if connection.needs_token() {
         token = v.check_token();
         v.check_account();
-        for service in SERVICES.into_iter().filter(|s| connection.has(*s)) {
+        for service in Service::VARIANTS
+            .iter()
+            .copied()
+            .filter(|s| connection.has(*s))
+        {
             for &permission in catalog::required_permissions(service) {
                 let outcome = v.permission(permission);
                 v.push_permission_check(service, permission, outcome);
@@ -182,11 +187,7 @@ impl Verifier<'_> {
         permission: Permission,
         outcome: Outcome,
     ) {
-        let id = format!(
-            "{}/{}",
-            catalog::slug(service),
-            catalog::slug_of_permission(permission)
-        );
+        let id = format!("{}/{}", name(service), name(permission));
         self.push(
             id,
             Some(service),

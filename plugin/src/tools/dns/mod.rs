@@ -5,15 +5,12 @@ mod render;
 mod schema;
 
 use crate::Component;
-use crate::cloudflare::dns_report::{
-    DIMENSIONS, METRICS, bucket_name, dimension_name, metric_name,
-};
-use crate::cloudflare::zones::status_name;
 use crate::error::invalid;
+use crate::names;
 use crate::tools::{Arguments, Route, args};
 use crate::wit_dns::{
-    Bucket, DimensionFilter, FilterOperator, Guest, NameMatch, RecordQuery, ReportRequest,
-    ReportSource, Sort, SortKey, SortOrder, ZoneQuery, ZoneStatus,
+    Bucket, Dimension, DimensionFilter, FilterOperator, Guest, Metric, NameMatch, RecordQuery,
+    ReportRequest, ReportSource, Sort, SortKey, SortOrder, ZoneQuery, ZoneStatus,
 };
 use crate::wit_types::{Error, Service, TimeRange};
 use serde_json::Value;
@@ -93,35 +90,18 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn names<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+fn names_of<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
     items.iter().map(|i| name_of(*i)).collect()
 }
-
-pub const STATUSES: [ZoneStatus; 4] = [
-    ZoneStatus::Initializing,
-    ZoneStatus::Pending,
-    ZoneStatus::Active,
-    ZoneStatus::Moved,
-];
 
 fn zone_query(args: &Arguments) -> Result<ZoneQuery, Error> {
     Ok(ZoneQuery {
         name: args::string(args, "name")?,
         name_match: args::string(args, "name_match")?
-            .map(|m| {
-                args::pick(
-                    "name_match",
-                    &m,
-                    &[NameMatch::Exact, NameMatch::Contains],
-                    |m| match m {
-                        NameMatch::Exact => "exact",
-                        NameMatch::Contains => "contains",
-                    },
-                )
-            })
+            .map(|m| args::pick::<NameMatch>("name_match", &m))
             .transpose()?,
         status: args::string(args, "status")?
-            .map(|s| args::pick("status", &s, &STATUSES, status_name))
+            .map(|s| args::pick::<ZoneStatus>("status", &s))
             .transpose()?,
         page: args::integer(args, "page")?,
         per_page: args::integer(args, "per_page")?,
@@ -138,22 +118,6 @@ fn record_query(args: &Arguments) -> Result<RecordQuery, Error> {
     })
 }
 
-pub const OPERATORS: [FilterOperator; 4] = [
-    FilterOperator::Equals,
-    FilterOperator::NotEquals,
-    FilterOperator::InList,
-    FilterOperator::NotInList,
-];
-
-pub fn operator_name(o: FilterOperator) -> &'static str {
-    match o {
-        FilterOperator::Equals => "equals",
-        FilterOperator::NotEquals => "not-equals",
-        FilterOperator::InList => "in",
-        FilterOperator::NotInList => "not-in",
-    }
-}
-
 fn filter(item: &Value) -> Result<DimensionFilter, Error> {
     let Value::Object(f) = item else {
         return Err(invalid(
@@ -162,7 +126,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
         ));
     };
     let dimension = match f.get("dimension").and_then(Value::as_str) {
-        Some(d) => args::pick("filters.dimension", d, &DIMENSIONS, dimension_name)?,
+        Some(d) => args::pick::<Dimension>("filters.dimension", d)?,
         None => {
             return Err(invalid(
                 "filters.dimension",
@@ -171,7 +135,7 @@ fn filter(item: &Value) -> Result<DimensionFilter, Error> {
         }
     };
     let operator = match f.get("operator").and_then(Value::as_str) {
-        Some(o) => args::pick("filters.operator", o, &OPERATORS, operator_name)?,
+        Some(o) => args::pick::<FilterOperator>("filters.operator", o)?,
         None => FilterOperator::Equals,
     };
     let mut values = args::strings(f, "values")?;
@@ -203,17 +167,17 @@ fn sort(value: &Value) -> Result<Sort, Error> {
             ));
         }
     };
-    let key = match args::pick("sort.by", by, &METRICS, metric_name) {
+    let key = match args::pick::<Metric>("sort.by", by) {
         Ok(m) => SortKey::Metric(m),
-        Err(_) => match args::pick("sort.by", by, &DIMENSIONS, dimension_name) {
+        Err(_) => match args::pick::<Dimension>("sort.by", by) {
             Ok(d) => SortKey::Dimension(d),
             Err(_) => {
                 return Err(invalid(
                     "sort.by",
                     format!(
                         "unknown value {by:?}; allowed: a metric ({}) or a grouped dimension ({})",
-                        names(&METRICS, metric_name).join(", "),
-                        names(&DIMENSIONS, dimension_name).join(", ")
+                        names::all::<Metric>().join(", "),
+                        names::all::<Dimension>().join(", ")
                     ),
                 ));
             }
@@ -224,15 +188,7 @@ fn sort(value: &Value) -> Result<Sort, Error> {
             SortKey::Metric(_) => SortOrder::Descending,
             SortKey::Dimension(_) => SortOrder::Ascending,
         },
-        Some(o) => args::pick(
-            "sort.order",
-            o,
-            &[SortOrder::Ascending, SortOrder::Descending],
-            |o| match o {
-                SortOrder::Ascending => "ascending",
-                SortOrder::Descending => "descending",
-            },
-        )?,
+        Some(o) => args::pick::<SortOrder>("sort.order", o)?,
     };
     Ok(Sort { key, order })
 }
@@ -242,11 +198,11 @@ fn sort(value: &Value) -> Result<Sort, Error> {
 fn report_request(args: &Arguments) -> Result<(ReportRequest, Option<Bucket>), Error> {
     let dimensions = args::strings(args, "dimensions")?
         .iter()
-        .map(|d| args::pick("dimensions", d, &DIMENSIONS, dimension_name))
+        .map(|d| args::pick::<Dimension>("dimensions", d))
         .collect::<Result<Vec<_>, _>>()?;
     let metrics = args::strings(args, "metrics")?
         .iter()
-        .map(|m| args::pick("metrics", m, &METRICS, metric_name))
+        .map(|m| args::pick::<Metric>("metrics", m))
         .collect::<Result<Vec<_>, _>>()?;
     let filters = match args.get("filters") {
         None | Some(Value::Null) => Vec::new(),
@@ -254,28 +210,11 @@ fn report_request(args: &Arguments) -> Result<(ReportRequest, Option<Bucket>), E
         Some(_) => return Err(invalid("filters", "must be a list of filters")),
     };
     let source = args::string(args, "source")?
-        .map(|s| {
-            args::pick(
-                "source",
-                &s,
-                &[ReportSource::Graphql, ReportSource::LegacyRest],
-                |s| match s {
-                    ReportSource::Graphql => "graphql",
-                    ReportSource::LegacyRest => "legacy-rest",
-                },
-            )
-        })
+        .map(|s| args::pick::<ReportSource>("source", &s))
         .transpose()?;
     let bucket = args::string(args, "bucket")?
         .filter(|b| args::fold(b) != "auto")
-        .map(|b| {
-            args::pick(
-                "bucket",
-                &b,
-                &[Bucket::FiveMinutes, Bucket::Hour, Bucket::Day],
-                bucket_name,
-            )
-        })
+        .map(|b| args::pick::<Bucket>("bucket", &b))
         .transpose()?;
     Ok((
         ReportRequest {

@@ -1,8 +1,9 @@
 //! The DNS tools' results as JSON: rows are flat objects keyed by snake_case dimension and
 //! metric names.
 
-use super::names;
-use crate::cloudflare::dns_report::{bucket_name, dimension_name, metric_name};
+use super::names_of;
+use crate::names::name;
+
 use crate::json::{self, ToJson, object, owned};
 use crate::wit_dns::{
     DimensionValue, DnsRecord, Metric, MetricValue, PageInfo, RecordPage, Report, Timeseries, Zone,
@@ -87,10 +88,10 @@ fn metric_number(m: &MetricValue) -> Value {
 fn flat(dimensions: &[DimensionValue], metrics: &[MetricValue]) -> Value {
     let mut row = Map::new();
     for d in dimensions {
-        row.insert(key(dimension_name(d.dimension)), d.value.to_json());
+        row.insert(key(name(d.dimension)), d.value.to_json());
     }
     for m in metrics {
-        row.insert(key(metric_name(m.metric)), metric_number(m));
+        row.insert(key(name(m.metric)), metric_number(m));
     }
     Value::Object(row)
 }
@@ -106,8 +107,8 @@ pub fn report_json(r: &Report) -> Value {
     let rows = r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics));
     object(&[
         ("scope", &owned(json::report_scope(&r.scope))),
-        ("dimensions", &names(&r.dimensions, dimension_name)),
-        ("metrics", &names(&r.metrics, metric_name)),
+        ("dimensions", &names_of(&r.dimensions, name)),
+        ("metrics", &names_of(&r.metrics, name)),
         ("rows", &owned(rows.collect::<Value>())),
         ("totals", &owned(flat(&[], &r.totals))),
         ("truncated", &r.truncated),
@@ -131,9 +132,9 @@ pub fn timeseries_json(t: &Timeseries) -> Value {
     });
     object(&[
         ("scope", &owned(json::report_scope(&t.scope))),
-        ("bucket", &bucket_name(t.bucket)),
-        ("dimensions", &names(&t.dimensions, dimension_name)),
-        ("metrics", &names(&t.metrics, metric_name)),
+        ("bucket", &name(t.bucket)),
+        ("dimensions", &names_of(&t.dimensions, name)),
+        ("metrics", &names_of(&t.metrics, name)),
         ("series", &owned(series.collect::<Value>())),
         ("totals", &owned(flat(&[], &t.totals))),
         ("truncated", &t.truncated),

@@ -1,10 +1,11 @@
 //! The DNS tools' JSON Schemas, with the enum lists and limits taken from the code's own
 //! constants.
 
-use super::{OPERATORS, STATUSES, names, operator_name};
-use crate::cloudflare::dns_report::{self, DIMENSIONS, METRICS, dimension_name, metric_name};
-use crate::cloudflare::zones::status_name;
+use super::names_of;
+use crate::cloudflare::dns_report;
+use crate::names::{self, VariantArray, name};
 use crate::tools::schema;
+use crate::wit_dns::{Dimension, FilterOperator, Metric, ZoneStatus};
 use serde_json::Value;
 
 fn zone() -> Value {
@@ -39,7 +40,7 @@ pub fn list_zones() -> Value {
             "additionalProperties": false
         }"#,
         &[
-            ("$statuses", names(&STATUSES, status_name).into()),
+            ("$statuses", names::all::<ZoneStatus>().into()),
             ("$page", page()),
         ],
     )
@@ -148,8 +149,8 @@ const REPORT_PROPERTIES: &str = r#"{
 
 /// `dns_report`'s schema, or `dns_timeseries`'s (`series`: a series limit and `bucket`).
 fn report_schema(series: bool) -> Value {
-    let dimensions = names(&DIMENSIONS, dimension_name);
-    let metrics = names(&METRICS, metric_name);
+    let dimensions = names::all::<Dimension>();
+    let metrics = names::all::<Metric>();
     let mut sort_keys = metrics.clone();
     sort_keys.extend(dimensions.iter().copied());
     let limit = if series {
@@ -174,7 +175,10 @@ fn report_schema(series: bool) -> Value {
         &[
             ("$dimensions", dimensions.into()),
             ("$metrics", metrics.into()),
-            ("$operators", names(&OPERATORS, operator_name).into()),
+            (
+                "$operators",
+                names_of(FilterOperator::VARIANTS, name).into(),
+            ),
             ("$sort_keys", sort_keys.into()),
             ("$limit", limit),
         ],

@@ -139,48 +139,12 @@ fn query_request(a: &Arguments) -> Result<QueryRequest, Error> {
     })
 }
 
-pub const HTTP_DIMENSIONS: [HttpDimension; 6] = [
-    HttpDimension::Country,
-    HttpDimension::Host,
-    HttpDimension::Path,
-    HttpDimension::Status,
-    HttpDimension::UserAgent,
-    HttpDimension::Colo,
-];
-
-pub fn http_dimension_name(d: HttpDimension) -> &'static str {
-    match d {
-        HttpDimension::Country => "country",
-        HttpDimension::Host => "host",
-        HttpDimension::Path => "path",
-        HttpDimension::Status => "status",
-        HttpDimension::UserAgent => "user-agent",
-        HttpDimension::Colo => "colo",
-    }
-}
-
-pub const FIREWALL_DIMENSIONS: [FirewallDimension; 4] = [
-    FirewallDimension::Action,
-    FirewallDimension::Rule,
-    FirewallDimension::Source,
-    FirewallDimension::Country,
-];
-
-pub fn firewall_dimension_name(d: FirewallDimension) -> &'static str {
-    match d {
-        FirewallDimension::Action => "action",
-        FirewallDimension::Rule => "rule",
-        FirewallDimension::Source => "source",
-        FirewallDimension::Country => "country",
-    }
-}
-
 fn top_request(a: &Arguments) -> Result<TopRequest, Error> {
     let by = args::required_string(a, "by")?;
     Ok(TopRequest {
         zone: args::string(a, "zone")?,
         range: range(a)?,
-        by: args::pick("by", &by, &HTTP_DIMENSIONS, http_dimension_name)?,
+        by: args::pick::<HttpDimension>("by", &by)?,
         limit: args::integer(a, "limit")?,
         host: args::string(a, "host")?,
     })
@@ -189,7 +153,7 @@ fn top_request(a: &Arguments) -> Result<TopRequest, Error> {
 fn firewall_request(a: &Arguments) -> Result<FirewallRequest, Error> {
     let by = args::strings(a, "by")?
         .iter()
-        .map(|d| args::pick("by", d, &FIREWALL_DIMENSIONS, firewall_dimension_name))
+        .map(|d| args::pick::<FirewallDimension>("by", d))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FirewallRequest {
         zone: args::string(a, "zone")?,

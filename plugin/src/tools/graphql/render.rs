@@ -1,10 +1,8 @@
 //! The GraphQL Analytics tools' results as JSON.
-
-use super::{firewall_dimension_name, http_dimension_name};
-use crate::cloudflare::graphql_analytics::level_name;
 use crate::json::{self as common_json, ToJson, object, owned};
+use crate::names::name;
 use crate::wit_analytics::{
-    FirewallReport, HitKind, Limits, QueryResult, SchemaSearchResult, StatusClasses, TopReport,
+    FirewallReport, Limits, QueryResult, SchemaSearchResult, StatusClasses, TopReport,
     TrafficSummary, TypeDescription, TypeField,
 };
 use serde_json::{Map, Value};
@@ -39,7 +37,7 @@ pub fn limits_json(l: &Limits) -> Value {
         .map(|z| object(&[("id", &z.id), ("name", &z.name), ("plan", &z.plan)]));
     object(&[
         ("dataset", &l.dataset),
-        ("level", &level_name(l.level)),
+        ("level", &name(l.level)),
         ("zone", &owned(zone)),
         ("enabled", &l.enabled),
         ("max_duration_seconds", &l.max_duration_seconds),
@@ -50,22 +48,11 @@ pub fn limits_json(l: &Limits) -> Value {
     ])
 }
 
-fn hit_kind_name(k: HitKind) -> &'static str {
-    match k {
-        HitKind::Dataset => "dataset",
-        HitKind::Field => "field",
-        HitKind::Argument => "argument",
-        HitKind::FilterKey => "filter-key",
-        HitKind::EnumValue => "enum-value",
-        HitKind::Type => "type",
-    }
-}
-
 pub fn search_json(r: &SchemaSearchResult) -> Value {
     let hits = r.hits.iter().map(|h| {
-        let levels: Vec<&str> = h.levels.iter().map(|l| level_name(*l)).collect();
+        let levels: Vec<&str> = h.levels.iter().map(|l| name(*l)).collect();
         object(&[
-            ("kind", &hit_kind_name(h.kind)),
+            ("kind", &name(h.kind)),
             ("owner", &h.owner),
             ("name", &h.name),
             ("type", &h.type_ref),
@@ -151,7 +138,7 @@ pub fn top_json(t: &TopReport) -> Value {
     });
     object(&[
         ("scope", &owned(common_json::report_scope(&t.scope))),
-        ("by", &http_dimension_name(t.by)),
+        ("by", &name(t.by)),
         ("rows", &owned(rows.collect::<Value>())),
         ("total_requests", &t.total_requests),
         ("truncated", &t.truncated),
@@ -160,7 +147,7 @@ pub fn top_json(t: &TopReport) -> Value {
 }
 
 pub fn firewall_json(f: &FirewallReport) -> Value {
-    let names: Vec<&str> = f.by.iter().map(|d| firewall_dimension_name(*d)).collect();
+    let names: Vec<&str> = f.by.iter().map(|d| name(*d)).collect();
     let rows = f.rows.iter().map(|r| {
         let mut row: Map<String, Value> = names
             .iter()

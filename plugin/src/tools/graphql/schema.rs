@@ -1,9 +1,10 @@
 //! The GraphQL Analytics tools' JSON Schemas as JSON text, with `"$name"` placeholders for
 //! the parts shared between tools or taken from the code's constants.
 
-use super::{FIREWALL_DIMENSIONS, HTTP_DIMENSIONS, firewall_dimension_name, http_dimension_name};
 use crate::cloudflare::graphql_analytics as analytics;
+use crate::names::{VariantArray, name};
 use crate::tools::schema;
+use crate::wit_analytics::{FirewallDimension, HttpDimension};
 use serde_json::Value;
 
 pub fn query() -> Value {
@@ -127,16 +128,13 @@ fn of(text: &str) -> Value {
         ),
         (
             "$http_dimensions",
-            HTTP_DIMENSIONS
-                .iter()
-                .map(|d| http_dimension_name(*d))
-                .collect(),
+            HttpDimension::VARIANTS.iter().map(|d| name(*d)).collect(),
         ),
         (
             "$firewall_dimensions",
-            FIREWALL_DIMENSIONS
+            FirewallDimension::VARIANTS
                 .iter()
-                .map(|d| firewall_dimension_name(*d))
+                .map(|d| name(*d))
                 .collect(),
         ),
         ("$default_max_bytes", analytics::DEFAULT_MAX_BYTES.into()),
