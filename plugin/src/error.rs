@@ -57,21 +57,7 @@ pub fn classify(
 
 /// A short name of the error's kind, as in the WIT (`denied-by-host`), for JSON and logs.
 pub fn kind(error: &Error) -> &'static str {
-    match error {
-        Error::InvalidInput(_) => "invalid-input",
-        Error::NotConnected(_) => "not-connected",
-        Error::ServiceDisabled(_) => "service-disabled",
-        Error::Unauthorized(_) => "unauthorized",
-        Error::Forbidden(_) => "forbidden",
-        Error::NotFound(_) => "not-found",
-        Error::PlanLimit(_) => "plan-limit",
-        Error::RateLimited(_) => "rate-limited",
-        Error::QueryRejected(_) => "query-rejected",
-        Error::Upstream(_) => "upstream",
-        Error::DeniedByHost(_) => "denied-by-host",
-        Error::Transport(_) => "transport",
-        Error::Internal(_) => "internal",
-    }
+    error.into()
 }
 
 /// One line describing the error, for reports.

@@ -9,10 +9,10 @@
 #[allow(unsafe_code)] // the generated ABI glue is unsafe by nature
 mod bindings {
     /// The bindings, with each WIT enum's case names (kebab-case, as the contract writes them)
-    /// and its list of cases derived for the enums named here: tool arguments, results and
+    /// and its list of cases derived for the enums named here (the names alone for variants): tool arguments, results and
     /// messages use those names, so no table of them is written by hand.
     macro_rules! generate_with_names {
-        ($($enum_type:literal),* $(,)?) => {
+        (enums: [$($enum_type:literal),* $(,)?], variants: [$($variant_type:literal),* $(,)?]) => {
             wit_bindgen::generate!({
                 path: "../wit",
                 world: "connector-plugin",
@@ -20,6 +20,11 @@ mod bindings {
                 additional_type_attributes: {
                     $($enum_type: [
                         #[derive(strum::IntoStaticStr, strum::VariantArray)]
+                        #[strum(serialize_all = "kebab-case")]
+                    ]),*,
+                    // A variant's case names only: its cases carry data, so there is no list.
+                    $($variant_type: [
+                        #[derive(strum::IntoStaticStr)]
                         #[strum(serialize_all = "kebab-case")]
                     ]),*
                 },
@@ -32,7 +37,7 @@ mod bindings {
         };
     }
 
-    generate_with_names!(
+    generate_with_names!(enums: [
         "cloudflare:connector/types@0.1.0/service",
         "cloudflare:connector/types@0.1.0/permission",
         "cloudflare:connector/connector@0.1.0/check-status",
@@ -49,7 +54,7 @@ mod bindings {
         "cloudflare:connector/graphql-analytics@0.1.0/hit-kind",
         "cloudflare:connector/graphql-analytics@0.1.0/http-dimension",
         "cloudflare:connector/graphql-analytics@0.1.0/firewall-dimension",
-    );
+    ], variants: ["cloudflare:connector/types@0.1.0/error"]);
 
     use crate::Component;
     export!(Component with_types_in crate::bindings);

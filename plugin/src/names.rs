@@ -34,6 +34,14 @@ mod tests {
             ["equals", "not-equals", "in", "not-in"]
         );
         assert_eq!(all::<Bucket>(), ["five-minutes", "hour", "day"]);
+        assert_eq!(
+            crate::error::kind(&Error::ServiceDisabled(Service::Documentation)),
+            "service-disabled"
+        );
+        assert_eq!(
+            crate::error::kind(&Error::Internal(String::new())),
+            "internal"
+        );
     }
 
     #[test]
