@@ -9,9 +9,14 @@ pub fn name<T: Into<&'static str>>(case: T) -> &'static str {
     case.into()
 }
 
+/// The names of these cases.
+pub fn of<T: Copy + Into<&'static str>>(cases: &[T]) -> Vec<&'static str> {
+    cases.iter().map(|case| (*case).into()).collect()
+}
+
 /// Every case's name, in the WIT file's order.
 pub fn all<T: VariantArray + Copy + Into<&'static str>>() -> Vec<&'static str> {
-    T::VARIANTS.iter().map(|case| (*case).into()).collect()
+    of(T::VARIANTS)
 }
 
 #[cfg(test)]

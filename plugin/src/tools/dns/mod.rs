@@ -90,10 +90,6 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn names_of<T: Copy>(items: &[T], name_of: impl Fn(T) -> &'static str) -> Vec<&'static str> {
-    items.iter().map(|i| name_of(*i)).collect()
-}
-
 fn zone_query(args: &Arguments) -> Result<ZoneQuery, Error> {
     Ok(ZoneQuery {
         name: args::string(args, "name")?,

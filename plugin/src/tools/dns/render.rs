@@ -1,8 +1,7 @@
 //! The DNS tools' results as JSON: rows are flat objects keyed by snake_case dimension and
 //! metric names.
 
-use super::names_of;
-use crate::names::name;
+use crate::names::{self, name};
 
 use crate::json::{self, ToJson, object, owned};
 use crate::wit_dns::{
@@ -107,8 +106,8 @@ pub fn report_json(r: &Report) -> Value {
     let rows = r.rows.iter().map(|row| flat(&row.dimensions, &row.metrics));
     object(&[
         ("scope", &owned(json::report_scope(&r.scope))),
-        ("dimensions", &names_of(&r.dimensions, name)),
-        ("metrics", &names_of(&r.metrics, name)),
+        ("dimensions", &names::of(&r.dimensions)),
+        ("metrics", &names::of(&r.metrics)),
         ("rows", &owned(rows.collect::<Value>())),
         ("totals", &owned(flat(&[], &r.totals))),
         ("truncated", &r.truncated),
@@ -133,8 +132,8 @@ pub fn timeseries_json(t: &Timeseries) -> Value {
     object(&[
         ("scope", &owned(json::report_scope(&t.scope))),
         ("bucket", &name(t.bucket)),
-        ("dimensions", &names_of(&t.dimensions, name)),
-        ("metrics", &names_of(&t.metrics, name)),
+        ("dimensions", &names::of(&t.dimensions)),
+        ("metrics", &names::of(&t.metrics)),
         ("series", &owned(series.collect::<Value>())),
         ("totals", &owned(flat(&[], &t.totals))),
         ("truncated", &t.truncated),

@@ -1,11 +1,12 @@
 //! The DNS tools' JSON Schemas, with the enum lists and limits taken from the code's own
 //! constants.
 
-use super::names_of;
 use crate::cloudflare::dns_report;
-use crate::names::{self, VariantArray, name};
+use crate::names;
 use crate::tools::schema;
-use crate::wit_dns::{Dimension, FilterOperator, Metric, ZoneStatus};
+use crate::wit_dns::{
+    Bucket, Dimension, FilterOperator, Metric, NameMatch, ReportSource, SortOrder, ZoneStatus,
+};
 use serde_json::Value;
 
 fn zone() -> Value {
@@ -32,7 +33,7 @@ pub fn list_zones() -> Value {
             "type": "object",
             "properties": {
                 "name": { "type": "string", "description": "Zone name, e.g. example.com." },
-                "name_match": { "type": "string", "enum": ["exact", "contains"], "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
+                "name_match": { "type": "string", "enum": "$name_matches", "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
                 "status": { "type": "string", "enum": "$statuses", "description": "Only zones in this status." },
                 "page": "$page",
                 "per_page": { "type": "integer", "minimum": 5, "maximum": 50, "default": 20, "description": "Zones per page." }
@@ -40,6 +41,7 @@ pub fn list_zones() -> Value {
             "additionalProperties": false
         }"#,
         &[
+            ("$name_matches", names::all::<NameMatch>().into()),
             ("$statuses", names::all::<ZoneStatus>().into()),
             ("$page", page()),
         ],
@@ -133,7 +135,7 @@ const REPORT_PROPERTIES: &str = r#"{
         "type": "object",
         "properties": {
             "by": { "type": "string", "enum": "$sort_keys", "default": "query-count" },
-            "order": { "type": "string", "enum": ["ascending", "descending"] }
+            "order": { "type": "string", "enum": "$sort_orders" }
         },
         "additionalProperties": false,
         "description": "Default: query-count descending."
@@ -141,7 +143,7 @@ const REPORT_PROPERTIES: &str = r#"{
     "limit": "$limit",
     "source": {
         "type": "string",
-        "enum": ["graphql", "legacy-rest"],
+        "enum": "$sources",
         "default": "graphql",
         "description": "legacy-rest: the deprecated REST report, for a zone where GraphQL is refused."
     }
@@ -175,23 +177,25 @@ fn report_schema(series: bool) -> Value {
         &[
             ("$dimensions", dimensions.into()),
             ("$metrics", metrics.into()),
-            (
-                "$operators",
-                names_of(FilterOperator::VARIANTS, name).into(),
-            ),
+            ("$operators", names::all::<FilterOperator>().into()),
+            ("$sort_orders", names::all::<SortOrder>().into()),
+            ("$sources", names::all::<ReportSource>().into()),
             ("$sort_keys", sort_keys.into()),
             ("$limit", limit),
         ],
     );
     if series {
+        // `auto` is no bucket: the report picks one from the range.
+        let mut buckets = vec!["auto"];
+        buckets.extend(names::all::<Bucket>());
         p["bucket"] = schema::from_text(
             r#"{
                 "type": "string",
-                "enum": ["auto", "five-minutes", "hour", "day"],
+                "enum": "$buckets",
                 "default": "auto",
                 "description": "auto: five minutes up to 6 hours, hours up to 7 days, then days."
             }"#,
-            &[],
+            &[("$buckets", buckets.into())],
         );
     }
     schema::from_text(

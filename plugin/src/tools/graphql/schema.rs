@@ -2,7 +2,7 @@
 //! the parts shared between tools or taken from the code's constants.
 
 use crate::cloudflare::graphql_analytics as analytics;
-use crate::names::{VariantArray, name};
+use crate::names;
 use crate::tools::schema;
 use crate::wit_analytics::{FirewallDimension, HttpDimension};
 use serde_json::Value;
@@ -126,16 +126,10 @@ fn of(text: &str) -> Value {
                 r#"{ "type": "string", "description": "End (exclusive): RFC 3339, a date (its end), relative, or now. Default: now." }"#,
             ),
         ),
-        (
-            "$http_dimensions",
-            HttpDimension::VARIANTS.iter().map(|d| name(*d)).collect(),
-        ),
+        ("$http_dimensions", names::all::<HttpDimension>().into()),
         (
             "$firewall_dimensions",
-            FirewallDimension::VARIANTS
-                .iter()
-                .map(|d| name(*d))
-                .collect(),
+            names::all::<FirewallDimension>().into(),
         ),
         ("$default_max_bytes", analytics::DEFAULT_MAX_BYTES.into()),
     ];
