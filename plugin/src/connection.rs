@@ -133,9 +133,79 @@ pub fn from_environment(
 
 static CURRENT: Mutex<Option<Connection>> = Mutex::new(None);
 
+/// What the host configured through the typed `connect`: the most a `connect` tool call may
+/// ask for.
+static CONFIGURED: Mutex<Option<Connection>> = Mutex::new(None);
+
 /// Keeps the connection for later calls of this instance.
 pub fn store(connection: Connection) {
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection);
+}
+
+/// The host's connection (the typed `connect` export): kept, and the ceiling of what a
+/// `connect` tool call may enable later.
+pub fn configure(connection: Connection) {
+    *CONFIGURED.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
+    store(connection);
+}
+
+/// A `connect` tool call's connection, checked against what the host configured (by the
+/// typed `connect` or the environment it granted): a tool caller may narrow the services,
+/// never add one or switch the account. Without a host configuration it stands as asked.
+pub fn narrowed(requested: Connection) -> Result<Connection, Error> {
+    let configured = CONFIGURED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .or_else(|| {
+            from_environment(
+                granted_variable("CLOUDFLARE_ACCOUNT_ID"),
+                granted_variable("ENABLED_SERVICES"),
+            )
+            .ok()
+        });
+    match configured {
+        Some(ceiling) => within(&ceiling, requested),
+        None => Ok(requested),
+    }
+}
+
+/// `requested` when it asks for no more than `ceiling`; else the field to change, naming the
+/// host's setting that stops it.
+fn within(ceiling: &Connection, requested: Connection) -> Result<Connection, Error> {
+    if requested.account_id != ceiling.account_id {
+        return Err(invalid(
+            "account_id",
+            format!(
+                "the host connected account {} (its CLOUDFLARE_ACCOUNT_ID setting); connect can \
+                 narrow that connection's services, not switch to another account",
+                ceiling.account_id
+            ),
+        ));
+    }
+    let added: Vec<&str> = requested
+        .services
+        .iter()
+        .filter(|s| !ceiling.has(**s))
+        .map(|s| catalog::display_name(*s))
+        .collect();
+    if !added.is_empty() {
+        let enabled: Vec<&str> = ceiling
+            .services
+            .iter()
+            .map(|s| catalog::display_name(*s))
+            .collect();
+        return Err(invalid(
+            "enabled_services",
+            format!(
+                "the host enabled {} (its ENABLED_SERVICES setting); connect can narrow them, \
+                 not add {}",
+                enabled.join(", "),
+                added.join(", ")
+            ),
+        ));
+    }
+    Ok(requested)
 }
 
 /// The connection set by `connect`, else one from the environment the host granted.
@@ -169,6 +239,26 @@ mod tests {
             Error::InvalidInput(InputProblem { field, .. }) => field,
             other => panic!("expected invalid-input, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_tool_connect_may_narrow_the_hosts_connection_never_widen_or_switch_it() {
+        const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
+        let host =
+            from_options(ACCOUNT, &[Service::Documentation, Service::DnsAnalytics]).expect("valid");
+        let narrower = from_options(ACCOUNT, &[Service::DnsAnalytics]).expect("valid");
+        assert_eq!(within(&host, narrower.clone()), Ok(narrower));
+        assert_eq!(within(&host, host.clone()), Ok(host.clone()));
+        let wider = from_options(ACCOUNT, &[Service::GraphqlAnalytics]).expect("valid");
+        assert_eq!(
+            field_of(within(&host, wider).expect_err("wider")),
+            "enabled_services"
+        );
+        let other = from_options(&"ab".repeat(16), &[Service::Documentation]).expect("valid");
+        assert_eq!(
+            field_of(within(&host, other).expect_err("other")),
+            "account_id"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! client, against the fake Cloudflare.
 
 use crate::common::{ALL, cf_harness_on};
-use cf_fake::{FakeCloudflare, Permission, Scenario, TOKEN};
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, Permission, Scenario, TOKEN};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -266,6 +266,54 @@ async fn tools_of_disabled_services_are_not_listed_and_refused() {
     let refused = session
         .call("dns_report", json!({ "zone": "github.com" }))
         .await;
+    assert_eq!(tool_error(&refused)["kind"], "service-disabled");
+    session.finish().await;
+}
+
+/// What the host configured is a ceiling: an MCP client's `connect` may narrow the services,
+/// never add one or switch the account, and a refusal names the host's setting.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_connect_narrows_the_hosts_connection_never_widens_it() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::start(&fake, "Documentation", &[]).await;
+    let wider = session
+        .call(
+            "connect",
+            json!({ "account_id": ACCOUNT_ID, "enabled_services": ["Documentation", "DNS Analytics"] }),
+        )
+        .await;
+    let error = tool_error(&wider);
+    assert_eq!(error["kind"], "invalid-input");
+    assert_eq!(error["field"], "enabled_services");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ENABLED_SERVICES")),
+        "{error}"
+    );
+    let other_account = session
+        .call(
+            "connect",
+            json!({ "account_id": "ab".repeat(16), "enabled_services": ["Documentation"] }),
+        )
+        .await;
+    assert_eq!(tool_error(&other_account)["field"], "account_id");
+    // Refused, so nothing changed: DNS Analytics is still off.
+    let refused = session.call("dns_list_zones", json!({})).await;
+    assert_eq!(tool_error(&refused)["kind"], "service-disabled");
+    session.finish().await;
+
+    let session = Session::start(&fake, ALL, &[]).await;
+    let narrower = session
+        .call(
+            "connect",
+            json!({ "account_id": ACCOUNT_ID, "enabled_services": ["Documentation"] }),
+        )
+        .await;
+    let services = ok(&narrower)["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1);
+    assert_eq!(services[0]["service"], "documentation");
+    let refused = session.call("dns_list_zones", json!({})).await;
     assert_eq!(tool_error(&refused)["kind"], "service-disabled");
     session.finish().await;
 }

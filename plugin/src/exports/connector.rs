@@ -11,7 +11,7 @@ impl Guest for Component {
     fn connect(options: ConnectOptions) -> Result<ConnectionInfo, Error> {
         let connection = connection::from_options(&options.account_id, &options.enabled_services)?;
         let info = connection_info(&connection);
-        connection::store(connection);
+        connection::configure(connection);
         Ok(info)
     }
 

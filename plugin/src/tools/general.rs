@@ -16,8 +16,10 @@ pub const ROUTES: &[Route] = &[
         name: "connect",
         service: None,
         description: "Set the Cloudflare account and the services this connection uses. Call it \
-            first when the host has not configured the connection. Returns each service's \
-            required token permissions and the hosts the plugin will call. Sends no request.",
+            first when the host has not configured the connection; when it has, connect can \
+            only narrow the host's services, never add one or switch the account. Returns each \
+            service's required token permissions and the hosts the plugin will call. Sends no \
+            request.",
         schema: connect_schema,
         run: connect,
     },
@@ -52,7 +54,7 @@ fn connect(arguments: &Arguments) -> Result<Value, Error> {
         }
     };
     let services = connection::parse_services("enabled_services", names)?;
-    let connection = connection::from_options(&account_id, &services)?;
+    let connection = connection::narrowed(connection::from_options(&account_id, &services)?)?;
     let info = connection_info(&connection);
     connection::store(connection);
     Ok(json::connection_info(&info))
