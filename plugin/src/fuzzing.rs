@@ -50,6 +50,7 @@ fn response(status: u16, data: &[u8]) -> Response {
     Response {
         status,
         retry_after: Some(30),
+        content_type: None,
         body: data.to_vec(),
     }
 }

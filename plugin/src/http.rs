@@ -81,6 +81,8 @@ pub struct Response {
     pub status: u16,
     /// `retry-after` in seconds, when given as a number.
     pub retry_after: Option<u32>,
+    /// The media type of `content-type`, lowercased and without parameters (`text/html`).
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -116,6 +118,16 @@ impl Transport for WasiTransport {
             .header("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
+        let content_type = response
+            .header("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         // Sized from Content-Length when given, so a large body is not copied as it doubles.
         let declared = response
             .header("content-length")
@@ -139,6 +151,7 @@ impl Transport for WasiTransport {
         Ok(Response {
             status,
             retry_after,
+            content_type,
             body,
         })
     }
@@ -299,6 +312,7 @@ pub mod testing {
                 status: 200,
                 retry_after: None,
                 body: body.as_bytes().to_vec(),
+                content_type: None,
             }
         }
     }

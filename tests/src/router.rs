@@ -92,9 +92,21 @@ fn scenario_wide_failure(scenario: Scenario) -> Option<Response> {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
             Some(response)
         }
+        Scenario::HtmlInsteadOfJson => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+                PROXY_PAGE,
+            )
+                .into_response(),
+        ),
         _ => None,
     }
 }
+
+/// What a proxy or captive portal in the way answers instead of the API.
+const PROXY_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n<title>Attention Required! \
+| Cloudflare</title>\n</head>\n<body><h1>Sorry, you have been blocked</h1></body>\n</html>\n";
 
 /// The `Host` header without `:port` (or the URI's host for absolute-form requests).
 fn request_host(parts: &http::request::Parts) -> String {

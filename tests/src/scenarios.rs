@@ -69,6 +69,9 @@ pub enum Scenario {
     /// As [`Scenario::GraphqlBudget`] with `"quota exceeded, please retry later"` and code
     /// `quota` (see [`QUOTA_EXCEEDED_MESSAGE`]).
     GraphqlQuota,
+    /// Every API request answers HTTP 200 with an HTML page, as a proxy or captive portal in
+    /// the way does ("Attention Required!"); the docs host answers as usual.
+    HtmlInsteadOfJson,
 }
 
 impl Scenario {
@@ -91,6 +94,7 @@ impl Scenario {
         Scenario::TokenDetailsReadable,
         Scenario::GraphqlBudget,
         Scenario::GraphqlQuota,
+        Scenario::HtmlInsteadOfJson,
     ];
 
     /// The names accepted by `FromStr` (and by `fake-cloudflare --scenario`).
@@ -112,6 +116,7 @@ impl Scenario {
         "token-details-readable",
         "graphql-budget",
         "graphql-quota",
+        "html-instead-of-json",
     ];
 
     /// The kebab-case name of this scenario.

@@ -93,6 +93,25 @@ fn cases() -> Vec<Case> {
             delay: Duration::from_secs(3),
             ..Case::new("timeout", "timeout", "dns_list_zones", json!({}))
         },
+        // A proxy's HTML page with HTTP 200 is no answer, not an empty list.
+        Case {
+            scenario: Scenario::HtmlInsteadOfJson,
+            ..Case::new(
+                "html instead of json",
+                "upstream",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
+        Case {
+            scenario: Scenario::HtmlInsteadOfJson,
+            ..Case::new(
+                "html instead of json, records",
+                "upstream",
+                "dns_records",
+                json!({ "zone": cf_fake::ZONE_ID }),
+            )
+        },
     ]
 }
 
@@ -106,7 +125,7 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     if let Some(hint) = error["hint"].as_str() {
         assert_words(&name, "hint", hint);
     }
-    if ["service-disabled", "timeout"].contains(&case.kind) {
+    if ["service-disabled", "timeout", "upstream"].contains(&case.kind) {
         let hint = error["hint"].as_str().unwrap_or_default();
         assert!(
             !hint.is_empty(),
@@ -115,6 +134,9 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     }
     if case.kind == "service-disabled" {
         assert_eq!(error["service"], "dns-analytics", "{name}: {error}");
+    }
+    if case.scenario == Scenario::HtmlInsteadOfJson {
+        assert!(message.contains("text/html"), "{name}: {error}");
     }
 }
 

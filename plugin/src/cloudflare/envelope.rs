@@ -3,7 +3,7 @@
 
 use crate::error::classify;
 use crate::http::{Request, Response, Transport};
-use crate::wit_types::Error;
+use crate::wit_types::{ApiFailure, Error};
 use serde_json::Value;
 
 /// One entry of `errors` or `messages`.
@@ -64,6 +64,38 @@ fn message(item: &Value) -> ApiMessage {
     }
 }
 
+/// What to do when something else answered for the API.
+const NOT_AN_ENVELOPE_HINT: &str = "Something between this host and Cloudflare (a proxy, a \
+captive portal or a firewall) may have answered instead of the API: check the network path, or \
+the host's --upstream setting, then retry.";
+
+/// Characters of an unexpected body quoted in an error.
+const EXCERPT_CHARS: usize = 80;
+
+/// A body that is not an envelope, in words: its content type and how it begins.
+fn what_came_back(host: &str, response: &Response) -> String {
+    let content_type = response
+        .content_type
+        .as_deref()
+        .unwrap_or("no content type");
+    let begins = match std::str::from_utf8(&response.body) {
+        _ if response.body.is_empty() => "an empty body".to_string(),
+        Err(_) => format!("{} bytes that are not UTF-8 text", response.body.len()),
+        Ok(text) => {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let line = words.join(" ");
+            let excerpt: String = line.chars().take(EXCERPT_CHARS).collect();
+            let more = if line.chars().count() > EXCERPT_CHARS {
+                "…"
+            } else {
+                ""
+            };
+            format!("a body that begins \u{201c}{excerpt}{more}\u{201d}")
+        }
+    };
+    format!("{host} answered with {content_type}, not Cloudflare's JSON envelope: {begins}")
+}
+
 /// An HTTP answer from the API, successful or not.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiReply {
@@ -71,25 +103,33 @@ pub struct ApiReply {
     pub status: u16,
     pub retry_after: Option<u32>,
     pub envelope: Envelope,
+    /// What came back instead, in words, when the body is not an envelope (an HTML page from a
+    /// proxy, a cut-off or non-UTF-8 body).
+    pub not_an_envelope: Option<String>,
 }
 
 impl ApiReply {
     pub fn from_response(request: &Request, response: Response) -> ApiReply {
         // A body that is not an envelope (an HTML error page from a proxy) still has a status.
-        let envelope = serde_json::from_slice::<Value>(&response.body)
-            .map(Envelope::from_owned)
-            .unwrap_or_default();
+        let parsed = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .filter(|v| v.get("success").is_some() || v.get("result").is_some());
+        let not_an_envelope = parsed
+            .is_none()
+            .then(|| what_came_back(request.host, &response));
         ApiReply {
             request: request.describe(),
             status: response.status,
             retry_after: response.retry_after,
-            envelope,
+            envelope: parsed.map(Envelope::from_owned).unwrap_or_default(),
+            not_an_envelope,
         }
     }
 
     /// Only `errors` signals failure: code 10000 in `messages` of a valid token is not one.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+            && self.not_an_envelope.is_none()
             && self.envelope.errors.is_empty()
             && self.envelope.success != Some(false)
     }
@@ -121,6 +161,15 @@ impl ApiReply {
 
     /// The error this reply means, or `None` when it succeeded.
     pub fn error(&self, forbidden_hint: Option<&str>) -> Option<Error> {
+        // A success status over something else is no answer at all, not an empty one.
+        if let (true, Some(what)) = ((200..300).contains(&self.status), &self.not_an_envelope) {
+            return Some(Error::Upstream(ApiFailure {
+                status: self.status,
+                codes: Vec::new(),
+                message: format!("{}: {what}", self.request),
+                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
+            }));
+        }
         (!self.is_success()).then(|| {
             classify(
                 self.status,
@@ -158,8 +207,60 @@ mod tests {
                 status,
                 retry_after: None,
                 body: body.as_bytes().to_vec(),
+                content_type: None,
             },
         )
+    }
+
+    fn answer(content_type: &str, body: &[u8]) -> ApiReply {
+        ApiReply::from_response(
+            &Request::api_get("/zones"),
+            Response {
+                status: 200,
+                retry_after: None,
+                content_type: Some(content_type.to_string()),
+                body: body.to_vec(),
+            },
+        )
+    }
+
+    /// A 200 over an HTML page, a cut-off JSON body, non-UTF-8 bytes or JSON that is no
+    /// envelope is an `upstream` error saying what came back, never an empty success.
+    #[test]
+    fn a_success_status_over_anything_but_an_envelope_is_an_upstream_error() {
+        let html = b"<!DOCTYPE html>\n<html><head><title>Attention Required! | Cloudflare</title>";
+        let cases: [(&str, &[u8], &str); 5] = [
+            ("text/html", html, "text/html"),
+            ("application/json", br#"{"result":[{"id":"#, "begins"),
+            ("application/octet-stream", &[0xff, 0xfe, 0x00], "not UTF-8"),
+            ("application/json", br#"[1, 2]"#, "begins"),
+            ("text/plain", b"", "an empty body"),
+        ];
+        for (content_type, body, said) in cases {
+            let reply = answer(content_type, body);
+            assert!(!reply.is_success(), "{content_type}");
+            match reply.into_result(None) {
+                Err(Error::Upstream(failure)) => {
+                    assert_eq!(failure.status, 200);
+                    assert!(
+                        failure.message.contains(content_type),
+                        "{}",
+                        failure.message
+                    );
+                    assert!(failure.message.contains(said), "{}", failure.message);
+                    assert!(failure.hint.is_some());
+                }
+                other => panic!("{content_type}: expected upstream, got {other:?}"),
+            }
+        }
+        // A quoted page is cut short.
+        let long = "x".repeat(10_000);
+        match answer("text/html", long.as_bytes()).into_result(None) {
+            Err(Error::Upstream(failure)) => assert!(failure.message.len() < 300),
+            other => panic!("expected upstream, got {other:?}"),
+        }
+        let envelope = answer("application/json", br#"{"success":true,"result":[]}"#);
+        assert_eq!(envelope.into_result(None), Ok(Value::Array(Vec::new())));
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub fn parse_capped(
             status: response.status,
             retry_after: response.retry_after,
             envelope,
+            not_an_envelope: None,
         };
         return match reply.error(None) {
             Some(e) => Err(e),
@@ -298,6 +299,7 @@ mod tests {
                 status,
                 retry_after: None,
                 body: body.as_bytes().to_vec(),
+                content_type: None,
             },
         )
     }
@@ -312,6 +314,7 @@ mod tests {
                 status: 200,
                 retry_after: None,
                 body: body.as_bytes().to_vec(),
+                content_type: None,
             },
             2,
         )

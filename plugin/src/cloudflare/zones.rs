@@ -97,8 +97,12 @@ pub fn list_zones(
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let reply = get(transport, &with_query("/zones", &pairs))?;
     let info = reply.envelope.result_info.clone();
+    let status = reply.status;
     let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
-    let zones: Vec<Zone> = items(&result).iter().map(zone_from).collect();
+    let zones: Vec<Zone> = items(&result, status, "zones")?
+        .iter()
+        .map(zone_from)
+        .collect();
     for zone in &zones {
         cache.remember(zone);
     }
@@ -222,8 +226,12 @@ pub fn dns_records(
         &with_query(&format!("/zones/{}/dns_records", zone.id), &pairs),
     )?;
     let info = reply.envelope.result_info.clone();
+    let status = reply.status;
     let result = reply.into_result(Some(&grant_hint(Permission::DnsRead)))?;
-    let records: Vec<DnsRecord> = items(&result).iter().map(record_from).collect();
+    let records: Vec<DnsRecord> = items(&result, status, "dns_records")?
+        .iter()
+        .map(record_from)
+        .collect();
     Ok(RecordPage {
         zone: zone_ref(&zone),
         page_info: page_info(info.as_ref(), page, per_page, records.len()),
@@ -231,8 +239,20 @@ pub fn dns_records(
     })
 }
 
-fn items(result: &Value) -> &[Value] {
-    result.as_array().map(Vec::as_slice).unwrap_or_default()
+/// A list endpoint's `result`; anything but a list is refused rather than read as no items.
+fn items<'a>(result: &'a Value, status: u16, endpoint: &str) -> Result<&'a [Value], Error> {
+    result.as_array().map(Vec::as_slice).ok_or_else(|| {
+        Error::Upstream(ApiFailure {
+            status,
+            codes: Vec::new(),
+            message: format!("the {endpoint} answer's result is not a list"),
+            hint: Some(
+                "Cloudflare answered in a shape this connector does not know; retry, and report \
+                 it if it persists."
+                    .to_string(),
+            ),
+        })
+    })
 }
 
 fn text(value: &Value, pointer: &str) -> String {
@@ -328,6 +348,26 @@ mod tests {
             "result_info": {"page": 2, "per_page": 5, "count": zones.len(), "total_count": total,
                             "total_pages": total.div_ceil(5)}})
         .to_string()
+    }
+
+    /// `"result": null` (or an object) on a list endpoint is no answer, not an empty list.
+    #[test]
+    fn a_list_whose_result_is_not_a_list_is_an_upstream_error() {
+        for result in ["null", "{}"] {
+            let body = format!(r#"{{"success":true,"errors":[],"result":{result}}}"#);
+            let transport = Queued::new(vec![Response::ok(&body)]);
+            let query = ZoneQuery {
+                name: None,
+                name_match: None,
+                status: None,
+                page: None,
+                per_page: None,
+            };
+            match list_zones(&transport, &mut ZoneCache::default(), ACCOUNT, &query) {
+                Err(Error::Upstream(failure)) => assert_eq!(failure.status, 200),
+                other => panic!("{result}: expected upstream, got {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -321,6 +321,7 @@ Grey cloud.
             status: code,
             retry_after: None,
             body: b"<!DOCTYPE html><p>Not found</p>".to_vec(),
+            content_type: None,
         }
     }
 
@@ -532,6 +533,7 @@ Grey cloud.
             status: 429,
             retry_after: Some(7),
             body: Vec::new(),
+            content_type: None,
         }]);
         assert!(matches!(
             read(&transport, &mut cache, "/dns/busy/", None, None),

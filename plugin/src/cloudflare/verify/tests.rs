@@ -28,6 +28,7 @@ impl Transport for Scripted {
             status,
             retry_after,
             body: body.as_bytes().to_vec(),
+            content_type: None,
         })
     }
 }
