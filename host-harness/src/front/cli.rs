@@ -216,7 +216,12 @@ async fn run(cli: Cli) -> Outcome {
     let token = match (&cli.command, &cli.token_file) {
         // The audit reads no credentials.
         (Command::Audit { .. }, _) => Ok(None),
-        (_, Some(path)) => ApiToken::from_file(path).map(Some),
+        (_, Some(path)) => ApiToken::from_file_checked(path).map(|(token, loose)| {
+            if let Some(loose) = loose {
+                eprintln!("warning: {loose}");
+            }
+            Some(token)
+        }),
         (_, None) => ApiToken::from_env(),
     };
     let token = match token {

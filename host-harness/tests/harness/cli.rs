@@ -355,3 +355,91 @@ fn the_compile_cache_is_used_when_warm_rebuilt_when_corrupt_and_skipped_with_no_
     assert_eq!(uncached, cold);
     assert!(!dir.exists(), "nothing written with --no-cache");
 }
+
+/// A token no Cloudflare token looks like is refused before any request, not sent to come back
+/// as an HTTP 431.
+#[test]
+fn a_token_longer_than_any_cloudflare_token_is_refused_before_sending() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let long = "a".repeat(host_harness::credentials::TOKEN_MAX_CHARS + 1);
+    let output = cf_harness_on(&fake, ALL)
+        .env("CLOUDFLARE_API_TOKEN", &long)
+        .arg("verify")
+        .output()
+        .expect("cf-harness runs");
+    assert_eq!(output.status.code(), Some(2));
+    let all = [output.stdout, output.stderr].concat();
+    assert!(!String::from_utf8_lossy(&all).contains(&long));
+    assert!(fake.requests().is_empty(), "nothing was sent");
+}
+
+/// `--token-file` reads a regular file only, and a bounded amount of it: `/dev/zero`, a FIFO
+/// (which would block) and a 1 MiB file are usage errors naming the file; a file others can read
+/// is taken with a warning naming it.
+#[cfg(unix)]
+#[test]
+fn token_files_that_could_block_or_never_end_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let dir = std::env::temp_dir().join(format!("cf-harness-token-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let large = dir.join("large");
+    std::fs::write(&large, vec![b'a'; 1024 * 1024]).expect("written");
+    for path in [PathBuf::from("/dev/zero"), fifo, large] {
+        let output = cf_harness_on(&fake, ALL)
+            .env_remove("CLOUDFLARE_API_TOKEN")
+            .arg("--token-file")
+            .arg(&path)
+            .arg("verify")
+            .output()
+            .expect("cf-harness runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    }
+    assert!(fake.requests().is_empty(), "nothing was sent");
+
+    let loose = dir.join("loose");
+    std::fs::write(&loose, TOKEN).expect("written");
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let output = cf_harness_on(&fake, ALL)
+        .env_remove("CLOUDFLARE_API_TOKEN")
+        .arg("--token-file")
+        .arg(&loose)
+        .arg("connect")
+        .output()
+        .expect("cf-harness runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&loose.display().to_string()),
+        "a warning: {stderr}"
+    );
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let output = cf_harness_on(&fake, ALL)
+        .env_remove("CLOUDFLARE_API_TOKEN")
+        .arg("--token-file")
+        .arg(&loose)
+        .arg("connect")
+        .output()
+        .expect("cf-harness runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains(&loose.display().to_string()),
+        "no warning: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
