@@ -3,6 +3,7 @@
 //! (`render`); only `call` passes JSON, as a language model would.
 
 use super::mcp::McpServer;
+use super::mcp_transport::DEFAULT_MAX_MESSAGE_MIB;
 use super::output::{Outcome, Printer, RedactingStderr};
 use super::render;
 use crate::{
@@ -92,7 +93,11 @@ enum Command {
     /// List the plugin's tools.
     Tools,
     /// Serve the plugin's tools over MCP on stdin/stdout (logs go to stderr).
-    Mcp,
+    Mcp {
+        /// Largest message taken, in MiB; a longer line is answered with an error and skipped.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MESSAGE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        max_message_mib: u64,
+    },
     /// Call a tool with JSON arguments.
     Call {
         /// The tool's name (see `tools`).
@@ -153,7 +158,7 @@ pub fn main() -> ExitCode {
 fn init_logging(cli: &Cli, token: Option<ApiToken>) {
     let filter = if cli.verbose {
         "host_harness=debug"
-    } else if matches!(cli.command, Command::Mcp) {
+    } else if matches!(cli.command, Command::Mcp { .. }) {
         // One line per tool call on stderr: the session's log (stdout carries the protocol).
         "host_harness=info"
     } else {
@@ -292,7 +297,7 @@ async fn run(cli: Cli) -> Outcome {
         Ok(options) => options,
         Err(e) => return printer.plugin_error(&e),
     };
-    let needs_connection = !matches!(cli.command, Command::Tools | Command::Mcp);
+    let needs_connection = !matches!(cli.command, Command::Tools | Command::Mcp { .. });
     if needs_connection && options.is_none() {
         printer.err(
             "error: the account ID and the services are needed: set CLOUDFLARE_ACCOUNT_ID and \
@@ -304,9 +309,13 @@ async fn run(cli: Cli) -> Outcome {
         Ok(h) => h,
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };
-    if matches!(cli.command, Command::Mcp) {
+    if let Command::Mcp { max_message_mib } = cli.command {
+        let max_message_bytes = (max_message_mib * 1024 * 1024) as usize;
         // Without an account and services the plugin offers `connect` and `verify` only.
-        return match McpServer::new(harness, config, options).serve_stdio().await {
+        return match McpServer::new(harness, config, options)
+            .serve_stdio(max_message_bytes)
+            .await
+        {
             Ok(()) => Outcome::Success,
             Err(e) => printer.host_error("mcp", &format!("{e:#}")),
         };
@@ -365,7 +374,7 @@ async fn run(cli: Cli) -> Outcome {
         }
         // Refused above: every other command has a connection.
         (Command::Connect | Command::Verify | Command::Call { .. }, None)
-        | (Command::Mcp | Command::Audit { .. }, _) => Outcome::Usage,
+        | (Command::Mcp { .. } | Command::Audit { .. }, _) => Outcome::Usage,
     }
 }
 

@@ -4,8 +4,10 @@
 //!
 //! One plugin instance (its connection and caches) serves the whole session. A call that traps
 //! or runs out of time poisons it: that call answers a tool error, and the next call gets a
-//! fresh, reconnected instance.
+//! fresh, reconnected instance. So does a call the client cancels: it is stopped mid-call, not
+//! left to run and hold up the next one.
 
+use super::mcp_transport::BoundedStdio;
 use super::render;
 use crate::{
     ApiToken, CallError, ConnectOptions, Harness, PluginInstance, SandboxConfig, ToolSpec,
@@ -50,10 +52,11 @@ impl McpServer {
         }
     }
 
-    /// Serves MCP on stdin/stdout until the client closes the session.
-    pub async fn serve_stdio(self) -> anyhow::Result<()> {
+    /// Serves MCP on stdin/stdout until the client closes the session, each message at most
+    /// `max_message_bytes`.
+    pub async fn serve_stdio(self, max_message_bytes: usize) -> anyhow::Result<()> {
         let running = self
-            .serve(rmcp::transport::stdio())
+            .serve(BoundedStdio::stdio(max_message_bytes))
             .await
             .map_err(|e| anyhow::anyhow!("MCP initialization failed: {e}"))?;
         let reason = running.waiting().await?;
@@ -61,12 +64,22 @@ impl McpServer {
         Ok(())
     }
 
-    /// The session's instance, created (and connected) on first use and after a failure.
+    /// The session's instance, created (and connected) on first use and after a failure. A
+    /// call the client cancels (`context.ct`) is stopped where it is, and its instance, left
+    /// mid-call, is dropped.
     async fn with_instance<T>(
         &self,
+        context: &RequestContext<RoleServer>,
         call: impl AsyncFnOnce(&mut PluginInstance) -> Result<T, CallError>,
     ) -> Result<T, HostFailure> {
-        let mut slot = self.inner.instance.lock().await;
+        let cancelled = || HostFailure {
+            kind: "cancelled",
+            message: "the client cancelled the call".to_string(),
+        };
+        let mut slot = tokio::select! {
+            slot = self.inner.instance.lock() => slot,
+            () = context.ct.cancelled() => return Err(cancelled()),
+        };
         if slot.is_none() {
             let fresh = self.fresh_instance().await.map_err(|message| HostFailure {
                 kind: "start",
@@ -80,7 +93,17 @@ impl McpServer {
                 message: "no plugin instance".to_string(),
             });
         };
-        match call(instance).await {
+        let outcome = tokio::select! {
+            biased;
+            outcome = call(instance) => Some(outcome),
+            () = context.ct.cancelled() => None,
+        };
+        let Some(outcome) = outcome else {
+            *slot = None;
+            tracing::info!("call cancelled by the client; the next call gets a fresh instance");
+            return Err(cancelled());
+        };
+        match outcome {
             Ok(value) => Ok(value),
             Err(error @ CallError::ResultTooLarge { .. }) => {
                 // The call finished normally; only its result was refused.
@@ -188,10 +211,10 @@ impl ServerHandler for McpServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let tools = self
-            .with_instance(async |instance| instance.list_tools().await)
+            .with_instance(&context, async |instance| instance.list_tools().await)
             .await
             .map_err(|failure| ErrorData::internal_error(self.redact(failure.message), None))?;
         Ok(ListToolsResult {
@@ -203,13 +226,15 @@ impl ServerHandler for McpServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
         let arguments = Value::Object(request.arguments.unwrap_or_default()).to_string();
         let started = Instant::now();
         let outcome = self
-            .with_instance(async |instance| instance.call_tool(&name, &arguments).await)
+            .with_instance(&context, async |instance| {
+                instance.call_tool(&name, &arguments).await
+            })
             .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A Cloudflare or input failure is a tool error the model can read, never a protocol

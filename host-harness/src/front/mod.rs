@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod mcp;
+pub mod mcp_transport;
 mod output;
 pub mod render;

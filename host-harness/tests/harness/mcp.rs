@@ -317,3 +317,292 @@ async fn a_clients_connect_narrows_the_hosts_connection_never_widens_it() {
     assert_eq!(tool_error(&refused)["kind"], "service-disabled");
     session.finish().await;
 }
+
+/// `cf-harness mcp` spoken to line by line, as a client that sends what it likes would: the
+/// tests of what a bad line gets.
+struct Raw {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    stderr: ChildStderr,
+}
+
+impl Raw {
+    /// Started and initialized, `extra` flags after `mcp`.
+    async fn start(fake: &FakeCloudflare, extra: &[&str]) -> Raw {
+        Raw::start_with(cf_harness_on(fake, ALL), extra).await
+    }
+
+    async fn start_with(command: std::process::Command, extra: &[&str]) -> Raw {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut child = tokio::process::Command::from(command)
+            .arg("mcp")
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cf-harness starts");
+        let mut raw = Raw {
+            stdin: child.stdin.take().expect("stdin"),
+            stdout: tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines(),
+            stderr: child.stderr.take().expect("stderr"),
+            _child: child,
+        };
+        raw.send_json(json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "raw", "version": "0" }
+            }
+        }))
+        .await;
+        assert!(raw.reply().await["result"]["serverInfo"].is_object());
+        raw.send_json(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await;
+        raw
+    }
+
+    async fn send(&mut self, line: &[u8]) {
+        use tokio::io::AsyncWriteExt as _;
+        self.stdin.write_all(line).await.expect("written");
+        self.stdin.write_all(b"\n").await.expect("written");
+        self.stdin.flush().await.expect("flushed");
+    }
+
+    async fn send_json(&mut self, message: Value) {
+        self.send(message.to_string().as_bytes()).await;
+    }
+
+    /// The next line the server writes. The bound only keeps a broken server from hanging the
+    /// suite: a server that answers never gets near it.
+    async fn reply(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(120), self.stdout.next_line())
+            .await
+            .expect("the server answers")
+            .expect("stdout is readable")
+            .expect("the server is still running");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// The error of the next reply, checked to be `code`, with `id`.
+    async fn error(&mut self, code: i64, id: Value) -> Value {
+        let reply = self.reply().await;
+        assert_eq!(reply["error"]["code"], code, "{reply}");
+        assert_eq!(reply.get("id"), Some(&id), "{reply}");
+        reply["error"].clone()
+    }
+
+    /// The session still answers a good request.
+    async fn answers(&mut self) {
+        self.send_json(json!({ "jsonrpc": "2.0", "id": "after", "method": "tools/list" }))
+            .await;
+        let reply = self.reply().await;
+        assert_eq!(reply["id"], "after", "{reply}");
+        assert!(
+            reply["result"]["tools"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty()),
+            "{reply}"
+        );
+    }
+
+    /// Closes stdin and returns what the server logged.
+    async fn finish(self) -> String {
+        let Raw {
+            stdin, mut stderr, ..
+        } = self;
+        drop(stdin);
+        let mut log = String::new();
+        let _ =
+            tokio::time::timeout(Duration::from_secs(30), stderr.read_to_string(&mut log)).await;
+        log
+    }
+}
+
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const INVALID_PARAMS: i64 = -32602;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_that_is_not_json_gets_a_parse_error_and_is_logged_briefly() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    let tail = "never-logged-".repeat(100);
+    raw.send(format!("{{not json {tail}").as_bytes()).await;
+    raw.error(PARSE_ERROR, Value::Null).await;
+    raw.answers().await;
+    let log = raw.finish().await;
+    assert!(log.contains("code=-32700"), "the refusal is logged: {log}");
+    assert!(
+        !log.contains(&tail),
+        "only a short excerpt is logged: {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_that_is_not_utf8_gets_a_parse_error() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    raw.send(b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\xff\"}")
+        .await;
+    raw.error(PARSE_ERROR, Value::Null).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_nul_gets_a_parse_error() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    raw.send(b"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/\0list\"}")
+        .await;
+    raw.error(PARSE_ERROR, Value::Null).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_out_of_any_numbers_range_gets_a_parse_error() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    raw.send(br#"{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}"#)
+        .await;
+    raw.error(PARSE_ERROR, Value::Null).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_nested_100000_deep_get_a_parse_error() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let line = format!(
+        r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"docs_search","arguments":{{"query":{deep}}}}}}}"#
+    );
+    raw.send(line.as_bytes()).await;
+    raw.error(PARSE_ERROR, Value::Null).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+/// A 16 MiB line (rmcp's own limit, past which it answered nothing and logged nothing) is
+/// refused by the 4 MiB default, naming the limit, and skipped without being kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_over_the_message_limit_is_answered_naming_the_limit_and_skipped() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{{"cursor":"{}"}}}}"#,
+        "x".repeat(16 * 1024 * 1024)
+    );
+    raw.send(huge.as_bytes()).await;
+    let error = raw.error(INVALID_REQUEST, Value::Null).await;
+    assert_eq!(error["data"]["max_bytes"], 4 * 1024 * 1024, "{error}");
+    raw.answers().await;
+    let log = raw.finish().await;
+    assert!(log.contains("code=-32600"), "the refusal is logged: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_message_mib_sets_the_limit() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &["--max-message-mib", "1"]).await;
+    let list = |size: usize| {
+        json!({
+            "jsonrpc": "2.0", "id": size, "method": "tools/list",
+            "params": { "cursor": "x".repeat(size) }
+        })
+    };
+    raw.send_json(list(1024 * 1024)).await;
+    let error = raw.error(INVALID_REQUEST, Value::Null).await;
+    assert_eq!(error["data"]["max_bytes"], 1024 * 1024, "{error}");
+    // Under the limit, the same request is served.
+    raw.send_json(list(512 * 1024)).await;
+    let reply = raw.reply().await;
+    assert_eq!(reply["id"], 512 * 1024);
+    assert!(reply["result"]["tools"].is_array(), "{reply}");
+    raw.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn params_that_are_not_an_object_get_invalid_params_with_the_id() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    raw.send_json(json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": "x" }))
+        .await;
+    raw.error(INVALID_PARAMS, json!(7)).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_call_with_a_wrong_argument_type_gets_invalid_params_with_the_id() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut raw = Raw::start(&fake, &[]).await;
+    raw.send_json(json!({
+        "jsonrpc": "2.0", "id": 11, "method": "tools/call",
+        "params": { "name": "docs_search", "arguments": 5 }
+    }))
+    .await;
+    raw.error(INVALID_PARAMS, json!(11)).await;
+    raw.send_json(json!({
+        "jsonrpc": "2.0", "id": "twelve", "method": "tools/call",
+        "params": { "name": 3, "arguments": {} }
+    }))
+    .await;
+    raw.error(INVALID_PARAMS, json!("twelve")).await;
+    raw.answers().await;
+    raw.finish().await;
+}
+
+/// A cancelled call is stopped, not left to run: the next call is answered while the fake
+/// still holds the cancelled call's request (an hour's delay, under an hour's --timeout), and
+/// the cancelled call gets no reply.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_call_is_stopped_and_the_next_call_does_not_wait_for_it() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut command = cf_harness_on(&fake, ALL);
+    command.args(["--timeout", "3600"]);
+    let mut raw = Raw::start_with(command, &[]).await;
+
+    fake.set_delay(Duration::from_secs(3600));
+    raw.send_json(json!({
+        "jsonrpc": "2.0", "id": 21, "method": "tools/call",
+        "params": { "name": "dns_list_zones", "arguments": {} }
+    }))
+    .await;
+    // Wait until the fake holds the request: the call is running in the plugin.
+    for _ in 0..6000 {
+        if fake.requests().iter().any(|r| r.path == "/client/v4/zones") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        fake.requests().iter().any(|r| r.path == "/client/v4/zones"),
+        "the call reached the fake"
+    );
+    fake.set_delay(Duration::ZERO);
+    raw.send_json(json!({
+        "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": { "requestId": 21, "reason": "the user gave up" }
+    }))
+    .await;
+    raw.send_json(json!({
+        "jsonrpc": "2.0", "id": 22, "method": "tools/call",
+        "params": { "name": "dns_list_zones", "arguments": {} }
+    }))
+    .await;
+    let reply = raw.reply().await;
+    assert_eq!(reply["id"], 22, "the cancelled call gets no reply: {reply}");
+    assert_ne!(reply["result"]["isError"], true, "{reply}");
+    assert!(
+        reply["result"]["structuredContent"]["zones"].is_array(),
+        "{reply}"
+    );
+    raw.finish().await;
+}
