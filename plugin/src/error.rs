@@ -16,7 +16,13 @@ pub fn invalid(field: &str, message: impl Into<String>) -> Error {
     })
 }
 
-/// Classifies a failed API answer by HTTP status and Cloudflare error codes. `forbidden_hint`
+pub const HINT_SERVER_ERROR: &str = "Cloudflare failed on its side: retry in a minute; if it \
+persists, see https://www.cloudflarestatus.com.";
+const HINT_BAD_REQUEST: &str = "Cloudflare refused the request as malformed: check the \
+arguments (identifiers, names, the time range) against the tool's schema.";
+
+/// Classifies a failed API answer: by HTTP status class first (a 5xx is Cloudflare's failure
+/// whatever code it carries), then by status, then by Cloudflare error code. `forbidden_hint`
 /// names what the caller was trying to read, so a 403 says which permission to add.
 pub fn classify(
     status: u16,
@@ -32,26 +38,48 @@ pub fn classify(
         hint: hint.map(str::to_string),
     };
     let has = |code: u32| codes.contains(&code);
-    if status == 429 || has(971) {
-        Error::RateLimited(retry_after)
-    } else if has(1034) {
-        Error::PlanLimit(failure(Some(
-            "The zone's plan does not include this feature or dimension; choose another, or upgrade the plan.",
-        )))
-    } else if status == 401 || has(1000) || has(9106) || has(6003) || has(6111) {
-        Error::Unauthorized(failure(Some(HINT_TOKEN)))
-    } else if status == 403 || has(9109) || has(10000) {
+    let forbidden = || {
         Error::Forbidden(failure(Some(forbidden_hint.unwrap_or(
             "The token lacks a permission this request needs: check the token's permissions and \
              zone resources in My Profile → API Tokens.",
         ))))
-    } else if status == 404 || has(7003) || has(7000) {
+    };
+    let not_found = || {
         Error::NotFound(failure(Some(
             "Check the identifier: the account ID must be the one the token was created for, and \
              zone IDs are 32 hexadecimal characters.",
         )))
+    };
+    if status == 429 {
+        return Error::RateLimited(retry_after);
+    }
+    if status >= 500 {
+        return Error::Upstream(failure(Some(HINT_SERVER_ERROR)));
+    }
+    if has(1034) {
+        return Error::PlanLimit(failure(Some(
+            "The zone's plan does not include this feature or dimension; choose another, or upgrade the plan.",
+        )));
+    }
+    match status {
+        401 => return Error::Unauthorized(failure(Some(HINT_TOKEN))),
+        403 => return forbidden(),
+        404 => return not_found(),
+        _ => {}
+    }
+    // Another 4xx, or a 2xx whose envelope says it failed: the code tells.
+    if has(971) {
+        Error::RateLimited(retry_after)
+    } else if has(1000) || has(9106) || has(6003) || has(6111) {
+        Error::Unauthorized(failure(Some(HINT_TOKEN)))
+    } else if has(9109) || has(10000) {
+        forbidden()
+    } else if has(7003) || has(7000) {
+        not_found()
+    } else if (400..500).contains(&status) {
+        Error::Upstream(failure(Some(HINT_BAD_REQUEST)))
     } else {
-        Error::Upstream(failure(None))
+        Error::Upstream(failure(Some(HINT_SERVER_ERROR)))
     }
 }
 
@@ -118,6 +146,34 @@ mod tests {
             classify(500, &[], "boom", None, None),
             Error::Upstream(_)
         ));
+    }
+
+    /// A 5xx is Cloudflare's failure whatever code it carries, and says to retry.
+    #[test]
+    fn the_status_class_comes_before_the_code() {
+        for (status, codes) in [
+            (500, &[10000][..]),
+            (500, &[7000]),
+            (502, &[1000]),
+            (503, &[]),
+        ] {
+            match classify(status, codes, "x", None, None) {
+                Error::Upstream(f) => assert_eq!(f.hint.as_deref(), Some(HINT_SERVER_ERROR)),
+                other => panic!("{status} {codes:?}: expected upstream, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            classify(429, &[10000], "x", Some(5), None),
+            Error::RateLimited(Some(5))
+        ));
+        assert!(matches!(
+            classify(403, &[7003], "x", None, None),
+            Error::Forbidden(_)
+        ));
+        match classify(400, &[1234], "x", None, None) {
+            Error::Upstream(f) => assert!(f.hint.is_some()),
+            other => panic!("expected upstream, got {other:?}"),
+        }
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl Transport for WasiTransport {
         let retry_after = response
             .header("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+            .and_then(retry_after_seconds);
         let content_type = response
             .header("content-type")
             .and_then(|v| v.to_str().ok())
@@ -155,6 +155,20 @@ impl Transport for WasiTransport {
             body,
         })
     }
+}
+
+/// `Retry-After` in seconds: a number too large for the type is clamped, not dropped, and a
+/// fraction rounds up. (An HTTP date is not read: Cloudflare sends seconds.)
+fn retry_after_seconds(value: &str) -> Option<u32> {
+    let value = value.trim();
+    if let Ok(whole) = value.parse::<u64>() {
+        return Some(u32::try_from(whole).unwrap_or(u32::MAX));
+    }
+    if !value.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let seconds = value.parse::<f64>().ok().filter(|s| s.is_finite())?;
+    Some(seconds.ceil().min(f64::from(u32::MAX)) as u32)
 }
 
 /// A host denial is its own error variant: the plugin cannot fix it, the host's policy can.
@@ -321,6 +335,19 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_clamped_and_rounded_up_never_dropped() {
+        assert_eq!(retry_after_seconds("30"), Some(30));
+        assert_eq!(retry_after_seconds(" 99999999999999 "), Some(u32::MAX));
+        assert_eq!(
+            retry_after_seconds("99999999999999999999999"),
+            Some(u32::MAX)
+        );
+        assert_eq!(retry_after_seconds("1.5"), Some(2));
+        assert_eq!(retry_after_seconds("-1"), None);
+        assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
 
     /// Every code, with and without its payload, reads as words: no Rust names or Debug text.
     #[test]

@@ -100,6 +100,52 @@ fn scenario_wide_failure(scenario: Scenario) -> Option<Response> {
             )
                 .into_response(),
         ),
+        Scenario::HtmlBadGateway => Some(
+            (
+                StatusCode::BAD_GATEWAY,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>\n",
+            )
+                .into_response(),
+        ),
+        Scenario::ServerErrorWithCodes => {
+            let body = serde_json::json!({
+                "success": false,
+                "errors": [
+                    { "code": 10000, "message": "Authentication error" },
+                    { "code": 7000, "message": "No route for that URI" }
+                ],
+                "messages": [],
+                "result": null
+            });
+            Some(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body.to_string(),
+                )
+                    .into_response(),
+            )
+        }
+        Scenario::CutOffJson => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"result":[{"id":"023e105f4ecef8ad9ca31a8372d0c353","name":"exam"#,
+            )
+                .into_response(),
+        ),
+        Scenario::HugeRetryAfter => {
+            let mut response = envelope_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                971,
+                "Please wait and consider throttling your request speed",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("99999999999"));
+            Some(response)
+        }
         _ => None,
     }
 }

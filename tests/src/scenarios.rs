@@ -72,6 +72,18 @@ pub enum Scenario {
     /// Every API request answers HTTP 200 with an HTML page, as a proxy or captive portal in
     /// the way does ("Attention Required!"); the docs host answers as usual.
     HtmlInsteadOfJson,
+    /// Every API request answers HTTP 502 with an HTML page, as a load balancer whose backend
+    /// is down does.
+    HtmlBadGateway,
+    /// Every API request answers HTTP 500 with an envelope carrying codes 10000 and 7000, which
+    /// alone would read as a missing permission and a missing resource.
+    ServerErrorWithCodes,
+    /// Every API request (REST and GraphQL) answers HTTP 200 `application/json` with a body cut
+    /// off mid-JSON.
+    CutOffJson,
+    /// Every API request fails with 429 and a `Retry-After` of 99,999,999,999 seconds, too
+    /// large for a 32-bit count.
+    HugeRetryAfter,
 }
 
 impl Scenario {
@@ -95,6 +107,10 @@ impl Scenario {
         Scenario::GraphqlBudget,
         Scenario::GraphqlQuota,
         Scenario::HtmlInsteadOfJson,
+        Scenario::HtmlBadGateway,
+        Scenario::ServerErrorWithCodes,
+        Scenario::CutOffJson,
+        Scenario::HugeRetryAfter,
     ];
 
     /// The names accepted by `FromStr` (and by `fake-cloudflare --scenario`).
@@ -117,6 +133,10 @@ impl Scenario {
         "graphql-budget",
         "graphql-quota",
         "html-instead-of-json",
+        "html-bad-gateway",
+        "server-error-with-codes",
+        "cut-off-json",
+        "huge-retry-after",
     ];
 
     /// The kebab-case name of this scenario.

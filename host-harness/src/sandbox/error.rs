@@ -118,6 +118,35 @@ fn trap_cause(error: &anyhow::Error) -> String {
     }
 }
 
+/// The bytes of text an error the plugin returned carries: an error result is held to
+/// `Limits::max_result_bytes` as a successful one is (50 GraphQL problems of 100 KB each must
+/// not pass a 1 MiB limit).
+pub fn plugin_error_bytes(error: &PluginError) -> usize {
+    use PluginError as E;
+    let failure = |f: &crate::sandbox::bindings::ApiFailure| {
+        f.message.len() + f.hint.as_ref().map_or(0, String::len) + f.codes.len() * 4
+    };
+    match error {
+        E::InvalidInput(p) => p.field.len() + p.message.len(),
+        E::NotConnected(m) | E::DeniedByHost(m) | E::Transport(m) | E::Internal(m) => m.len(),
+        E::Unauthorized(f)
+        | E::Forbidden(f)
+        | E::NotFound(f)
+        | E::PlanLimit(f)
+        | E::Upstream(f) => failure(f),
+        E::QueryRejected(problems) => problems
+            .iter()
+            .map(|p| {
+                p.message.len()
+                    + p.path.iter().map(String::len).sum::<usize>()
+                    + p.code.as_ref().map_or(0, String::len)
+                    + p.hint.as_ref().map_or(0, String::len)
+            })
+            .sum(),
+        E::ServiceDisabled(_) | E::RateLimited(_) => 0,
+    }
+}
+
 /// The kebab-case kind of an error the plugin returned, as the contract names its variants.
 pub fn plugin_error_kind(error: &PluginError) -> &'static str {
     use PluginError as E;
@@ -141,6 +170,21 @@ pub fn plugin_error_kind(error: &PluginError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 50 GraphQL problems of 100 KB are counted as the 5 MB they are, so the result limit
+    /// refuses them as it refuses a 5 MB answer.
+    #[test]
+    fn an_error_results_size_counts_every_problem() {
+        let problem = crate::sandbox::bindings::GraphqlProblem {
+            message: "x".repeat(100_000),
+            path: vec!["viewer".into()],
+            code: Some("bad".into()),
+            hint: None,
+        };
+        let error = PluginError::QueryRejected(vec![problem; 50]);
+        assert!(plugin_error_bytes(&error) > 5_000_000);
+        assert_eq!(plugin_error_bytes(&PluginError::Transport("abc".into())), 3);
+    }
 
     #[test]
     fn kinds_are_kebab_case_and_messages_are_words() {

@@ -316,7 +316,10 @@ impl PluginInstance {
         self.guarded(
             "call-tool",
             arguments,
-            |result: &Result<String, PluginError>| result.as_ref().map_or(0, String::len),
+            |result: &Result<String, PluginError>| match result {
+                Ok(text) => text.len(),
+                Err(error) => super::error::plugin_error_bytes(error),
+            },
             async |store, b| {
                 b.cloudflare_connector_tools()
                     .call_call_tool(store, name, arguments_json)

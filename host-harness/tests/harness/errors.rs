@@ -112,6 +112,44 @@ fn cases() -> Vec<Case> {
                 json!({ "zone": cf_fake::ZONE_ID }),
             )
         },
+        // A load balancer's 502 page says what came back, never "HTTP 502: HTTP 502".
+        Case {
+            scenario: Scenario::HtmlBadGateway,
+            ..Case::new("html bad gateway", "upstream", "dns_list_zones", json!({}))
+        },
+        // A 5xx is Cloudflare's failure whatever code it carries: not a missing permission.
+        Case {
+            scenario: Scenario::ServerErrorWithCodes,
+            ..Case::new(
+                "server error with codes",
+                "upstream",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
+        Case {
+            scenario: Scenario::CutOffJson,
+            ..Case::new("cut-off json", "upstream", "dns_list_zones", json!({}))
+        },
+        Case {
+            scenario: Scenario::CutOffJson,
+            ..Case::new(
+                "cut-off json, graphql",
+                "upstream",
+                "graphql_query",
+                json!({ "query": "{ viewer { budget } }" }),
+            )
+        },
+        // A Retry-After too large for the type is clamped, not dropped.
+        Case {
+            scenario: Scenario::HugeRetryAfter,
+            ..Case::new(
+                "huge retry-after",
+                "rate-limited",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
     ]
 }
 
@@ -125,7 +163,7 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     if let Some(hint) = error["hint"].as_str() {
         assert_words(&name, "hint", hint);
     }
-    if ["service-disabled", "timeout", "upstream"].contains(&case.kind) {
+    if ["service-disabled", "timeout", "upstream", "rate-limited"].contains(&case.kind) {
         let hint = error["hint"].as_str().unwrap_or_default();
         assert!(
             !hint.is_empty(),
@@ -135,8 +173,23 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     if case.kind == "service-disabled" {
         assert_eq!(error["service"], "dns-analytics", "{name}: {error}");
     }
-    if case.scenario == Scenario::HtmlInsteadOfJson {
-        assert!(message.contains("text/html"), "{name}: {error}");
+    match case.scenario {
+        Scenario::HtmlInsteadOfJson => assert!(message.contains("text/html"), "{name}: {error}"),
+        Scenario::HtmlBadGateway => {
+            assert_eq!(error["status"], 502, "{name}: {error}");
+            assert!(message.contains("text/html"), "{name}: {error}");
+            assert!(message.contains("bad gateway"), "{name}: {error}");
+            assert_eq!(message.matches("HTTP 502").count(), 1, "{name}: {error}");
+        }
+        Scenario::ServerErrorWithCodes => {
+            assert_eq!(error["status"], 500, "{name}: {error}");
+            assert_eq!(error["codes"], json!([10000, 7000]), "{name}: {error}");
+        }
+        Scenario::CutOffJson => assert_eq!(error["status"], 200, "{name}: {error}"),
+        Scenario::HugeRetryAfter => {
+            assert_eq!(error["retry_after_seconds"], u32::MAX, "{name}: {error}")
+        }
+        _ => {}
     }
 }
 

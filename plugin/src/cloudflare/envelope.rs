@@ -65,7 +65,7 @@ fn message(item: &Value) -> ApiMessage {
 }
 
 /// What to do when something else answered for the API.
-const NOT_AN_ENVELOPE_HINT: &str = "Something between this host and Cloudflare (a proxy, a \
+pub(crate) const NOT_AN_ENVELOPE_HINT: &str = "Something between this host and Cloudflare (a proxy, a \
 captive portal or a firewall) may have answered instead of the API: check the network path, or \
 the host's --upstream setting, then retry.";
 
@@ -73,7 +73,7 @@ the host's --upstream setting, then retry.";
 const EXCERPT_CHARS: usize = 80;
 
 /// A body that is not an envelope, in words: its content type and how it begins.
-fn what_came_back(host: &str, response: &Response) -> String {
+pub(crate) fn what_came_back(host: &str, response: &Response) -> String {
     let content_type = response
         .content_type
         .as_deref()
@@ -153,7 +153,11 @@ impl ApiReply {
             .filter(|m| !m.is_empty())
             .collect();
         if messages.is_empty() {
-            format!("HTTP {}", self.status)
+            // The status is shown beside the message: say what the body was instead.
+            match &self.not_an_envelope {
+                Some(what) => format!("{}: {what}", self.request),
+                None => format!("{}: the answer gave no error message", self.request),
+            }
         } else {
             messages.join("; ")
         }
@@ -316,9 +320,19 @@ mod tests {
         assert!(r.error(None).is_some());
     }
 
+    /// A 502 HTML page is an upstream failure that says what came back (never "HTTP 502: HTTP
+    /// 502") and to retry.
     #[test]
-    fn a_non_json_body_keeps_its_status() {
+    fn a_non_json_body_keeps_its_status_and_says_what_came_back() {
         let r = reply(502, "<html>bad gateway</html>");
-        assert!(matches!(r.error(None), Some(Error::Upstream(f)) if f.status == 502));
+        match r.error(None) {
+            Some(Error::Upstream(f)) => {
+                assert_eq!(f.status, 502);
+                assert!(f.message.contains("bad gateway"), "{}", f.message);
+                assert!(!f.message.contains("HTTP 502"), "{}", f.message);
+                assert!(f.hint.is_some());
+            }
+            other => panic!("expected upstream, got {other:?}"),
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! GraphQL Analytics requests and responses (`POST /client/v4/graphql`).
 
-use crate::cloudflare::envelope::{ApiReply, Envelope};
+use crate::cloudflare::envelope::{ApiReply, Envelope, NOT_AN_ENVELOPE_HINT, what_came_back};
 use crate::error::classify;
 use crate::http::{Request, Response};
-use crate::wit_types::{Error, GraphqlProblem};
+use crate::wit_types::{ApiFailure, Error, GraphqlProblem};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 use std::fmt;
@@ -65,18 +65,48 @@ pub fn parse_capped(
     max_items: usize,
 ) -> Result<Answer, Error> {
     let parsed = capped_value(&response.body, max_items);
+    // A success status over what is not JSON (a proxy's page, a cut-off or non-UTF-8 body) is
+    // no answer at all, said as the REST reads say it.
+    if parsed.is_err() {
+        return Err(classify_or(
+            &response,
+            Error::Upstream(ApiFailure {
+                status: response.status,
+                codes: Vec::new(),
+                message: format!(
+                    "{}: {}",
+                    request.describe(),
+                    what_came_back(request.host, &response)
+                ),
+                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
+            }),
+        ));
+    }
     // The body's bytes are not needed once parsed: free them before the tree is worked on
     // (a 5 MiB answer must fit the instance's memory with its tree).
     response.body = Vec::new();
-    let mut value: Value = parsed.map_err(|e| {
-        classify_or(
+    let Ok(mut value) = parsed else {
+        return Err(Error::Internal("a parsed body was lost".to_string()));
+    };
+    // JSON that is neither a GraphQL body nor an envelope (`[1, 2]`, `{}`) is not an answer.
+    if value.get("data").is_none()
+        && value.get("errors").is_none()
+        && value.get("success").is_none()
+    {
+        return Err(classify_or(
             &response,
-            Error::Transport(format!(
-                "{}: the response is not JSON: {e}",
-                request.describe()
-            )),
-        )
-    })?;
+            Error::Upstream(ApiFailure {
+                status: response.status,
+                codes: Vec::new(),
+                message: format!(
+                    "{}: {} answered JSON without data or errors, not a GraphQL response",
+                    request.describe(),
+                    request.host
+                ),
+                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
+            }),
+        ));
+    }
     if value.get("success").is_some() && value.get("data").is_none() {
         let envelope = Envelope::from_owned(value);
         let reply = ApiReply {
@@ -380,6 +410,39 @@ mod tests {
         assert_eq!(a.data, Value::Null);
         assert_eq!(a.problems[0].code.as_deref(), Some("authz"));
         assert_eq!(a.problems[0].path, vec!["viewer", "zones", "0"]);
+    }
+
+    /// An HTML page, a cut-off body, non-UTF-8 bytes or JSON without data or errors under a
+    /// 200 is an `upstream` error saying what came back, never an empty answer.
+    #[test]
+    fn a_success_status_over_anything_but_a_graphql_body_is_an_upstream_error() {
+        let cases: [&[u8]; 4] = [
+            b"<!DOCTYPE html><html><title>Attention Required!</title>",
+            br#"{"data":{"viewer":{"zones":[{"#,
+            &[0xff, 0xfe, b'{'],
+            b"[1, 2]",
+        ];
+        for body in cases {
+            let outcome = parse(
+                &request("{ viewer { budget } }", &json!({})),
+                Response {
+                    status: 200,
+                    retry_after: None,
+                    body: body.to_vec(),
+                    content_type: Some("text/html".to_string()),
+                },
+            );
+            match outcome {
+                Err(Error::Upstream(f)) => {
+                    assert_eq!(f.status, 200);
+                    assert!(f.hint.is_some());
+                }
+                other => panic!(
+                    "{}: expected upstream, got {other:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
     }
 
     #[test]

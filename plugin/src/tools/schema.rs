@@ -144,6 +144,16 @@ fn type_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
+        // serde_json keeps a whole number past 64 bits as a float: say which it is.
+        Value::Number(n)
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() >= 9.2e18) =>
+        {
+            "a whole number too large for any limit"
+        }
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            "a number written with a decimal point"
+        }
         Value::Number(n) if n.is_f64() => "a fractional number",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
@@ -315,6 +325,18 @@ mod tests {
             "required": ["query"],
             "additionalProperties": false
         })
+    }
+
+    /// A whole number past 64 bits is called too large, never "a fractional number".
+    #[test]
+    fn a_whole_number_too_large_is_not_called_fractional() {
+        let value: Value = serde_json::from_str("100000000000000000000").expect("json");
+        assert_eq!(type_of(&value), "a whole number too large for any limit");
+        assert_eq!(type_of(&json!(2.5)), "a fractional number");
+        assert_eq!(
+            type_of(&json!(3.0)),
+            "a number written with a decimal point"
+        );
     }
 
     #[test]
