@@ -180,6 +180,16 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
             request.host,
             request.path.split('?').next().unwrap_or_default()
         )),
+        // The host's GraphQL guard refuses a body past its limit by size, not as a denial.
+        Some(waki::ErrorCode::HttpRequestBodySize(size)) => Error::DeniedByHost(format!(
+            "the host refused the {} {}{} request body{}: larger than it allows; send a \
+             shorter query",
+            request.method.as_str(),
+            request.host,
+            request.path.split('?').next().unwrap_or_default(),
+            size.map(|bytes| format!(" of {bytes} bytes"))
+                .unwrap_or_default()
+        )),
         Some(code) => unreachable_host(request, describe_code(code)),
         None => Error::Transport(format!("{}: {error}", request.describe())),
     }

@@ -29,6 +29,7 @@ const RECURSION_LIMIT: usize = 128;
 pub enum GraphqlRefusal {
     /// The body is larger than [`MAX_BODY_BYTES`].
     TooLarge {
+        size: usize,
         limit: usize,
     },
     /// `Content-Type` is not `application/json`, or `Content-Encoding` is set.
@@ -53,9 +54,10 @@ pub enum GraphqlRefusal {
 impl fmt::Display for GraphqlRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GraphqlRefusal::TooLarge { limit } => {
-                write!(f, "the GraphQL request body is larger than {limit} bytes")
-            }
+            GraphqlRefusal::TooLarge { size, limit } => write!(
+                f,
+                "the GraphQL request body is {size} bytes, more than the {limit} bytes allowed"
+            ),
             GraphqlRefusal::NotJsonContent(what) => {
                 write!(
                     f,
@@ -136,6 +138,7 @@ pub fn check_headers(headers: &http::HeaderMap) -> Result<(), GraphqlRefusal> {
 pub fn check_body(body: &[u8]) -> Result<(), GraphqlRefusal> {
     if body.len() > MAX_BODY_BYTES {
         return Err(GraphqlRefusal::TooLarge {
+            size: body.len(),
             limit: MAX_BODY_BYTES,
         });
     }
@@ -306,6 +309,7 @@ mod tests {
         assert_eq!(
             check_body(&padded),
             Err(GraphqlRefusal::TooLarge {
+                size: padded.len(),
                 limit: MAX_BODY_BYTES
             })
         );

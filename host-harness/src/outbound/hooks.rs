@@ -222,7 +222,14 @@ impl WasiHttpHooks for OutboundHooks {
                     Ok(request) => request,
                     Err(BufferError::Refused(reason)) => {
                         slot.deny(&reason);
-                        return Err(HttpError::HttpRequestDenied);
+                        // Too large is said as a size, so the guest can tell the user the
+                        // size rather than "not allowed".
+                        return Err(match reason {
+                            DenyReason::GraphqlRefused(
+                                graphql_guard::GraphqlRefusal::TooLarge { size, .. },
+                            ) => HttpError::HttpRequestBodySize(Some(size as u64)),
+                            _ => HttpError::HttpRequestDenied,
+                        });
                     }
                     Err(BufferError::Body(error)) => {
                         slot.fail(&error);
@@ -274,21 +281,20 @@ async fn buffer_graphql_request(
     let (parts, mut body) = request.into_parts();
     let refused = |why| BufferError::Refused(DenyReason::GraphqlRefused(why));
     let mut buffer = Vec::new();
-    let mut too_large = false;
+    let mut size = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BufferError::Body)?;
-        if let Ok(data) = frame.into_data()
-            && !too_large
-        {
+        if let Ok(data) = frame.into_data() {
+            size += data.len();
             // Past the limit the rest is drained, unread, so the guest learns of the denial.
-            too_large = buffer.len() + data.len() > graphql_guard::MAX_BODY_BYTES;
-            if !too_large {
+            if size <= graphql_guard::MAX_BODY_BYTES {
                 buffer.extend_from_slice(&data);
             }
         }
     }
-    if too_large {
+    if size > graphql_guard::MAX_BODY_BYTES {
         return Err(refused(graphql_guard::GraphqlRefusal::TooLarge {
+            size,
             limit: graphql_guard::MAX_BODY_BYTES,
         }));
     }

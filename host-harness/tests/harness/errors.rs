@@ -294,3 +294,29 @@ fn verify_without_network_says_what_failed_in_words() {
         assert_words(&upstream, "text", &String::from_utf8_lossy(&text.stdout));
     }
 }
+
+/// A GraphQL body past the host's 1 MiB guard is refused by size, in words that say the size
+/// and that the host allows less, never "does not allow POST". (Over MCP: a command line
+/// cannot carry a megabyte.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graphql_body_past_the_hosts_limit_says_its_size() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::spawn(crate::common::cf_harness_on(&fake, ALL), &[]).await;
+    let query = format!("{{ viewer {{ budget }} }}\n#{}\n", "x".repeat(1_200_000));
+    let result = session
+        .call("graphql_query", json!({ "query": query }))
+        .await;
+    let error = tool_error(&result);
+    assert_eq!(error["kind"], "denied-by-host", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("larger than it allows"), "{message}");
+    assert!(message.contains("bytes"), "{message}");
+    assert!(!message.contains("does not allow"), "{message}");
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/graphql")),
+        "the refused body never reached the fake"
+    );
+    session.finish().await;
+}

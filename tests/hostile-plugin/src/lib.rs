@@ -199,6 +199,10 @@ fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
         })
         .to_string()),
         Err(wasi::ErrorCode::HttpRequestDenied) => Err(Error::DeniedByHost(url.to_string())),
+        // The host's GraphQL guard refuses a body past its limit by size.
+        Err(wasi::ErrorCode::HttpRequestBodySize(_)) => {
+            Err(Error::DeniedByHost(format!("{url}: body too large")))
+        }
         Err(wasi::ErrorCode::InternalError(Some(message))) => Err(Error::Transport(message)),
         Err(code) => Err(Error::Transport(code_name(&code))),
     }

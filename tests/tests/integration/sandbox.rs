@@ -479,7 +479,7 @@ async fn graphql_mutations_subscriptions_and_unreadable_bodies_are_refused_by_th
                 "{{\"query\": \"{{ a }}\", \"variables\": {{\"pad\": \"{}\"}}}}",
                 "x".repeat(1024 * 1024)
             )),
-            "graphql_not_a_query",
+            "graphql_body_too_large",
         ),
         // Nor through the URL.
         (
