@@ -81,17 +81,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 fn scenario_wide_failure(scenario: Scenario) -> Option<Response> {
     match scenario {
         Scenario::InvalidToken => Some(invalid_token()),
-        Scenario::RateLimited => {
-            let mut response = envelope_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                971,
-                "Please wait and consider throttling your request speed",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-            Some(response)
-        }
+        Scenario::RateLimited => Some(rate_limited("30")),
         Scenario::HtmlInsteadOfJson => Some(
             (
                 StatusCode::OK,
@@ -135,19 +125,22 @@ fn scenario_wide_failure(scenario: Scenario) -> Option<Response> {
             )
                 .into_response(),
         ),
-        Scenario::HugeRetryAfter => {
-            let mut response = envelope_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                971,
-                "Please wait and consider throttling your request speed",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("99999999999"));
-            Some(response)
-        }
+        Scenario::HugeRetryAfter => Some(rate_limited("99999999999")),
         _ => None,
     }
+}
+
+/// Cloudflare's 429 (code 971), with `retry_after` as its `Retry-After`.
+fn rate_limited(retry_after: &'static str) -> Response {
+    let mut response = envelope_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        971,
+        "Please wait and consider throttling your request speed",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    response
 }
 
 /// What a proxy or captive portal in the way answers instead of the API.

@@ -65,9 +65,19 @@ fn message(item: &Value) -> ApiMessage {
 }
 
 /// What to do when something else answered for the API.
-pub(crate) const NOT_AN_ENVELOPE_HINT: &str = "Something between this host and Cloudflare (a proxy, a \
+const NOT_AN_ENVELOPE_HINT: &str = "Something between this host and Cloudflare (a proxy, a \
 captive portal or a firewall) may have answered instead of the API: check the network path, or \
 the host's --upstream setting, then retry.";
+
+/// The `upstream` error for a success status over something that is no answer.
+pub(crate) fn not_an_answer(status: u16, message: String) -> Error {
+    Error::Upstream(ApiFailure {
+        status,
+        codes: Vec::new(),
+        message,
+        hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
+    })
+}
 
 /// Characters of an unexpected body quoted in an error.
 const EXCERPT_CHARS: usize = 80;
@@ -167,12 +177,10 @@ impl ApiReply {
     pub fn error(&self, forbidden_hint: Option<&str>) -> Option<Error> {
         // A success status over something else is no answer at all, not an empty one.
         if let (true, Some(what)) = ((200..300).contains(&self.status), &self.not_an_envelope) {
-            return Some(Error::Upstream(ApiFailure {
-                status: self.status,
-                codes: Vec::new(),
-                message: format!("{}: {what}", self.request),
-                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
-            }));
+            return Some(not_an_answer(
+                self.status,
+                format!("{}: {what}", self.request),
+            ));
         }
         (!self.is_success()).then(|| {
             classify(

@@ -1,9 +1,9 @@
 //! GraphQL Analytics requests and responses (`POST /client/v4/graphql`).
 
-use crate::cloudflare::envelope::{ApiReply, Envelope, NOT_AN_ENVELOPE_HINT, what_came_back};
+use crate::cloudflare::envelope::{ApiReply, Envelope, not_an_answer, what_came_back};
 use crate::error::classify;
 use crate::http::{Request, Response};
-use crate::wit_types::{ApiFailure, Error, GraphqlProblem};
+use crate::wit_types::{Error, GraphqlProblem};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 use std::fmt;
@@ -64,48 +64,33 @@ pub fn parse_capped(
     mut response: Response,
     max_items: usize,
 ) -> Result<Answer, Error> {
-    let parsed = capped_value(&response.body, max_items);
     // A success status over what is not JSON (a proxy's page, a cut-off or non-UTF-8 body) is
     // no answer at all, said as the REST reads say it.
-    if parsed.is_err() {
-        return Err(classify_or(
-            &response,
-            Error::Upstream(ApiFailure {
-                status: response.status,
-                codes: Vec::new(),
-                message: format!(
-                    "{}: {}",
-                    request.describe(),
-                    what_came_back(request.host, &response)
-                ),
-                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
-            }),
-        ));
-    }
+    let mut value = match capped_value(&response.body, max_items) {
+        Ok(value) => value,
+        Err(_) => {
+            let what = what_came_back(request.host, &response);
+            let error = not_an_answer(response.status, format!("{}: {what}", request.describe()));
+            return Err(classify_or(&response, error));
+        }
+    };
     // The body's bytes are not needed once parsed: free them before the tree is worked on
     // (a 5 MiB answer must fit the instance's memory with its tree).
     response.body = Vec::new();
-    let Ok(mut value) = parsed else {
-        return Err(Error::Internal("a parsed body was lost".to_string()));
-    };
     // JSON that is neither a GraphQL body nor an envelope (`[1, 2]`, `{}`) is not an answer.
     if value.get("data").is_none()
         && value.get("errors").is_none()
         && value.get("success").is_none()
     {
-        return Err(classify_or(
-            &response,
-            Error::Upstream(ApiFailure {
-                status: response.status,
-                codes: Vec::new(),
-                message: format!(
-                    "{}: {} answered JSON without data or errors, not a GraphQL response",
-                    request.describe(),
-                    request.host
-                ),
-                hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
-            }),
-        ));
+        let error = not_an_answer(
+            response.status,
+            format!(
+                "{}: {} answered JSON without data or errors, not a GraphQL response",
+                request.describe(),
+                request.host
+            ),
+        );
+        return Err(classify_or(&response, error));
     }
     if value.get("success").is_some() && value.get("data").is_none() {
         let envelope = Envelope::from_owned(value);
