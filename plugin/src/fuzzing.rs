@@ -154,6 +154,7 @@ pub fn graphql_document(data: &[u8]) {
         .unwrap_or_default();
     match graphql_query::check(document, operation, &variables) {
         Ok(checked) => {
+            assert!(document.len() <= graphql_bounds::Bound::Size.limit());
             for used in &checked.datasets {
                 assert!(!used.dataset.starts_with("__"));
                 assert_ne!(used.dataset, "settings");

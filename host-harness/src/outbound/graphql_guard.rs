@@ -11,18 +11,17 @@
 //! - `query` parses as a GraphQL document of operations and fragments only, every operation is a
 //!   query (a document holding a mutation or a subscription is refused even when
 //!   `operationName` picks a query), and the operation to run is unambiguous: `operationName`
-//!   names one, or the document has exactly one.
+//!   names one, or the document has exactly one;
+//! - the document stays within `graphql_bounds`'s size, depth, selections and aliases, the same
+//!   check the plugin makes (so a plugin that skips its own cannot forward a query bomb).
 
-use apollo_parser::{Parser, cst};
+use apollo_parser::cst;
+use graphql_bounds::Refusal;
 use serde::Deserialize;
 use std::fmt;
 
 /// The largest GraphQL request body the host buffers to check; larger ones are refused.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// How deep the parser may nest: far beyond any query the plugin builds, and shallow enough
-/// for a runtime worker's stack.
-const RECURSION_LIMIT: usize = 128;
 
 /// Why a GraphQL request was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +44,9 @@ pub enum GraphqlRefusal {
     NotAQuery {
         kind: &'static str,
     },
+    /// The document passes a bound (size, depth, selections, aliases) or its fragments cannot
+    /// be expanded.
+    OverBounds(Refusal),
     /// Several operations and no `operationName`.
     AmbiguousOperation,
     /// `operationName` names no operation of the document.
@@ -78,6 +80,7 @@ impl fmt::Display for GraphqlRefusal {
                     "the document contains a {kind}: only queries are allowed"
                 )
             }
+            GraphqlRefusal::OverBounds(refusal) => refusal.fmt(f),
             GraphqlRefusal::AmbiguousOperation => {
                 f.write_str("the document has several operations and no operationName")
             }
@@ -150,7 +153,7 @@ pub fn check_body(body: &[u8]) -> Result<(), GraphqlRefusal> {
 /// Checks a GraphQL document: operations and fragments only, every operation a query, and the
 /// operation to run unambiguous.
 pub fn check_document(query: &str, operation_name: Option<&str>) -> Result<(), GraphqlRefusal> {
-    let tree = Parser::new(query).recursion_limit(RECURSION_LIMIT).parse();
+    let tree = graphql_bounds::parse(query).map_err(GraphqlRefusal::OverBounds)?;
     if let Some(e) = tree.errors().next() {
         return Err(GraphqlRefusal::Unparsable(format!(
             "{} at character {}",
@@ -178,6 +181,7 @@ pub fn check_document(query: &str, operation_name: Option<&str>) -> Result<(), G
             _ => return Err(GraphqlRefusal::NotExecutable),
         }
     }
+    graphql_bounds::check(&tree.document()).map_err(GraphqlRefusal::OverBounds)?;
     match operation_name {
         _ if names.is_empty() => Err(GraphqlRefusal::NoOperation),
         Some(wanted) if names.iter().any(|n| n.as_deref() == Some(wanted)) => Ok(()),
@@ -279,6 +283,44 @@ mod tests {
             check_document(&deep, None),
             Err(GraphqlRefusal::Unparsable(_))
         ));
+    }
+
+    #[test]
+    fn documents_past_the_shared_bounds_are_refused_before_they_are_sent() {
+        use graphql_bounds::Bound;
+        let mut bomb = String::from("query { viewer { ...F19 } } fragment F0 on T { a }");
+        for i in 1..20 {
+            bomb.push_str(&format!(
+                " fragment F{i} on T {{{} }}",
+                format!(" ...F{}", i - 1).repeat(10)
+            ));
+        }
+        let over = |bound: Bound, value: usize| {
+            Err(GraphqlRefusal::OverBounds(Refusal::Exceeded {
+                bound,
+                value,
+            }))
+        };
+        let limit = Bound::Selections.limit();
+        assert_eq!(
+            check_document(&bomb, None),
+            over(Bound::Selections, limit + 1)
+        );
+        let depth = Bound::Depth.limit() + 1;
+        let deep = format!(
+            "{{ {}x{} }}",
+            "a { ".repeat(depth - 1),
+            " }".repeat(depth - 1)
+        );
+        assert_eq!(check_document(&deep, None), over(Bound::Depth, depth));
+        let long = format!("{{ a }}{}", " ".repeat(Bound::Size.limit()));
+        assert_eq!(check_document(&long, None), over(Bound::Size, long.len()));
+        assert_eq!(
+            check_document("{ ...F } fragment F on T { ...F }", None),
+            Err(GraphqlRefusal::OverBounds(Refusal::FragmentCycle(
+                "F".into()
+            )))
+        );
     }
 
     #[test]

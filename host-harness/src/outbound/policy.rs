@@ -78,6 +78,7 @@ impl DenyReason {
             DenyReason::UserInfoInAuthority => "user_info_in_authority",
             DenyReason::MethodNotAllowed { .. } => "method_not_allowed",
             DenyReason::GraphqlRefused(GraphqlRefusal::TooLarge { .. }) => "graphql_body_too_large",
+            DenyReason::GraphqlRefused(GraphqlRefusal::OverBounds(_)) => "graphql_over_bounds",
             DenyReason::GraphqlRefused(_) => "graphql_not_a_query",
             DenyReason::AddressNotAllowed { .. } => "address_not_allowed",
             DenyReason::TooManyRequests { .. } => "too_many_requests",

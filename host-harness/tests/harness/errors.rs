@@ -302,9 +302,13 @@ fn verify_without_network_says_what_failed_in_words() {
 async fn a_graphql_body_past_the_hosts_limit_says_its_size() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let session = Session::spawn(crate::common::cf_harness_on(&fake, ALL), &[]).await;
-    let query = format!("{{ viewer {{ budget }} }}\n#{}\n", "x".repeat(1_200_000));
+    // The query is within the plugin's bounds; its variables take the body past the host's.
     let result = session
-        .call("graphql_query", json!({ "query": query }))
+        .call(
+            "graphql_query",
+            json!({ "query": "query Q($pad: String) { viewer { budget } }",
+                    "variables": { "pad": "x".repeat(1_200_000) } }),
+        )
         .await;
     let error = tool_error(&result);
     assert_eq!(error["kind"], "denied-by-host", "{error}");
@@ -317,6 +321,39 @@ async fn a_graphql_body_past_the_hosts_limit_says_its_size() {
             .iter()
             .all(|r| !r.path.ends_with("/graphql")),
         "the refused body never reached the fake"
+    );
+    session.finish().await;
+}
+
+#[tokio::test]
+async fn a_graphql_fragment_bomb_is_refused_before_it_is_sent_naming_its_bound() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::spawn(crate::common::cf_harness_on(&fake, ALL), &[]).await;
+    // Twenty fragments, each spreading the one before ten times: 10^20 fields once expanded.
+    let mut bomb = String::from("query { viewer { ...F19 } } fragment F0 on T { a }");
+    for i in 1..20 {
+        let spreads = format!(" ...F{}", i - 1).repeat(10);
+        bomb.push_str(&format!(" fragment F{i} on T {{{spreads} }}"));
+    }
+    let too_deep = format!("{{ {}x{} }}", "a { ".repeat(16), " }".repeat(16));
+    for (query, bound, value) in [(bomb, "selections", "2001"), (too_deep, "depth", "17")] {
+        let result = session
+            .call("graphql_query", json!({ "query": query }))
+            .await;
+        let error = tool_error(&result);
+        assert_eq!(error["kind"], "invalid-input", "{error}");
+        assert_eq!(error["field"], "query", "{error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(bound) && message.contains(value),
+            "{message}"
+        );
+    }
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/graphql")),
+        "no refused query reached the fake"
     );
     session.finish().await;
 }

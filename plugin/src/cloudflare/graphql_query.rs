@@ -1,11 +1,12 @@
-//! Reading a user's GraphQL document before it is sent: only query operations pass, the scope
-//! tags it declares are found, and the datasets it reads are listed with their time ranges so
+//! Reading a user's GraphQL document before it is sent: only query operations within
+//! `graphql_bounds`'s bounds pass (the host's guard applies the same), the scope tags it declares
+//! are found, and the datasets it reads are listed with their time ranges so
 //! they can be checked against the datasets' limits.
 
 use crate::error::invalid;
 use crate::time;
 use crate::wit_types::Error;
-use apollo_parser::{Parser, cst};
+use apollo_parser::cst;
 use serde_json::{Map, Value};
 
 /// What a query reads: one entry per dataset selected under `viewer.zones` / `viewer.accounts`.
@@ -35,7 +36,8 @@ pub fn check(
     operation_name: Option<&str>,
     variables: &Map<String, Value>,
 ) -> Result<Checked, Error> {
-    let tree = Parser::new(query).parse();
+    let tree =
+        graphql_bounds::parse(query).map_err(|refusal| invalid("query", refusal.to_string()))?;
     if let Some(e) = tree.errors().next() {
         return Err(invalid(
             "query",
@@ -77,6 +79,8 @@ pub fn check(
             }
         }
     }
+    graphql_bounds::check(&tree.document())
+        .map_err(|refusal| invalid("query", refusal.to_string()))?;
     let name_of = |op: &cst::OperationDefinition| op.name().map(|n| n.text().to_string());
     let op = match operation_name {
         Some(wanted) => operations

@@ -23,8 +23,11 @@ pub fn schema() -> &'static Valid<Schema> {
     })
 }
 
-/// Parses, validates and coerces the variables of one request as Cloudflare would.
+/// Parses, validates and coerces the variables of one request as Cloudflare would, and checks
+/// it is within the bounds the host's guard holds every query to.
 pub fn assert_valid(query: &str, variables: &Value) {
+    let tree = graphql_bounds::parse(query).expect("within the size bound");
+    graphql_bounds::check(&tree.document()).unwrap_or_else(|e| panic!("{query}\n{e}"));
     let doc = ExecutableDocument::parse_and_validate(schema(), query, "query.graphql")
         .unwrap_or_else(|e| panic!("{query}\n{}", e.errors));
     let operation = doc.operations.get(None).expect("one operation");

@@ -69,6 +69,16 @@ fn assert_token_only_sent_to_the_api(fake: &FakeCloudflare) {
 
 const GRAPHQL_URL: &str = "https://api.cloudflare.com/client/v4/graphql";
 
+/// Twenty fragments, each spreading the one before ten times.
+fn fragment_bomb() -> String {
+    let mut query = String::from("query { viewer { ...F19 } } fragment F0 on T { a }");
+    for i in 1..20 {
+        let spreads = format!(" ...F{}", i - 1).repeat(10);
+        query.push_str(&format!(" fragment F{i} on T {{{spreads} }}"));
+    }
+    query
+}
+
 fn graphql_post(body: &str) -> Value {
     json!({
         "method": "POST",
@@ -481,6 +491,9 @@ async fn graphql_mutations_subscriptions_and_unreadable_bodies_are_refused_by_th
             )),
             "graphql_body_too_large",
         ),
+        // A query bomb the plugin would have refused: twenty fragments, each spreading the one
+        // before ten times (10^20 fields once expanded).
+        (graphql_post(&json!({ "query": fragment_bomb() }).to_string()), "graphql_over_bounds"),
         // Nor through the URL.
         (
             json!({ "method": "GET", "url": format!("{GRAPHQL_URL}?query=mutation%7Bpurge%7D") }),
