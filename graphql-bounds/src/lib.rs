@@ -16,7 +16,6 @@
 //! too: a server would refuse it as well, and the walk must end.
 
 use apollo_parser::{Parser, SyntaxTree, cst};
-use std::collections::HashMap;
 use std::fmt;
 
 /// One bound on a document, with its limit.
@@ -140,16 +139,16 @@ pub fn parse(query: &str) -> Result<SyntaxTree, Refusal> {
 /// Checks every operation of a parsed document against the bounds (each operation has its own
 /// budget: a server runs one).
 pub fn check(document: &cst::Document) -> Result<(), Refusal> {
-    let mut fragments = HashMap::new();
+    // A list, not a map: the size bound keeps it to a few thousand, and a map's code would
+    // cost the component kilobytes.
+    let mut fragments: Fragments = Vec::new();
     for definition in document.definitions() {
         if let cst::Definition::FragmentDefinition(fragment) = definition {
             let name = fragment_name(fragment.fragment_name());
-            if fragments
-                .insert(name.clone(), fragment.selection_set())
-                .is_some()
-            {
+            if find(&fragments, &name).is_some() {
                 return Err(Refusal::DuplicateFragment(name));
             }
+            fragments.push((name, fragment.selection_set()));
         }
     }
     for definition in document.definitions() {
@@ -158,6 +157,15 @@ pub fn check(document: &cst::Document) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// The document's fragments: name and selection set.
+type Fragments = Vec<(String, Option<cst::SelectionSet>)>;
+
+fn find<'a>(fragments: &'a Fragments, name: &str) -> Option<&'a Option<cst::SelectionSet>> {
+    fragments
+        .iter()
+        .find_map(|(defined, set)| (defined == name).then_some(set))
 }
 
 fn fragment_name(name: Option<cst::FragmentName>) -> String {
@@ -186,10 +194,7 @@ impl Frame {
 
 /// Walks one operation with an explicit stack (a long chain of fragments must not exhaust the
 /// call stack), counting against the budget as it goes.
-fn check_operation(
-    set: Option<cst::SelectionSet>,
-    fragments: &HashMap<String, Option<cst::SelectionSet>>,
-) -> Result<(), Refusal> {
+fn check_operation(set: Option<cst::SelectionSet>, fragments: &Fragments) -> Result<(), Refusal> {
     let Some(set) = set else { return Ok(()) };
     let mut stack = vec![Frame::of(&set, 1, false)];
     // The fragments being expanded on the current path, innermost last.
@@ -231,7 +236,7 @@ fn check_operation(
             }
             cst::Selection::FragmentSpread(spread) => {
                 let name = fragment_name(spread.fragment_name());
-                let Some(definition) = fragments.get(&name) else {
+                let Some(definition) = find(fragments, &name) else {
                     return Err(Refusal::UnknownFragment(name));
                 };
                 if path.contains(&name) {
