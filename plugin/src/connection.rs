@@ -92,8 +92,8 @@ pub fn parse_services<'a>(
                 return Err(invalid(
                     field,
                     format!(
-                        "unknown service {:?}; accepted: {}",
-                        name.trim(),
+                        "unknown service {}; accepted: {}",
+                        crate::input::quote(name.trim()),
                         catalog::accepted_service_names()
                     ),
                 ));

@@ -96,7 +96,9 @@ pub fn message(error: &Error) -> String {
         | Error::DeniedByHost(m)
         | Error::Transport(m)
         | Error::Internal(m) => m.clone(),
-        Error::ServiceDisabled(s) => format!("the service {s:?} is not enabled"),
+        Error::ServiceDisabled(s) => {
+            format!("the service {} is not enabled", crate::names::name(*s))
+        }
         Error::Unauthorized(f)
         | Error::Forbidden(f)
         | Error::NotFound(f)

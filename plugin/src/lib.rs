@@ -68,6 +68,7 @@ mod exports;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod input;
 pub mod json;
 pub mod names;
 pub mod punycode;

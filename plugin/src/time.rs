@@ -180,8 +180,12 @@ pub fn resolve_range(
                 midnight
             });
         }
-        parse_rfc3339(text)
-            .ok_or_else(|| problem(field, format!("{text:?} is not a time: {ACCEPTED}")))
+        parse_rfc3339(text).ok_or_else(|| {
+            problem(
+                field,
+                format!("{} is not a time: {ACCEPTED}", crate::input::quote(text)),
+            )
+        })
     };
     let until = match until {
         Some(text) if !text.trim().is_empty() => point("range.until", text, now, true)?,

@@ -302,12 +302,16 @@ fn verify_without_network_says_what_failed_in_words() {
 async fn a_graphql_body_past_the_hosts_limit_says_its_size() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let session = Session::spawn(crate::common::cf_harness_on(&fake, ALL), &[]).await;
-    // The query is within the plugin's bounds; its variables take the body past the host's.
+    // The query and its variables are each within the plugin's bounds (64 KiB, 1 MiB);
+    // together they take the body past the host's 1 MiB.
+    let query = format!(
+        "query Q($pad: String) {{ viewer {{ budget }} }}\n#{}\n",
+        "x".repeat(40_000)
+    );
     let result = session
         .call(
             "graphql_query",
-            json!({ "query": "query Q($pad: String) { viewer { budget } }",
-                    "variables": { "pad": "x".repeat(1_200_000) } }),
+            json!({ "query": query, "variables": { "pad": "x".repeat(1_040_000) } }),
         )
         .await;
     let error = tool_error(&result);

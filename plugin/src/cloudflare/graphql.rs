@@ -21,6 +21,36 @@ pub struct Answer {
     pub problems: Vec<GraphqlProblem>,
 }
 
+/// How many `errors[]` entries an answer keeps, and how much of each message: an upstream that
+/// answers a thousand errors, or one that quotes a whole query back, stays a readable error.
+const MAX_PROBLEMS: usize = 20;
+const MAX_PROBLEM_CHARS: usize = 1000;
+
+/// A message cut to [`MAX_PROBLEM_CHARS`] characters, saying how much was left out.
+fn bounded_message(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut kept: String = chars.by_ref().take(MAX_PROBLEM_CHARS).collect();
+    let rest = chars.count();
+    if rest > 0 {
+        kept.push_str(&format!("… ({rest} more characters)"));
+    }
+    kept
+}
+
+/// The `errors[]` entries, at most [`MAX_PROBLEMS`] of them and a last one that counts the rest.
+fn problems(list: &[Value]) -> Vec<GraphqlProblem> {
+    let mut kept: Vec<GraphqlProblem> = list.iter().take(MAX_PROBLEMS).map(problem).collect();
+    if list.len() > MAX_PROBLEMS {
+        kept.push(GraphqlProblem {
+            message: format!("{} more errors left out", list.len() - MAX_PROBLEMS),
+            path: Vec::new(),
+            code: None,
+            hint: None,
+        });
+    }
+    kept
+}
+
 /// One `errors[]` entry, read field by field (a `null` message must not lose the code).
 fn problem(raw: &Value) -> GraphqlProblem {
     let path = raw
@@ -29,6 +59,7 @@ fn problem(raw: &Value) -> GraphqlProblem {
         .map(|parts| {
             parts
                 .iter()
+                .take(MAX_PROBLEMS)
                 .map(|p| match p {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -37,16 +68,16 @@ fn problem(raw: &Value) -> GraphqlProblem {
         })
         .unwrap_or_default();
     GraphqlProblem {
-        message: raw
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        message: bounded_message(
+            raw.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ),
         path,
         code: raw
             .pointer("/extensions/code")
             .and_then(Value::as_str)
-            .map(str::to_string),
+            .map(bounded_message),
         hint: None,
     }
 }
@@ -123,7 +154,7 @@ pub fn parse_capped(
     let problems = value
         .get("errors")
         .and_then(Value::as_array)
-        .map(|list| list.iter().map(problem).collect())
+        .map(|list| problems(list))
         .unwrap_or_default();
     Ok(Answer {
         // Taken, not cloned: the data is most of the tree.
@@ -456,6 +487,21 @@ mod tests {
         )
         .expect("graphql body");
         assert_eq!(a.problems[0].code.as_deref(), Some("budget"));
+    }
+
+    #[test]
+    fn many_or_long_errors_are_kept_bounded() {
+        let errors: Vec<Value> = (0..50)
+            .map(|i| json!({ "message": format!("{i} {}", "x".repeat(100_000)), "path": ["viewer"] }))
+            .collect();
+        let body = json!({ "data": null, "errors": errors }).to_string();
+        let a = answer(200, &body).expect("an answer with errors");
+        assert_eq!(a.problems.len(), MAX_PROBLEMS + 1);
+        assert!(a.problems[..MAX_PROBLEMS].iter().all(|p| {
+            p.message.chars().count() < MAX_PROBLEM_CHARS + 40
+                && p.message.ends_with("more characters)")
+        }));
+        assert_eq!(a.problems[MAX_PROBLEMS].message, "30 more errors left out");
     }
 
     #[test]

@@ -89,7 +89,10 @@ pub fn check(
             .ok_or_else(|| {
                 invalid(
                     "operation-name",
-                    format!("no operation named {wanted:?} in the document"),
+                    format!(
+                        "no operation named {} in the document",
+                        crate::input::quote(wanted)
+                    ),
                 )
             })?,
         None if operations.len() == 1 => operations.remove(0),

@@ -178,7 +178,10 @@ fn not_a_zone_of(zone: &str, account_id: &str) -> Error {
     Error::NotFound(ApiFailure {
         status: 404,
         codes: Vec::new(),
-        message: format!("{zone:?} is not a zone of account {account_id} that this token can read"),
+        message: format!(
+            "{} is not a zone of account {account_id} that this token can read",
+            crate::input::quote(zone)
+        ),
         hint: Some(
             "Check the spelling (list-zones with name-match contains finds near names), that the \
              zone is in this account, and that the token's Zone Resources include it."

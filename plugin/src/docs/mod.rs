@@ -231,10 +231,14 @@ pub fn read(
                 return Err(invalid(
                     "section",
                     if names.is_empty() {
-                        format!("no section {wanted:?}: this page has no headings")
+                        format!(
+                            "no section {}: this page has no headings",
+                            crate::input::quote(wanted)
+                        )
                     } else {
                         format!(
-                            "no section {wanted:?} on this page; sections: {}",
+                            "no section {} on this page; sections: {}",
+                            crate::input::quote(wanted),
                             names.join(", ")
                         )
                     },
@@ -275,7 +279,7 @@ pub fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::search::{MAX_QUERY_CHARS, PRODUCT_HINTS, choose_products};
+    use super::search::{PRODUCT_HINTS, choose_products};
     use super::*;
     use crate::http::Response;
     use crate::http::testing::Queued;
@@ -413,7 +417,7 @@ Grey cloud.
             field(search(&transport, &mut cache, "  ", None, None)),
             "query"
         );
-        let long = "x".repeat(MAX_QUERY_CHARS + 1);
+        let long = "x".repeat(crate::input::Text::Words.max_chars() + 1);
         assert_eq!(
             field(search(&transport, &mut cache, &long, None, None)),
             "query"

@@ -8,10 +8,10 @@ use super::{
 };
 use crate::error::invalid;
 use crate::http::Transport;
+use crate::input::{self, Text};
 use crate::wit_docs::{DocHit, SearchResult};
 use crate::wit_types::Error;
 
-pub(super) const MAX_QUERY_CHARS: usize = 500;
 /// Products opened for one search when none is given: enough for a question that spans two
 /// products ("DNS analytics GraphQL"), few enough to stay a handful of requests.
 const PRODUCTS_PER_SEARCH: usize = 3;
@@ -115,12 +115,7 @@ pub fn search(
             "give a question or keywords, for example \"create an API token\"",
         ));
     }
-    if query_text.chars().count() > MAX_QUERY_CHARS {
-        return Err(invalid(
-            "query",
-            format!("at most {MAX_QUERY_CHARS} characters"),
-        ));
-    }
+    input::within("query", query_text, Text::Words)?;
     let terms = rank::query_terms(query_text);
     if terms.is_empty() {
         return Err(invalid("query", "give words or numbers to search for"));
@@ -141,7 +136,11 @@ pub fn search(
             let slugs: Vec<&str> = all.iter().map(|p| p.slug.as_str()).collect();
             invalid(
                 "product",
-                format!("no product {wanted:?}; products: {}", slugs.join(", ")),
+                format!(
+                    "no product {}; products: {}",
+                    crate::input::quote(wanted),
+                    slugs.join(", ")
+                ),
             )
         })?],
         None => {

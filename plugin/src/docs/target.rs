@@ -34,8 +34,12 @@ pub fn page_target(input: &str) -> Result<PageTarget, Error> {
     };
     let without_query = without_fragment.split('?').next().unwrap_or_default();
     let path = path_on_docs_host(without_query)?;
-    check_path(&path)
-        .map_err(|why| invalid(FIELD, format!("{path:?} is not a docs path: {why}")))?;
+    check_path(&path).map_err(|why| {
+        invalid(
+            FIELD,
+            format!("{} is not a docs path: {why}", crate::input::quote(&path)),
+        )
+    })?;
 
     let fetch_path = if path.ends_with("/llms.txt") {
         path.clone()
@@ -50,8 +54,12 @@ pub fn page_target(input: &str) -> Result<PageTarget, Error> {
     };
     // Dropping `index.md` or `.md` can leave a `.` or `..` segment (`/dns/.index.md`,
     // `/dns/...md`): the path fetched must pass the same rules as the path given.
-    check_path(&fetch_path)
-        .map_err(|why| invalid(FIELD, format!("{path:?} is not a docs page: {why}")))?;
+    check_path(&fetch_path).map_err(|why| {
+        invalid(
+            FIELD,
+            format!("{} is not a docs page: {why}", crate::input::quote(&path)),
+        )
+    })?;
     let url = match fetch_path.strip_suffix("index.md") {
         Some(page) => format!("https://{DOCS_HOST}{page}"),
         None => format!("https://{DOCS_HOST}{fetch_path}"),

@@ -4,6 +4,7 @@ use crate::Component;
 use crate::docs::{self, DocsCache};
 use crate::exports::service;
 use crate::http::WasiTransport;
+use crate::input::{self, Text};
 use crate::wit_docs::{DocPage, Guest, ProductList, SearchResult};
 use crate::wit_types::{Error, Service};
 use std::sync::{LazyLock, Mutex};
@@ -27,7 +28,10 @@ impl Guest for Component {
         product: Option<String>,
         limit: Option<u32>,
     ) -> Result<SearchResult, Error> {
-        with_service(|t, cache| docs::search(t, cache, &query, product.as_deref(), limit))
+        with_service(|t, cache| {
+            input::within_opt("product", &product, Text::Identifier)?;
+            docs::search(t, cache, &query, product.as_deref(), limit)
+        })
     }
 
     fn read_doc(
@@ -35,6 +39,10 @@ impl Guest for Component {
         section: Option<String>,
         max_bytes: Option<u32>,
     ) -> Result<DocPage, Error> {
-        with_service(|t, cache| docs::read(t, cache, &url_or_path, section.as_deref(), max_bytes))
+        with_service(|t, cache| {
+            input::within("url-or-path", &url_or_path, Text::Url)?;
+            input::within_opt("section", &section, Text::Identifier)?;
+            docs::read(t, cache, &url_or_path, section.as_deref(), max_bytes)
+        })
     }
 }

@@ -5,6 +5,7 @@ use crate::cloudflare::schema_index::{self, SchemaIndex};
 use crate::error::invalid;
 use crate::exports::service;
 use crate::http::WasiTransport;
+use crate::input::{self, Text};
 use crate::time;
 use crate::wit_analytics::{
     FirewallReport, FirewallRequest, Guest, HitKind, Limits, QueryRequest, QueryResult, SchemaHit,
@@ -49,12 +50,18 @@ fn schema<'a>(
 impl Guest for Component {
     fn query(request: QueryRequest) -> Result<QueryResult, Error> {
         with_service(|t, s, account| {
+            input::within("query", &request.query, Text::Query)?;
+            input::within_opt("variables", &request.variables, Text::Variables)?;
+            input::within_opt("operation-name", &request.operation_name, Text::Identifier)?;
+            input::within_opt("zone", &request.zone, Text::Name)?;
             analytics::query(t, &mut s.cache, account, &request, time::now_unix())
         })
     }
 
     fn dataset_limits(dataset: String, zone: Option<String>) -> Result<Limits, Error> {
         with_service(|t, s, account| {
+            input::within("dataset", &dataset, Text::Identifier)?;
+            input::within_opt("zone", &zone, Text::Name)?;
             analytics::dataset_limits(t, &mut s.cache, account, &dataset, zone.as_deref())
         })
     }
@@ -66,6 +73,7 @@ impl Guest for Component {
                 "give a word, for example country, cache or firewall",
             ));
         }
+        input::within("words", &words, Text::Words)?;
         let limit = limit.unwrap_or(20);
         if !(1..=200).contains(&limit) {
             return Err(invalid("limit", "must be between 1 and 200"));
@@ -85,6 +93,7 @@ impl Guest for Component {
     }
 
     fn describe_type(name: String) -> Result<TypeDescription, Error> {
+        input::within("name", &name, Text::Identifier)?;
         with_service(|t, s, _| {
             let (index, from_cache) = schema(t, s)?;
             let Some(found) = index.describe(name.trim()) else {
@@ -92,7 +101,8 @@ impl Guest for Component {
                 return Err(invalid(
                     "name",
                     format!(
-                        "no type {name:?} in the schema{}",
+                        "no type {} in the schema{}",
+                        input::quote(&name),
                         if close.is_empty() {
                             String::new()
                         } else {
@@ -107,18 +117,26 @@ impl Guest for Component {
 
     fn http_traffic(request: TrafficRequest) -> Result<TrafficSummary, Error> {
         with_service(|t, s, account| {
+            input::within_opt("zone", &request.zone, Text::Name)?;
+            input::range_within(&request.range)?;
             analytics::http_traffic(t, &mut s.cache, account, &request, time::now_unix())
         })
     }
 
     fn top_http(request: TopRequest) -> Result<TopReport, Error> {
         with_service(|t, s, account| {
+            input::within_opt("zone", &request.zone, Text::Name)?;
+            input::range_within(&request.range)?;
+            input::within_opt("host", &request.host, Text::Name)?;
             analytics::top_http(t, &mut s.cache, account, &request, time::now_unix())
         })
     }
 
     fn firewall_events(request: FirewallRequest) -> Result<FirewallReport, Error> {
         with_service(|t, s, account| {
+            input::within_opt("zone", &request.zone, Text::Name)?;
+            input::range_within(&request.range)?;
+            input::within_opt("action", &request.action, Text::Identifier)?;
             analytics::firewall_events(t, &mut s.cache, account, &request, time::now_unix())
         })
     }

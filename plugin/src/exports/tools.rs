@@ -1,5 +1,6 @@
 //! The `tools` exports: the route table in [`crate::tools`] as MCP-style tools.
 
+use crate::input::{self, Text};
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
 use crate::{Component, tools};
@@ -18,6 +19,8 @@ impl Guest for Component {
     }
 
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
+        input::within("name", &name, Text::Identifier)?;
+        input::within("arguments", &arguments_json, Text::Arguments)?;
         tools::call(&name, &arguments_json).map(|result| result.to_string())
     }
 }

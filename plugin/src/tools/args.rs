@@ -99,7 +99,8 @@ pub fn pick<T: VariantArray + Copy + Into<&'static str>>(
             invalid(
                 field,
                 format!(
-                    "unknown value {text:?}; allowed: {}",
+                    "unknown value {}; allowed: {}",
+                    crate::input::quote(text),
                     names::all::<T>().join(", ")
                 ),
             )

@@ -72,8 +72,8 @@ fn search_schema() -> Value {
         r#"{
                         "type": "object",
                         "properties": {
-                            "query": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A question or keywords." },
-                            "product": { "type": "string", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
+                            "query": { "type": "string", "minLength": 1, "maxLength": "$words_chars", "description": "A question or keywords." },
+                            "product": { "type": "string", "maxLength": "$identifier_chars", "description": "Only this product: its slug (dns, analytics, fundamentals, workers, ...) or name; see docs_products." },
                             "limit": { "type": "integer", "minimum": 1, "maximum": "$max", "default": "$default", "description": "How many pages to return." }
                         },
                         "required": ["query"],
@@ -91,8 +91,8 @@ fn read_schema() -> Value {
         r#"{
                         "type": "object",
                         "properties": {
-                            "url": { "type": "string", "minLength": 1, "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
-                            "section": { "type": "string", "description": "Only the section under this heading (its text or anchor)." },
+                            "url": { "type": "string", "minLength": 1, "maxLength": "$url_chars", "description": "Page URL, path, or index.md URL on developers.cloudflare.com; a #anchor selects a section." },
+                            "section": { "type": "string", "maxLength": "$identifier_chars", "description": "Only the section under this heading (its text or anchor)." },
                             "max_bytes": { "type": "integer", "minimum": "$min", "maximum": "$max", "default": "$default", "description": "Cut the Markdown above this size." }
                         },
                         "required": ["url"],

@@ -81,6 +81,7 @@ fn connect_schema() -> Value {
                 "account_id": {
                     "type": "string",
                     "description": "The Cloudflare account ID: 32 hexadecimal characters.",
+                    "maxLength": "$identifier_chars",
                     "pattern": "^\\s*[0-9a-fA-F]{32}\\s*$"
                 },
                 "enabled_services": {

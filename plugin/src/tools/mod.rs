@@ -57,7 +57,11 @@ pub fn call(name: &str, arguments_json: &str) -> Result<Value, Error> {
         let known: Vec<&str> = listed().map(|r| r.name).collect();
         return Err(invalid(
             "name",
-            format!("unknown tool {name:?}; available: {}", known.join(", ")),
+            format!(
+                "unknown tool {}; available: {}",
+                crate::input::quote(name),
+                known.join(", ")
+            ),
         ));
     };
     if let (Some(service), Ok(connection)) = (route.service, connection::current())
@@ -100,6 +104,41 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    /// Every string schema at any depth: its path, and whether it lists its values or bounds
+    /// its length.
+    fn strings(schema: &Value, path: &str, out: &mut Vec<(String, bool)>) {
+        let is_string = match &schema["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if is_string {
+            let bounded = schema["enum"].is_array() || schema["maxLength"].is_u64();
+            out.push((path.to_string(), bounded));
+        }
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            strings(property, &format!("{path}.{name}"), out);
+        }
+        if schema["items"].is_object() {
+            strings(&schema["items"], &format!("{path}[]"), out);
+        }
+    }
+
+    #[test]
+    fn every_string_argument_has_a_maximum_length() {
+        let mut found = Vec::new();
+        for tool in routes() {
+            strings(&(tool.schema)(), tool.name, &mut found);
+        }
+        assert!(found.len() > 30, "the walk reaches the strings: {found:?}");
+        let unbounded: Vec<&String> = found
+            .iter()
+            .filter(|(_, bounded)| !bounded)
+            .map(|(path, _)| path)
+            .collect();
+        assert!(unbounded.is_empty(), "no maxLength or enum: {unbounded:?}");
     }
 
     #[test]
@@ -154,7 +193,9 @@ mod tests {
                 "zone" | "host" => "example.com",
                 "since" => "24h",
                 "until" => "1h",
-                "query" if schema["maxLength"].is_u64() => "create an API token",
+                "query" if schema["maxLength"] == crate::input::Text::Words.max_chars() => {
+                    "create an API token"
+                }
                 "query" => "query { viewer { zones { zoneTag } } }",
                 "dataset" => "httpRequestsAdaptiveGroups",
                 "name" => "ZoneHttpRequestsAdaptiveGroups",

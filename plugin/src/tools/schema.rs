@@ -7,6 +7,7 @@
 //! cases here. `pattern` is left to the parsers, which check those values themselves.
 
 use crate::error::invalid;
+use crate::input::{self, Text};
 use crate::tools::args::fold;
 use crate::wit_types::Error;
 use serde_json::{Map, Value};
@@ -34,13 +35,16 @@ pub const KEYWORDS: &[&str] = &[
 
 /// A tool schema written as JSON text (kept as data rather than as the code `json!` expands
 /// to), with each string value `"$name"` replaced by the value `fill` gives for it: the parts
-/// computed from the code's own constants, such as enum lists and limits.
+/// computed from the code's own constants, such as enum lists and limits. The strings' maximum
+/// lengths (`"$name_chars"`, …: [`Text::placeholder`]) are filled in every schema.
 pub fn from_text(text: &str, fill: &[(&str, Value)]) -> Value {
     fn substitute(value: &mut Value, fill: &[(&str, Value)]) {
         match value {
             Value::String(s) if s.starts_with('$') => {
                 if let Some((_, v)) = fill.iter().find(|(name, _)| *name == s.as_str()) {
                     *value = v.clone();
+                } else if let Some(text) = Text::ALL.iter().find(|t| t.placeholder() == s) {
+                    *value = Value::from(text.max_chars());
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, fill)),
@@ -100,7 +104,13 @@ fn check(schema: &Value, value: &Value, path: &str) -> Result<(), Error> {
             .collect();
         return Err(invalid(
             &field_name(path),
-            format!("unknown value {value}; allowed: {}", names.join(", ")),
+            format!(
+                "unknown value {}; allowed: {}",
+                value
+                    .as_str()
+                    .map_or_else(|| input::quote(&value.to_string()), input::quote),
+                names.join(", ")
+            ),
         ));
     }
     match value {

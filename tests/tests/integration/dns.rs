@@ -677,3 +677,48 @@ async fn each_failure_maps_to_its_error() {
         "{e:?}"
     );
 }
+
+/// A name far past any DNS name is refused before anything is sent, through the typed exports
+/// and the tools alike, and the refusal does not quote it back whole.
+#[tokio::test]
+async fn a_name_past_its_documented_maximum_is_refused_unsent_and_unechoed() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut instance = dns_instance(&fake).await;
+    let long = "a".repeat(70_000);
+    let e = instance
+        .get_zone(&long)
+        .await
+        .expect("no trap")
+        .expect_err("refused");
+    assert_eq!(invalid_field(&e), Some("zone"), "{e:?}");
+    let e = instance
+        .dns_records(&dns::RecordQuery {
+            zone: ZONE_ID.into(),
+            record_type: None,
+            name: Some(long.clone()),
+            page: None,
+            per_page: None,
+        })
+        .await
+        .expect("no trap")
+        .expect_err("refused");
+    assert_eq!(invalid_field(&e), Some("name"), "{e:?}");
+    for (name, args, field) in [
+        ("dns_get_zone", json!({ "zone": long }), "zone"),
+        (
+            "dns_records",
+            json!({ "zone": ZONE_NAME, "name": long }),
+            "name",
+        ),
+        ("dns_report", json!({ "zone": long }), "zone"),
+        ("dns_list_zones", json!({ "status": long }), "status"),
+    ] {
+        let e = tool(&mut instance, name, args).await.expect_err("refused");
+        assert_eq!(invalid_field(&e), Some(field), "{name}: {e:?}");
+        let PluginError::InvalidInput(problem) = &e else {
+            unreachable!()
+        };
+        assert!(problem.message.len() < 400, "{name}: {}", problem.message);
+    }
+    assert!(fake.requests().is_empty(), "nothing was sent");
+}

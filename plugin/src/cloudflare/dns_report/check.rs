@@ -161,7 +161,10 @@ pub(super) fn check_filter(
                     _ => {
                         return Err(invalid(
                             "filters",
-                            format!("{name} is 1 (yes) or 0 (no), not {value:?}"),
+                            format!(
+                                "{name} is 1 (yes) or 0 (no), not {}",
+                                crate::input::quote(value)
+                            ),
                         ));
                     }
                 }
@@ -172,7 +175,7 @@ pub(super) fn check_filter(
                 _ => {
                     return Err(invalid(
                         "filters",
-                        format!("ip-version is 4 or 6, not {value:?}"),
+                        format!("ip-version is 4 or 6, not {}", crate::input::quote(value)),
                     ));
                 }
             },
@@ -181,7 +184,7 @@ pub(super) fn check_filter(
                 _ => {
                     return Err(invalid(
                         "filters",
-                        format!("protocol is UDP or TCP, not {value:?}"),
+                        format!("protocol is UDP or TCP, not {}", crate::input::quote(value)),
                     ));
                 }
             },
@@ -189,7 +192,12 @@ pub(super) fn check_filter(
             Dimension::ResponseCode | Dimension::QueryType => value.to_ascii_uppercase(),
             // Cloudflare counts names as DNS carries them: internationalized ones in ASCII.
             Dimension::QueryName => crate::punycode::to_ascii(value.trim_end_matches('.'))
-                .ok_or_else(|| invalid("filters", format!("{value:?} is not a valid name")))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "filters",
+                        format!("{} is not a valid name", crate::input::quote(value)),
+                    )
+                })?,
             _ => value.to_string(),
         };
         if normalized.is_empty() {

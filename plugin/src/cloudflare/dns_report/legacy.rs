@@ -36,8 +36,9 @@ pub(super) fn legacy_filter(f: &DimensionFilter, only_filter: bool) -> Result<St
             return Err(invalid(
                 "filters",
                 format!(
-                    "the legacy REST report cannot filter on {v:?} (it contains filter syntax); \
-                     use the graphql source"
+                    "the legacy REST report cannot filter on {v} (it contains filter syntax); \
+                     use the graphql source",
+                    v = crate::input::quote(v)
                 ),
             ));
         }

@@ -184,7 +184,10 @@ fn limits(
     if !settings::is_name(dataset) {
         return Err(invalid(
             "dataset",
-            format!("{dataset:?} is not a dataset name; schema-search lists them"),
+            format!(
+                "{} is not a dataset name; schema-search lists them",
+                crate::input::quote(dataset)
+            ),
         ));
     }
     let key = (scope.key(), dataset.to_string());

@@ -171,7 +171,8 @@ fn sort(value: &Value) -> Result<Sort, Error> {
                 return Err(invalid(
                     "sort.by",
                     format!(
-                        "unknown value {by:?}; allowed: a metric ({}) or a grouped dimension ({})",
+                        "unknown value {}; allowed: a metric ({}) or a grouped dimension ({})",
+                        crate::input::quote(by),
                         names::all::<Metric>().join(", "),
                         names::all::<Dimension>().join(", ")
                     ),

@@ -14,7 +14,8 @@ fn zone() -> Value {
         r#"{
         "type": "string",
         "description": "The zone: its ID (32 hex characters) or its name, e.g. example.com.",
-        "minLength": 1
+        "minLength": 1,
+        "maxLength": "$name_chars"
     }"#,
         &[],
     )
@@ -32,7 +33,7 @@ pub fn list_zones() -> Value {
         r#"{
             "type": "object",
             "properties": {
-                "name": { "type": "string", "description": "Zone name, e.g. example.com." },
+                "name": { "type": "string", "maxLength": "$name_chars", "description": "Zone name, e.g. example.com." },
                 "name_match": { "type": "string", "enum": "$name_matches", "default": "exact", "description": "exact: the whole name; contains: any part of it (case-insensitive)." },
                 "status": { "type": "string", "enum": "$statuses", "description": "Only zones in this status." },
                 "page": "$page",
@@ -66,8 +67,8 @@ pub fn records() -> Value {
             "type": "object",
             "properties": {
                 "zone": "$zone",
-                "type": { "type": "string", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
-                "name": { "type": "string", "description": "Exact record name, e.g. www.example.com." },
+                "type": { "type": "string", "maxLength": "$identifier_chars", "description": "Record type, e.g. A, AAAA, CNAME, MX, TXT." },
+                "name": { "type": "string", "maxLength": "$name_chars", "description": "Exact record name, e.g. www.example.com." },
                 "page": "$page",
                 "per_page": { "type": "integer", "minimum": 5, "maximum": 5000, "default": 100, "description": "Records per page." }
             },
@@ -91,6 +92,7 @@ pub fn timeseries() -> Value {
 const REPORT_PROPERTIES: &str = r#"{
     "zone": {
         "type": "string",
+        "maxLength": "$name_chars",
         "description": "Zone ID or name. Leave out for the whole account (all zones)."
     },
     "dimensions": {
@@ -116,8 +118,8 @@ const REPORT_PROPERTIES: &str = r#"{
             "properties": {
                 "dimension": { "type": "string", "enum": "$dimensions" },
                 "operator": { "type": "string", "enum": "$operators", "default": "equals" },
-                "value": { "type": ["string", "number"], "description": "For equals / not-equals, e.g. NXDOMAIN." },
-                "values": { "type": "array", "items": { "type": "string" }, "maxItems": 100, "description": "For in / not-in." }
+                "value": { "type": ["string", "number"], "maxLength": "$name_chars", "description": "For equals / not-equals, e.g. NXDOMAIN." },
+                "values": { "type": "array", "items": { "type": "string", "maxLength": "$name_chars" }, "maxItems": 100, "description": "For in / not-in." }
             },
             "required": ["dimension"],
             "additionalProperties": false
@@ -125,10 +127,12 @@ const REPORT_PROPERTIES: &str = r#"{
     },
     "since": {
         "type": "string",
+        "maxLength": "$time_chars",
         "description": "Start: RFC 3339, a date (2026-11-25), or relative to until (1h, 24h, 7d). Default: 24h before until."
     },
     "until": {
         "type": "string",
+        "maxLength": "$time_chars",
         "description": "End (exclusive): RFC 3339, a date (its end), relative to now, or now. Default: now."
     },
     "sort": {

@@ -38,9 +38,9 @@ pub fn firewall_events() -> Value {
 const QUERY: &str = r#"{
     "type": "object",
     "properties": {
-        "query": { "type": "string", "minLength": 1, "description": "The GraphQL document, e.g. query($accountTag: string!, $since: Time!) { viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups(limit: 10, filter: {datetime_geq: $since}) { count } } } }" },
+        "query": { "type": "string", "minLength": 1, "maxLength": "$query_chars", "description": "The GraphQL document, e.g. query($accountTag: string!, $since: Time!) { viewer { accounts(filter: {accountTag: $accountTag}) { httpRequestsAdaptiveGroups(limit: 10, filter: {datetime_geq: $since}) { count } } } }" },
         "variables": { "type": "object", "description": "Variables by name." },
-        "operation_name": { "type": "string", "description": "Which operation to run when the document has several." },
+        "operation_name": { "type": "string", "maxLength": "$identifier_chars", "description": "Which operation to run when the document has several." },
         "zone": "$zone",
         "max_bytes": { "type": "integer", "minimum": 1024, "default": "$default_max_bytes", "description": "Cut the result above this size." }
     },
@@ -51,7 +51,7 @@ const QUERY: &str = r#"{
 const DATASET_LIMITS: &str = r#"{
     "type": "object",
     "properties": {
-        "dataset": { "type": "string", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$", "description": "e.g. httpRequestsAdaptiveGroups" },
+        "dataset": { "type": "string", "maxLength": "$identifier_chars", "pattern": "^[_A-Za-z][_0-9A-Za-z]*$", "description": "e.g. httpRequestsAdaptiveGroups" },
         "zone": "$zone"
     },
     "required": ["dataset"],
@@ -61,7 +61,7 @@ const DATASET_LIMITS: &str = r#"{
 const SCHEMA_SEARCH: &str = r#"{
     "type": "object",
     "properties": {
-        "words": { "type": "string", "minLength": 1, "description": "Words to look for, e.g. country, cache or firewall." },
+        "words": { "type": "string", "minLength": 1, "maxLength": "$words_chars", "description": "Words to look for, e.g. country, cache or firewall." },
         "limit": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "How many matches to return." }
     },
     "required": ["words"],
@@ -70,7 +70,7 @@ const SCHEMA_SEARCH: &str = r#"{
 
 const DESCRIBE_TYPE: &str = r#"{
     "type": "object",
-    "properties": { "name": { "type": "string", "minLength": 1, "description": "A type name from graphql_schema_search, e.g. ZoneHttpRequestsAdaptiveGroupsDimensions." } },
+    "properties": { "name": { "type": "string", "minLength": 1, "maxLength": "$identifier_chars", "description": "A type name from graphql_schema_search, e.g. ZoneHttpRequestsAdaptiveGroupsDimensions." } },
     "required": ["name"],
     "additionalProperties": false
 }"#;
@@ -87,7 +87,7 @@ const TOP_HTTP: &str = r#"{
         "zone": "$zone", "since": "$since", "until": "$until",
         "by": { "type": "string", "enum": "$http_dimensions", "description": "The dimension to rank by." },
         "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10, "description": "How many rows to return." },
-        "host": { "type": "string", "description": "Only requests to this host." }
+        "host": { "type": "string", "maxLength": "$name_chars", "description": "Only requests to this host." }
     },
     "required": ["by"],
     "additionalProperties": false
@@ -98,7 +98,7 @@ const FIREWALL_EVENTS: &str = r#"{
     "properties": {
         "zone": "$zone", "since": "$since", "until": "$until",
         "by": { "type": "array", "items": { "type": "string", "enum": "$firewall_dimensions" }, "uniqueItems": true, "default": ["action"], "description": "What to group the events by." },
-        "action": { "type": "string", "description": "Only this action, e.g. block." },
+        "action": { "type": "string", "maxLength": "$identifier_chars", "description": "Only this action, e.g. block." },
         "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20, "description": "How many groups to return." }
     },
     "additionalProperties": false
@@ -111,19 +111,19 @@ fn of(text: &str) -> Value {
         (
             "$zone",
             property(
-                r#"{ "type": "string", "description": "Zone ID or name; leave out for the whole account." }"#,
+                r#"{ "type": "string", "maxLength": "$name_chars", "description": "Zone ID or name; leave out for the whole account." }"#,
             ),
         ),
         (
             "$since",
             property(
-                r#"{ "type": "string", "description": "Start: RFC 3339, a date, or relative (1h, 24h, 7d). Default: 24h before until." }"#,
+                r#"{ "type": "string", "maxLength": "$time_chars", "description": "Start: RFC 3339, a date, or relative (1h, 24h, 7d). Default: 24h before until." }"#,
             ),
         ),
         (
             "$until",
             property(
-                r#"{ "type": "string", "description": "End (exclusive): RFC 3339, a date (its end), relative, or now. Default: now." }"#,
+                r#"{ "type": "string", "maxLength": "$time_chars", "description": "End (exclusive): RFC 3339, a date (its end), relative, or now. Default: now." }"#,
             ),
         ),
         ("$http_dimensions", names::all::<HttpDimension>().into()),
