@@ -61,7 +61,7 @@ clean:
 # is written to fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 30
 FUZZ_MAX_LEN ?= 8192
-FUZZ_TARGETS := envelope graphql_response graphql_document docs_index docs_markdown docs_target tool_arguments
+FUZZ_TARGETS := envelope graphql_response graphql_document docs_index docs_markdown docs_target tool_arguments mcp_message redact
 
 fuzz:
 	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz --locked"; exit 1; }

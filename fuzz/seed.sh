@@ -15,6 +15,8 @@ seed envelope "$fixtures"/*.json
 seed graphql_response "$fixtures"/graphql/*.json "$fixtures"/error_1000_invalid_api_token.live.json
 seed graphql_document regressions/graphql_document/*
 seed tool_arguments regressions/tool_arguments/*
+seed mcp_message regressions/mcp_message/*
+seed redact regressions/redact/*
 if [ ! -d corpus/docs_index ]; then
     mkdir -p corpus/docs_index
     i=0

@@ -3,6 +3,9 @@
 mod redact;
 
 pub use redact::MIN_RUN as REDACT_MIN_RUN;
+#[doc(hidden)]
+pub use redact::fuzz_entry as fuzz_redact;
+pub use redact::is_token_char;
 
 use std::fmt;
 use std::io::Read as _;
@@ -15,15 +18,8 @@ use std::sync::Arc;
 /// answer with HTTP 431 rather than a word about the token.
 pub const TOKEN_MAX_CHARS: usize = 255;
 
-/// What a token is made of, as said to the user.
+/// What a token is made of ([`is_token_char`]), as said to the user.
 pub const TOKEN_ALPHABET: &str = "letters, digits, '_', '-' and '.'";
-
-/// Whether `c` may be part of a token. Cloudflare's tokens are `[A-Za-z0-9_-]`; `.` is allowed
-/// too for dotted formats. Nothing else is: no spaces, quotes or other punctuation a copy and
-/// paste could add, and nothing an HTTP header or a log line would need to escape.
-pub fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
-}
 
 /// The largest token file read, in bytes: the token and some white space; a larger file is not a
 /// token file (and `/dev/zero` would never end).
@@ -226,6 +222,12 @@ impl ApiToken {
     /// Hides the token in text about to be shown (a last line of defence for logs): as it is,
     /// in any case, percent-encoded or JSON-escaped, and any piece of it of
     /// [`REDACT_MIN_RUN`] characters or more.
+    /// A keyed hash of the token (BLAKE3): what `serve` binds a session to and its logs name.
+    /// Without the key it says nothing about the token; its `Eq` is constant-time.
+    pub fn fingerprint(&self, key: &[u8; 32]) -> blake3::Hash {
+        blake3::keyed_hash(key, self.value.as_bytes())
+    }
+
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }

@@ -29,6 +29,32 @@ pub const DEFAULT_PLUGIN: &str = "target/wasm32-wasip2/release/cloudflare_connec
 mod tests {
     use std::path::Path;
 
+    /// The host's fuzz targets in `fuzz/` (which builds their files on their own, without the
+    /// rest of the host), by the name of their `fuzz/regressions/<name>/` directory.
+    type FuzzEntry = fn(&[u8]);
+    const FUZZ_TARGETS: &[(&str, FuzzEntry)] = &[
+        ("mcp_message", crate::front::mcp_transport::fuzz_entry),
+        ("redact", crate::credentials::fuzz_redact),
+    ];
+
+    /// Every input kept under `fuzz/regressions/` for a host target goes through it again.
+    #[test]
+    fn the_kept_fuzz_inputs_of_the_host_pass() {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions"));
+        for (name, run) in FUZZ_TARGETS {
+            let dir = root.join(name);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|entry| entry.expect("a directory entry").path())
+                .collect();
+            files.sort();
+            assert!(!files.is_empty(), "no inputs in {}", dir.display());
+            for file in files {
+                run(&std::fs::read(&file).expect("readable"));
+            }
+        }
+    }
+
     /// Every `crate::<module>` a file names.
     fn crate_paths(text: &str) -> Vec<String> {
         let mut found = Vec::new();

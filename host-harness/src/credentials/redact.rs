@@ -6,8 +6,15 @@
 //! other byte ends it, and a run is searched through the token's windows of [`MIN_RUN`]
 //! characters held in a set, so the work is linear in the text.
 
-use super::is_token_char;
 use std::collections::HashSet;
+
+/// Whether `c` may be part of a token. Cloudflare's tokens are `[A-Za-z0-9_-]`; `.` is allowed
+/// too for dotted formats. Nothing else is: no spaces, quotes or other punctuation a copy and
+/// paste could add, and nothing an HTTP header or a log line would need to escape. (Defined here,
+/// where the redaction's runs are made of it, so `fuzz/` can build this file on its own.)
+pub fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
 
 /// The shortest part of the token that is redacted on its own: 16 characters of a 40-character
 /// token are still most of a secret, while 16 characters of ordinary text are never one by chance.
@@ -160,6 +167,79 @@ fn hex_value(digits: &[u8]) -> Option<u32> {
         let digit = char::from(*d).to_digit(16)?;
         Some(acc * 16 + digit)
     })
+}
+
+/// The `redact` fuzz target (`fuzz/`), and the replay of its kept inputs: the token is planted
+/// in the text the way the first byte says (whole, in capitals, percent-encoded, `\u`-escaped,
+/// a 16-character piece, or not at all), and after redaction no run of [`MIN_RUN`] of its
+/// characters survives, however the output writes it.
+#[doc(hidden)]
+pub fn fuzz_entry(data: &[u8]) {
+    const TOKEN: &str = "cfut_Fake0Token0never0print0me0f3b2a9e7d4c6b1a";
+    let (how, rest) = data.split_first().unwrap_or((&0, &[]));
+    let text = String::from_utf8_lossy(rest);
+    let at = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .nth(usize::from(how >> 3))
+        .unwrap_or(text.len());
+    let planted: String = match how & 7 {
+        0 => String::new(),
+        1 => TOKEN.to_string(),
+        2 => TOKEN.to_ascii_uppercase(),
+        3 => TOKEN.bytes().map(|b| format!("%{b:02x}")).collect(),
+        4 => TOKEN.bytes().map(|b| format!("\\u{b:04X}")).collect(),
+        5 => TOKEN[3..3 + MIN_RUN].to_string(),
+        6 => TOKEN
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                if i % 2 == 0 {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+        _ => TOKEN[TOKEN.len() - MIN_RUN..].to_ascii_uppercase(),
+    };
+    let text = format!("{}{planted}{}", &text[..at], &text[at..]);
+    let out = Redactor::new(TOKEN).redact(&text);
+    // The output as a reader would decode it, written independently of `decode_at`.
+    let bytes = out.as_bytes();
+    let hex = |digits: &[u8]| {
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .filter(|_| digits.iter().all(u8::is_ascii_hexdigit))
+    };
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let (value, width) = match bytes[i] {
+            b'%' => bytes
+                .get(i + 1..i + 3)
+                .and_then(hex)
+                .map_or((None, 1), |v| (Some(v), 3)),
+            b'\\' if bytes.get(i + 1) == Some(&b'u') => bytes
+                .get(i + 2..i + 6)
+                .and_then(hex)
+                .map_or((None, 1), |v| (Some(v), 6)),
+            _ => (None, 1),
+        };
+        decoded.push(match value {
+            Some(v) => u8::try_from(v).unwrap_or(0).to_ascii_lowercase(),
+            None => bytes[i].to_ascii_lowercase(),
+        });
+        i += width;
+    }
+    let token = TOKEN.to_ascii_lowercase();
+    for window in token.as_bytes().windows(MIN_RUN) {
+        assert!(
+            !decoded.windows(MIN_RUN).any(|w| w == window),
+            "a piece of the token survived in {out:?}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -179,7 +179,10 @@ pub fn check_message(line: &[u8]) -> Result<Option<RxJsonRpcMessage<RoleServer>>
             let mut refusal = match method {
                 Some(method) => invalid(
                     "not a request of its method",
-                    &format!("the request {method} is not well formed: {detail}"),
+                    &format!(
+                        "the request {} is not well formed: {detail}",
+                        bounded(&method)
+                    ),
                 ),
                 None => invalid(
                     "not a message",
@@ -238,6 +241,26 @@ pub fn excerpt(line: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+/// The `mcp_message` fuzz target (`fuzz/`), and the replay of its kept inputs: any line is
+/// read or refused without a panic; what is read can be written back; a refusal is a JSON-RPC
+/// error whose words stay short whatever the line held.
+#[doc(hidden)]
+pub fn fuzz_entry(line: &[u8]) {
+    match check_message(line) {
+        Ok(Some(message)) => {
+            serde_json::to_string(&message).expect("a message read can be written");
+        }
+        Ok(None) => {}
+        Err(refusal) => {
+            let reply = refusal.reply();
+            assert_eq!(reply["jsonrpc"], "2.0");
+            assert!(reply["error"]["code"].is_i64(), "{reply}");
+            let words = reply["error"]["message"].as_str().unwrap_or_default();
+            assert!(words.len() <= 2 * 1024, "{} bytes of message", words.len());
+        }
+    }
 }
 
 fn log_refusal(refusal: &Refusal, line: Option<&[u8]>) {
