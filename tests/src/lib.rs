@@ -54,8 +54,11 @@ pub use router::HUGE_RESPONSE_BYTES;
 pub use scenarios::{Permission, Scenario, UnknownScenario};
 pub use server::{FakeCloudflare, RecordedRequest};
 
-/// The only token the fake accepts.
+/// The token the fake accepts (and [`SECOND_TENANT_TOKEN`]).
 pub const TOKEN: &str = "cfut_fake0token0never0print0me0f3b2a9e7d4c6b1a";
+/// A second tenant's token, for the tests of a server with many tenants: it belongs to
+/// [`OTHER_ACCOUNT_ID`], whatever the scenario (as [`Scenario::OtherAccount`] answers).
+pub const SECOND_TENANT_TOKEN: &str = "cfut_fake1second1tenant1token1b7e2c90d41a5f38";
 /// The account the token belongs to (except in [`Scenario::OtherAccount`]).
 pub const ACCOUNT_ID: &str = "01a7362d577a6c3019a474fd6f485823";
 /// The token's account in [`Scenario::OtherAccount`].

@@ -19,7 +19,7 @@ use crate::rest::{
 };
 use crate::scenarios::{Scenario, token_unusable};
 use crate::server::{RecordedRequest, Shared};
-use crate::{API_HOST, API_PREFIX, DOCS_HOST, TOKEN, docs_site, graphql};
+use crate::{API_HOST, API_PREFIX, DOCS_HOST, SECOND_TENANT_TOKEN, TOKEN, docs_site, graphql};
 
 /// Request bodies above this are cut off; the connector never sends anything close.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -183,10 +183,17 @@ fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
                 "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
             );
         }
+        Some(value) if value == format!("Bearer {SECOND_TENANT_TOKEN}") => {
+            return route_api_as(Scenario::OtherAccount, request);
+        }
         Some(value) if value != format!("Bearer {TOKEN}") => return invalid_token(),
         Some(_) => {}
     }
+    route_api_as(scenario, request)
+}
 
+/// The API for a known token, answering as `scenario` says.
+fn route_api_as(scenario: Scenario, request: &RecordedRequest) -> Response {
     let Some(rest) = request
         .path
         .strip_prefix(API_PREFIX)

@@ -6,6 +6,7 @@ use super::mcp::McpServer;
 use super::mcp_transport::DEFAULT_MAX_MESSAGE_MIB;
 use super::output::{Outcome, Printer, RedactingStderr};
 use super::render;
+use super::serve;
 use crate::{
     ApiToken, AuditLog, CompileCache, ConnectOptions, Harness, Limits, OutboundPolicy, PluginError,
     PluginInstance, SandboxConfig,
@@ -98,6 +99,43 @@ enum Command {
         #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MESSAGE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
         max_message_mib: u64,
     },
+    /// Serve the plugin's tools over MCP Streamable HTTP at /mcp, for many tenants: each
+    /// request carries its own Cloudflare token (Authorization: Bearer), account
+    /// (X-Cloudflare-Account-Id) and services (X-Cloudflare-Enabled-Services).
+    ///
+    /// Also answers GET /healthz (alive) and /readyz (200 once the plugin is compiled). Stops on
+    /// SIGTERM or SIGINT, giving in-flight calls --drain-seconds.
+    Serve {
+        /// The address to listen on. Anything but loopback needs --behind-proxy (TLS at a proxy).
+        #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Plain HTTP on a non-loopback address: a proxy in front terminates TLS.
+        #[arg(long)]
+        behind_proxy: bool,
+        /// A Host header value accepted besides the loopback names (repeatable), e.g.
+        /// mcp.example.com or mcp.example.com:8443; any other Host is refused (DNS rebinding).
+        #[arg(long = "allowed-host", value_name = "HOST")]
+        allowed_hosts: Vec<String>,
+        /// A browser Origin accepted (repeatable), e.g. https://app.example.com:443; a request
+        /// carrying any other Origin is refused.
+        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+        allowed_origins: Vec<String>,
+        /// Sessions open at once, across all tenants.
+        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_SESSIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+        max_sessions: usize,
+        /// Sessions one token may have open at once.
+        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_SESSIONS_PER_TOKEN, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+        max_sessions_per_token: usize,
+        /// A session with no request for this many seconds is closed.
+        #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_IDLE_SECONDS, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+        idle_seconds: u64,
+        /// Largest MCP request body taken, in MiB; a larger one is answered 413.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MESSAGE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        max_message_mib: u64,
+        /// How long in-flight calls may finish after SIGTERM or SIGINT, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_DRAIN_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
+        drain_seconds: u64,
+    },
     /// Call a tool with JSON arguments.
     Call {
         /// The tool's name (see `tools`).
@@ -158,7 +196,7 @@ pub fn main() -> ExitCode {
 fn init_logging(cli: &Cli, token: Option<ApiToken>) {
     let filter = if cli.verbose {
         "host_harness=debug"
-    } else if matches!(cli.command, Command::Mcp { .. }) {
+    } else if matches!(cli.command, Command::Mcp { .. } | Command::Serve { .. }) {
         // One line per tool call on stderr: the session's log (stdout carries the protocol).
         "host_harness=info"
     } else {
@@ -219,8 +257,8 @@ fn is_verify_without_arguments(tool: &str, arguments: &str) -> bool {
 
 async fn run(cli: Cli) -> Outcome {
     let token = match (&cli.command, &cli.token_file) {
-        // The audit reads no credentials.
-        (Command::Audit { .. }, _) => Ok(None),
+        // The audit reads no credentials; `serve` takes each tenant's from its requests.
+        (Command::Audit { .. } | Command::Serve { .. }, _) => Ok(None),
         (_, Some(path)) => ApiToken::from_file_checked(path).map(|(token, loose)| {
             if let Some(loose) = loose {
                 eprintln!("warning: {loose}");
@@ -292,6 +330,9 @@ async fn run(cli: Cli) -> Outcome {
     };
     if matches!(cli.command, Command::Audit { .. }) {
         return audit(&printer, &plugin, &config, cache.as_ref());
+    }
+    if let Command::Serve { .. } = &cli.command {
+        return run_serve(&cli, &printer, plugin, cache, config).await;
     }
     let options = match connect_options(&cli) {
         Ok(options) => options,
@@ -374,7 +415,63 @@ async fn run(cli: Cli) -> Outcome {
         }
         // Refused above: every other command has a connection.
         (Command::Connect | Command::Verify | Command::Call { .. }, None)
-        | (Command::Mcp { .. } | Command::Audit { .. }, _) => Outcome::Usage,
+        | (Command::Mcp { .. } | Command::Audit { .. } | Command::Serve { .. }, _) => {
+            Outcome::Usage
+        }
+    }
+}
+
+/// `cf-harness serve`: the credentials come with each request, so the host's own are refused
+/// rather than silently ignored.
+async fn run_serve(
+    cli: &Cli,
+    printer: &Printer,
+    plugin: PathBuf,
+    cache: Option<CompileCache>,
+    config: SandboxConfig,
+) -> Outcome {
+    let Command::Serve {
+        listen,
+        behind_proxy,
+        allowed_hosts,
+        allowed_origins,
+        max_sessions,
+        max_sessions_per_token,
+        idle_seconds,
+        max_message_mib,
+        drain_seconds,
+    } = &cli.command
+    else {
+        return Outcome::Usage;
+    };
+    if cli.token_file.is_some() || std::env::var_os("CLOUDFLARE_API_TOKEN").is_some() {
+        printer.err(
+            "error: serve takes each tenant's token from its requests (Authorization: Bearer); \
+             unset CLOUDFLARE_API_TOKEN and drop --token-file",
+        );
+        return Outcome::Usage;
+    }
+    if !serve::plain_http_allowed(listen, *behind_proxy) {
+        printer.err(&format!(
+            "error: {listen} is not a loopback address: plain HTTP there would carry tokens in \
+             the clear; put a TLS-terminating proxy in front and pass --behind-proxy"
+        ));
+        return Outcome::Usage;
+    }
+    let options = serve::ServeOptions {
+        listen: *listen,
+        max_sessions: *max_sessions,
+        max_sessions_per_token: *max_sessions_per_token,
+        idle_timeout: Duration::from_secs(*idle_seconds),
+        max_request_bytes: (max_message_mib * 1024 * 1024) as usize,
+        allowed_hosts: allowed_hosts.clone(),
+        allowed_origins: allowed_origins.clone(),
+        drain: Duration::from_secs(*drain_seconds),
+    };
+    let load = move || Harness::load_with(&plugin, cache.as_ref());
+    match serve::serve(load, config, options).await {
+        Ok(()) => Outcome::Success,
+        Err(e) => printer.host_error("serve", &format!("{e:#}")),
     }
 }
 

@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 /// The MCP server: the loaded plugin, the sandbox it runs in, and the session's instance.
 #[derive(Clone)]
@@ -37,10 +38,22 @@ struct Inner {
     connect: Option<ConnectOptions>,
     token: Option<ApiToken>,
     instance: Mutex<Option<PluginInstance>>,
+    /// The span every call is logged in (`serve` names the session's tenant in it).
+    span: tracing::Span,
 }
 
 impl McpServer {
     pub fn new(harness: Harness, config: SandboxConfig, connect: Option<ConnectOptions>) -> Self {
+        Self::in_span(harness, config, connect, tracing::Span::none())
+    }
+
+    /// A server whose calls are logged in `span` (`serve`: the session's tenant).
+    pub fn in_span(
+        harness: Harness,
+        config: SandboxConfig,
+        connect: Option<ConnectOptions>,
+        span: tracing::Span,
+    ) -> Self {
         McpServer {
             inner: Arc::new(Inner {
                 token: config.token.clone(),
@@ -48,6 +61,7 @@ impl McpServer {
                 config,
                 connect,
                 instance: Mutex::new(None),
+                span,
             }),
         }
     }
@@ -194,18 +208,23 @@ fn mcp_tool(spec: ToolSpec) -> Tool {
     )
 }
 
+/// What the server says of itself at `initialize`, over stdio and HTTP alike.
+pub fn server_info() -> ServerConfig {
+    let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+    info.server_info = Implementation::new("cf-harness", env!("CARGO_PKG_VERSION"));
+    info.instructions = Some(
+        "Cloudflare connector in a WebAssembly sandbox: documentation search, DNS analytics \
+         and GraphQL analytics for the configured account. Every tool only reads. Call \
+         verify when a call fails with unauthorized or forbidden: it says which permission \
+         is missing and how to add it."
+            .to_string(),
+    );
+    info
+}
+
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
-        info.server_info = Implementation::new("cf-harness", env!("CARGO_PKG_VERSION"));
-        info.instructions = Some(
-            "Cloudflare connector in a WebAssembly sandbox: documentation search, DNS analytics \
-             and GraphQL analytics for the configured account. Every tool only reads. Call \
-             verify when a call fails with unauthorized or forbidden: it says which permission \
-             is missing and how to add it."
-                .to_string(),
-        );
-        info
+        server_info()
     }
 
     async fn list_tools(
@@ -235,7 +254,9 @@ impl ServerHandler for McpServer {
             .with_instance(&context, async |instance| {
                 instance.call_tool(&name, &arguments).await
             })
+            .instrument(self.inner.span.clone())
             .await;
+        let _in_session = self.inner.span.enter();
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A Cloudflare or input failure is a tool error the model can read, never a protocol
         // error; so is a call that trapped or timed out.

@@ -7,3 +7,4 @@ pub mod mcp;
 pub mod mcp_transport;
 mod output;
 pub mod render;
+pub mod serve;

@@ -7,3 +7,4 @@ mod audit;
 mod cli;
 mod errors;
 mod mcp;
+mod serve;

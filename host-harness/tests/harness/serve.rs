@@ -1,0 +1,473 @@
+//! `cf-harness serve` as an agent platform runs it: a process on a loopback port, driven over
+//! Streamable HTTP by the official Rust SDK's client (and by plain HTTP for what the gate
+//! refuses), each tenant with its own token, account and services, against the fake Cloudflare.
+
+use crate::common::{cf_harness, plugin};
+use cf_fake::{ACCOUNT_ID, FakeCloudflare, OTHER_ACCOUNT_ID, SECOND_TENANT_TOKEN, Scenario, TOKEN};
+use host_harness::front::serve::{ACCOUNT_HEADER, SERVICES_HEADER};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// A running `cf-harness serve`, killed when dropped.
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT/mcp`.
+    url: String,
+}
+
+impl Server {
+    /// `serve` on a free loopback port, both Cloudflare hosts sent to the fake, once `/readyz`
+    /// answers 200.
+    async fn start(fake: &FakeCloudflare, extra: &[&str]) -> Server {
+        let mut command = cf_harness();
+        command
+            .arg("--plugin")
+            .arg(plugin())
+            .arg("--upstream")
+            .arg(format!("api.cloudflare.com={}", fake.url()))
+            .arg("--upstream")
+            .arg(format!("developers.cloudflare.com={}", fake.url()))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("cf-harness serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let url = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .expect("reader")
+        .expect("serve prints its address");
+        let url = url.trim().to_string();
+        assert!(url.ends_with("/mcp"), "{url}");
+        let server = Server { child, url };
+        let ready = server.base() + "/readyz";
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(&ready).await
+                && response.status() == 200
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("serve never became ready");
+    }
+
+    fn base(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_string()
+    }
+
+    /// An MCP client session for one tenant.
+    async fn session(&self, token: &str, account: &str, services: &str) -> Client {
+        let headers = HashMap::from([
+            (
+                ACCOUNT_HEADER.parse().expect("name"),
+                account.parse().expect("value"),
+            ),
+            (
+                SERVICES_HEADER.parse().expect("name"),
+                services.parse().expect("value"),
+            ),
+        ]);
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str())
+            .auth_header(token)
+            .custom_headers(headers);
+        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        Client {
+            inner: ().serve(transport).await.expect("initialize over HTTP"),
+        }
+    }
+
+    /// The server's log so far, once it is stopped.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
+        }
+        log
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Client {
+    inner: RunningService<RoleClient, ()>,
+}
+
+impl Client {
+    async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+        let Value::Object(arguments) = arguments else {
+            panic!("arguments are an object")
+        };
+        self.inner
+            .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(arguments))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    async fn ok(&self, name: &str, arguments: Value) -> Value {
+        let result = self.call(name, arguments).await;
+        assert_ne!(result.is_error, Some(true), "{name}: {result:?}");
+        result.structured_content.expect("structured content")
+    }
+}
+
+const DOCS_PAGE: &str = "https://developers.cloudflare.com/dns/";
+
+#[tokio::test]
+async fn two_tenants_in_parallel_each_get_only_their_own_account_token_and_cache() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &[]).await;
+    let services = "Documentation,DNS Analytics";
+    let (a, b) = tokio::join!(
+        server.session(TOKEN, ACCOUNT_ID, services),
+        server.session(SECOND_TENANT_TOKEN, OTHER_ACCOUNT_ID, services),
+    );
+    let tenants = [(&a, ACCOUNT_ID), (&b, OTHER_ACCOUNT_ID)];
+    for _ in 0..3 {
+        let (first, second) = tokio::join!(a.ok("verify", json!({})), b.ok("verify", json!({})),);
+        for (report, account) in [(first, ACCOUNT_ID), (second, OTHER_ACCOUNT_ID)] {
+            assert_eq!(report["account_id"], account, "{report}");
+        }
+    }
+    // The same page through both: each session fetches it into its own cache.
+    for (client, _) in tenants {
+        let page = client.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+        assert_eq!(page["from_cache"], false, "{page}");
+        let again = client.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+        assert_eq!(again["from_cache"], true, "{again}");
+    }
+    // Every request the fake saw carries one tenant's token with that tenant's account only.
+    let mut seen = [0, 0];
+    for request in fake.requests() {
+        let Some(auth) = request.header("authorization") else {
+            continue;
+        };
+        let (mine, other, n) = if auth == format!("Bearer {TOKEN}") {
+            (ACCOUNT_ID, OTHER_ACCOUNT_ID, 0)
+        } else if auth == format!("Bearer {SECOND_TENANT_TOKEN}") {
+            (OTHER_ACCOUNT_ID, ACCOUNT_ID, 1)
+        } else {
+            panic!("a request with neither tenant's token: {auth}");
+        };
+        seen[n] += 1;
+        let text = format!(
+            "{}?{} {}",
+            request.path,
+            request.query.as_deref().unwrap_or(""),
+            String::from_utf8_lossy(&request.body)
+        );
+        assert!(
+            !text.contains(other),
+            "{mine}'s request names {other}: {text}"
+        );
+    }
+    assert!(
+        seen[0] > 0 && seen[1] > 0,
+        "both tenants reached the fake: {seen:?}"
+    );
+    let log = server.stop();
+    for token in [TOKEN, SECOND_TENANT_TOKEN] {
+        assert!(!log.contains(token), "a token in the server's log");
+    }
+}
+
+/// A raw MCP `initialize` POST with these headers.
+async fn initialize(server: &Server, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                    "params": { "protocolVersion": "2025-06-18", "capabilities": {},
+                                "clientInfo": { "name": "raw", "version": "1" } } })
+            .to_string(),
+        );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("an answer")
+}
+
+#[tokio::test]
+async fn without_a_token_or_with_bad_headers_the_gate_answers_what_to_send() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &[]).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let no_token = initialize(&server, &[]).await;
+    assert_eq!(no_token.status(), 401);
+    assert!(
+        no_token
+            .headers()
+            .get("www-authenticate")
+            .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("Bearer")),
+        "{:?}",
+        no_token.headers()
+    );
+    let body: Value = no_token.json().await.expect("a JSON body");
+    assert_eq!(body["error"]["kind"], "unauthorized", "{body}");
+    let not_bearer = initialize(&server, &[("authorization", "Basic dXNlcjpwYXNz")]).await;
+    assert_eq!(not_bearer.status(), 401);
+    for (headers, named) in [
+        (vec![("authorization", bearer.as_str())], ACCOUNT_HEADER),
+        (
+            vec![
+                ("authorization", bearer.as_str()),
+                (ACCOUNT_HEADER, "not-an-id"),
+            ],
+            ACCOUNT_HEADER,
+        ),
+        (
+            vec![
+                ("authorization", bearer.as_str()),
+                (ACCOUNT_HEADER, ACCOUNT_ID),
+            ],
+            SERVICES_HEADER,
+        ),
+        (
+            vec![
+                ("authorization", bearer.as_str()),
+                (ACCOUNT_HEADER, ACCOUNT_ID),
+                (SERVICES_HEADER, "Workers"),
+            ],
+            SERVICES_HEADER,
+        ),
+    ] {
+        let response = initialize(&server, &headers).await;
+        assert_eq!(response.status(), 400, "{headers:?}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["error"]["kind"], "invalid-input", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(named), "{headers:?}: {message}");
+    }
+    // A browser page from another site cannot drive the server (DNS rebinding, CSRF).
+    let foreign = initialize(
+        &server,
+        &[
+            ("authorization", bearer.as_str()),
+            (ACCOUNT_HEADER, ACCOUNT_ID),
+            (SERVICES_HEADER, "Documentation"),
+            ("origin", "https://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(foreign.status(), 403);
+    assert!(fake.requests().is_empty(), "nothing reached Cloudflare");
+}
+
+#[tokio::test]
+async fn a_session_replayed_with_another_token_or_none_is_never_served() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &[]).await;
+    let opened = initialize(
+        &server,
+        &[
+            ("authorization", &format!("Bearer {TOKEN}")),
+            (ACCOUNT_HEADER, ACCOUNT_ID),
+            (SERVICES_HEADER, "Documentation"),
+        ],
+    )
+    .await;
+    assert_eq!(opened.status(), 200);
+    let session = opened
+        .headers()
+        .get("mcp-session-id")
+        .expect("a session id")
+        .to_str()
+        .expect("text")
+        .to_string();
+    let call = |token: Option<&'static str>| {
+        let mut request = reqwest::Client::new()
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .header(ACCOUNT_HEADER, OTHER_ACCOUNT_ID)
+            .header(SERVICES_HEADER, "Documentation")
+            .body(
+                json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                        "params": { "name": "docs_read", "arguments": { "url": DOCS_PAGE } } })
+                .to_string(),
+            );
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    let stolen = call(Some(SECOND_TENANT_TOKEN)).await.expect("an answer");
+    assert_eq!(stolen.status(), 404);
+    let body: Value = stolen.json().await.expect("JSON");
+    assert_eq!(body["error"]["kind"], "session-not-found", "{body}");
+    let anonymous = call(None).await.expect("an answer");
+    assert_eq!(anonymous.status(), 401);
+    assert!(
+        fake.requests().is_empty(),
+        "the first tenant's session made no request for anyone"
+    );
+}
+
+#[tokio::test]
+async fn sessions_per_token_are_limited_and_the_limit_is_named() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &["--max-sessions-per-token", "2"]).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        (ACCOUNT_HEADER, ACCOUNT_ID),
+        (SERVICES_HEADER, "Documentation"),
+    ];
+    for _ in 0..2 {
+        assert_eq!(initialize(&server, &headers).await.status(), 200);
+    }
+    let third = initialize(&server, &headers).await;
+    assert_eq!(third.status(), 429);
+    let body: Value = third.json().await.expect("JSON");
+    assert_eq!(body["error"]["kind"], "too-many-sessions", "{body}");
+    // Another tenant is not held to this one's sessions.
+    let other = format!("Bearer {SECOND_TENANT_TOKEN}");
+    let other_headers = [
+        ("authorization", other.as_str()),
+        (ACCOUNT_HEADER, OTHER_ACCOUNT_ID),
+        (SERVICES_HEADER, "Documentation"),
+    ];
+    assert_eq!(initialize(&server, &other_headers).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_limit_is_refused_with_413() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &["--max-message-mib", "1"]).await;
+    let response = reqwest::Client::new()
+        .post(&server.url)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header(ACCOUNT_HEADER, ACCOUNT_ID)
+        .header(SERVICES_HEADER, "Documentation")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}",
+            "x".repeat(2 * 1024 * 1024)
+        ))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 413);
+}
+
+#[test]
+fn plain_http_off_loopback_is_refused_unless_behind_a_proxy() {
+    let output = cf_harness()
+        .arg("--plugin")
+        .arg(plugin())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .expect("cf-harness runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--behind-proxy"), "{stderr}");
+    let with_token = cf_harness()
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .arg("--plugin")
+        .arg(plugin())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("cf-harness runs");
+    assert_eq!(
+        with_token.status.code(),
+        Some(2),
+        "serve refuses a host token"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_a_new_one_works_at_once() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &["--idle-seconds", "1"]).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        (ACCOUNT_HEADER, ACCOUNT_ID),
+        (SERVICES_HEADER, "Documentation"),
+    ];
+    let opened = initialize(&server, &headers).await;
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    let ping = || {
+        let mut request = reqwest::Client::new()
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(json!({ "jsonrpc": "2.0", "id": 9, "method": "ping" }).to_string());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    assert_eq!(
+        ping().await.expect("an answer").status(),
+        200,
+        "open at first"
+    );
+    // Waiting past the idle limit is the scenario (each request would restart its clock).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let expired = ping().await.expect("an answer").status() == 404;
+    assert!(expired, "the idle session was never closed");
+    assert_eq!(initialize(&server, &headers).await.status(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_call_in_flight_finish_then_exits_zero() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut server = Server::start(&fake, &["--drain-seconds", "20"]).await;
+    let client = server.session(TOKEN, ACCOUNT_ID, "Documentation").await;
+    fake.set_delay(Duration::from_millis(1500));
+    let call =
+        tokio::spawn(async move { client.ok("docs_read", json!({ "url": DOCS_PAGE })).await });
+    // Until the call has reached the fake, the signal would come before it.
+    for _ in 0..100 {
+        if !fake.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!fake.requests().is_empty(), "the call reached the fake");
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let page = call.await.expect("the call's task");
+    assert_eq!(page["from_cache"], false, "{page}");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.child.wait();
+        (status, server)
+    })
+    .await
+    .expect("wait");
+    assert_eq!(status.0.expect("exit status").code(), Some(0));
+}
