@@ -195,10 +195,15 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
     }
 }
 
-/// waki words a failed body read with the stream error's Debug text (it keeps no error code):
-/// it is said in words instead.
+/// waki words a failed body read with the stream error's Debug text and keeps no error code,
+/// so a connection closed mid-body and a body that stalled past the host's read timeout read
+/// alike: both are said, in words.
 fn read_error(request: &Request) -> Error {
-    unreachable_host(request, "broke off its response before the end")
+    unreachable_host(
+        request,
+        "stopped sending its answer before the end: the connection closed, or went silent for \
+         longer than the host waits",
+    )
 }
 
 /// `GET /client/v4/...: api.cloudflare.com refused the connection`.
@@ -220,7 +225,7 @@ fn describe_code(code: &waki::ErrorCode) -> &'static str {
         }
         C::ConnectionRefused => "refused the connection",
         C::ConnectionTerminated | C::HttpResponseIncomplete => {
-            "broke off its response before the end"
+            "closed the connection before its answer was complete"
         }
         C::ConnectionTimeout
         | C::ConnectionReadTimeout
@@ -451,8 +456,9 @@ mod tests {
         assert_eq!(
             read,
             Error::Transport(
-                "GET /client/v4/user/tokens/verify: api.cloudflare.com broke off its response \
-                 before the end"
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com stopped sending its \
+                 answer before the end: the connection closed, or went silent for longer than \
+                 the host waits"
                     .into()
             )
         );

@@ -367,15 +367,7 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
                     .to_string(),
             ),
         ),
-        E::Transport(m) => (
-            "transport",
-            m.clone(),
-            Some(
-                "Check this machine's network connection (and, with --upstream, that the \
-                 address given there answers), then retry."
-                    .to_string(),
-            ),
-        ),
+        E::Transport(m) => ("transport", m.clone(), Some(HINT_TRANSPORT.to_string())),
         E::Internal(m) => (
             "internal",
             m.clone(),
@@ -383,6 +375,13 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
         ),
     }
 }
+
+/// What to do when a request did not complete. The plugin's `transport` message says what
+/// happened; the host, which knows its network and its flags, says what to do.
+pub const HINT_TRANSPORT: &str = "Retry: a connection can break on the way. If it fails again, \
+check this machine's network connection and any proxy or firewall between it and Cloudflare \
+(with --upstream, that the address given there answers); an answer that is only slow needs a \
+longer --read-timeout (seconds).";
 
 fn api_failure(f: &ApiFailure) -> String {
     let codes: Vec<String> = f.codes.iter().map(u32::to_string).collect();
