@@ -54,6 +54,7 @@ impl Case {
 }
 
 const API: &str = "api.cloudflare.com";
+const DOCS: &str = "developers.cloudflare.com";
 
 /// A local port nothing listens on.
 fn closed_port() -> u16 {
@@ -203,6 +204,27 @@ fn check_error(case: &Case, via: &str, error: &Value) {
         Scenario::CutOffJson => assert_eq!(error["status"], 200, "{name}: {error}"),
         Scenario::HugeRetryAfter => {
             assert_eq!(error["retry_after_seconds"], u32::MAX, "{name}: {error}");
+            assert_eq!(error["limiter"], "api", "{name}: {error}");
+        }
+        // Whose limit it was, by the endpoint the 429 came from.
+        Scenario::RateLimited => {
+            let limiter = if case.tool.starts_with("graphql_") {
+                "graphql"
+            } else {
+                "api"
+            };
+            assert_eq!(error["limiter"], limiter, "{name}: {error}");
+            assert_eq!(error["host"], API, "{name}: {error}");
+            assert_eq!(error["retry_after_seconds"], 30, "{name}: {error}");
+        }
+        Scenario::DocsRateLimited => {
+            assert_eq!(error["limiter"], "docs", "{name}: {error}");
+            assert_eq!(error["host"], DOCS, "{name}: {error}");
+            assert_eq!(
+                error["retry_after_seconds"],
+                cf_fake::DOCS_RETRY_AFTER.parse::<u32>().expect("a number"),
+                "{name}: {error}"
+            );
         }
         // A connection that broke off is not a malformed answer.
         Scenario::DroppedConnection | Scenario::DroppedMidBody | Scenario::TrickledBody => {
@@ -223,6 +245,32 @@ fn transport_cases() -> Vec<Case> {
             // A name that never resolves: what a machine without network sees.
             upstream: Some("https://unreachable.invalid".to_string()),
             ..Case::new("no network", "transport", "dns_list_zones", json!({}))
+        },
+    ]
+}
+
+/// The API's limit, GraphQL's and the docs host's own: each 429 names whose limit it was.
+fn rate_limit_cases() -> Vec<Case> {
+    vec![
+        Case {
+            scenario: Scenario::RateLimited,
+            received: Some(API),
+            ..Case::new(
+                "graphql rate limit",
+                "rate-limited",
+                "graphql_query",
+                json!({ "query": "{ viewer { budget } }" }),
+            )
+        },
+        Case {
+            scenario: Scenario::DocsRateLimited,
+            received: Some(DOCS),
+            ..Case::new(
+                "docs rate limit",
+                "rate-limited",
+                "docs_search",
+                json!({ "query": "create an API token" }),
+            )
         },
     ]
 }
@@ -264,6 +312,11 @@ fn broken_connection_cases() -> Vec<Case> {
             ..Case::new("trickled body", "transport", "dns_list_zones", json!({}))
         },
     ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rate_limit_names_whose_limit_it_was() {
+    run_cases(rate_limit_cases()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
