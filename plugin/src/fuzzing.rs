@@ -83,7 +83,13 @@ pub fn envelope(data: &[u8]) {
         if let Some(e) = &error {
             describe(e);
             if status == 429 {
-                assert_eq!(*e, Error::RateLimited(Some(30)));
+                assert_eq!(
+                    *e,
+                    Error::RateLimited(crate::wit_types::RateLimit {
+                        limiter: crate::wit_types::RateLimiter::Api,
+                        retry_after: Some(30),
+                    })
+                );
             }
         }
         assert_eq!(reply.into_result(None).is_ok(), error.is_none());

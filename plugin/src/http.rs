@@ -1,7 +1,7 @@
 //! The one outbound client. Everything above it talks to the [`Transport`] trait, so request
 //! building and response handling are tested natively with a scripted transport.
 
-use crate::wit_types::Error;
+use crate::wit_types::{Error, RateLimit, RateLimiter};
 
 /// The Cloudflare API host. The host harness adds the token to requests for it, and only it.
 pub const API_HOST: &str = "api.cloudflare.com";
@@ -9,6 +9,8 @@ pub const API_HOST: &str = "api.cloudflare.com";
 pub const DOCS_HOST: &str = "developers.cloudflare.com";
 /// The v4 API's path prefix.
 pub const API_PREFIX: &str = "/client/v4";
+/// The GraphQL Analytics endpoint, under [`API_PREFIX`].
+pub const GRAPHQL_PATH: &str = "/client/v4/graphql";
 
 /// Responses larger than this are refused rather than buffered: below the host's 64 MiB memory
 /// limit with room to parse, so an oversized answer is an error, not a trap.
@@ -63,8 +65,28 @@ impl Request {
         Request {
             method: Method::Post,
             host: API_HOST,
-            path: format!("{API_PREFIX}/graphql"),
+            path: GRAPHQL_PATH.to_string(),
             body: Some(body),
+        }
+    }
+
+    /// Whose rate limit answers this request: the docs host has its own, GraphQL its own, the
+    /// rest of the API the global one.
+    pub fn limiter(&self) -> RateLimiter {
+        if self.host == DOCS_HOST {
+            RateLimiter::Docs
+        } else if self.path.split('?').next() == Some(GRAPHQL_PATH) {
+            RateLimiter::Graphql
+        } else {
+            RateLimiter::Api
+        }
+    }
+
+    /// The rate limit a 429 to this request means, with the answer's `Retry-After`.
+    pub fn rate_limit(&self, retry_after: Option<u32>) -> RateLimit {
+        RateLimit {
+            limiter: self.limiter(),
+            retry_after,
         }
     }
 
@@ -195,10 +217,15 @@ fn transport_error(request: &Request, error: &anyhow::Error) -> Error {
     }
 }
 
-/// waki words a failed body read with the stream error's Debug text (it keeps no error code):
-/// it is said in words instead.
+/// waki words a failed body read with the stream error's Debug text and keeps no error code,
+/// so a connection closed mid-body and a body that stalled past the host's read timeout read
+/// alike: both are said, in words.
 fn read_error(request: &Request) -> Error {
-    unreachable_host(request, "broke off its response before the end")
+    unreachable_host(
+        request,
+        "stopped sending its answer before the end: the connection closed, or went silent for \
+         longer than the host waits",
+    )
 }
 
 /// `GET /client/v4/...: api.cloudflare.com refused the connection`.
@@ -220,7 +247,7 @@ fn describe_code(code: &waki::ErrorCode) -> &'static str {
         }
         C::ConnectionRefused => "refused the connection",
         C::ConnectionTerminated | C::HttpResponseIncomplete => {
-            "broke off its response before the end"
+            "closed the connection before its answer was complete"
         }
         C::ConnectionTimeout
         | C::ConnectionReadTimeout
@@ -451,8 +478,9 @@ mod tests {
         assert_eq!(
             read,
             Error::Transport(
-                "GET /client/v4/user/tokens/verify: api.cloudflare.com broke off its response \
-                 before the end"
+                "GET /client/v4/user/tokens/verify: api.cloudflare.com stopped sending its \
+                 answer before the end: the connection closed, or went silent for longer than \
+                 the host waits"
                     .into()
             )
         );
@@ -470,6 +498,22 @@ mod tests {
                  (DNS error); check the network or the host's --upstream"
                     .into()
             )
+        );
+    }
+
+    /// A 429's limiter is the endpoint's: the docs host's own, GraphQL's, or the API's.
+    #[test]
+    fn each_endpoint_has_its_own_rate_limiter() {
+        assert_eq!(Request::api_get("/zones").limiter(), RateLimiter::Api);
+        assert_eq!(Request::graphql(Vec::new()).limiter(), RateLimiter::Graphql);
+        let docs = Request::get(DOCS_HOST, "/llms.txt".to_string());
+        assert_eq!(docs.limiter(), RateLimiter::Docs);
+        assert_eq!(
+            docs.rate_limit(Some(12)),
+            RateLimit {
+                limiter: RateLimiter::Docs,
+                retry_after: Some(12)
+            }
         );
     }
 

@@ -74,9 +74,13 @@ pub fn error(e: &Error) -> Value {
             ("codes", &f.codes),
             ("hint", &f.hint),
         ]),
-        Error::RateLimited(after) => {
-            object(&[common[0], common[1], ("retry_after_seconds", after)])
-        }
+        Error::RateLimited(limit) => object(&[
+            common[0],
+            common[1],
+            ("limiter", &name(limit.limiter)),
+            ("host", &error::limiter_host(limit.limiter)),
+            ("retry_after_seconds", &limit.retry_after),
+        ]),
         Error::QueryRejected(problems) => object(&[
             common[0],
             common[1],

@@ -40,6 +40,7 @@ mod bindings {
     generate_with_names!(enums: [
         "cloudflare:connector/types@0.1.0/service",
         "cloudflare:connector/types@0.1.0/permission",
+        "cloudflare:connector/types@0.1.0/rate-limiter",
         "cloudflare:connector/connector@0.1.0/check-status",
         "cloudflare:connector/connector@0.1.0/token-state",
         "cloudflare:connector/dns-analytics@0.1.0/name-match",

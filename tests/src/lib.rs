@@ -16,12 +16,14 @@
 //! Cloudflare's schema (see [`validate_graphql`]); introspection is answered from it.
 //!
 //! Layout: [`server`] (the handle, its thread and the recorded requests), [`router`] (by host,
-//! then by path), [`scenarios`], [`rest`] (the v4 REST endpoints and the legacy DNS report),
+//! then by path), [`scenarios`], [`broken`] (answers that break off or stall), [`rest`] (the
+//! v4 REST endpoints and the legacy DNS report),
 //! [`graphql`], [`docs_site`]; the synthetic data in `analytics`, `dns_events` and
 //! `http_events`; dates and times in [`calendar`] (chrono, so that the fake checks the
 //! plugin's own calendar code rather than copying it).
 
 mod analytics;
+mod broken;
 mod calendar;
 mod dns_events;
 mod docs_site;
@@ -36,6 +38,7 @@ mod server;
 #[cfg(test)]
 mod test_client;
 
+pub use broken::{BROKEN_BODY_DECLARED_BYTES, BROKEN_BODY_PREFIX};
 pub use calendar::{rfc3339, unix_now};
 pub use dns_events::{
     DNS_EVENT_HOURS, DNS_EVENTS_PER_HOUR, HourlyDnsEvent, dns_event_times, hourly_query_count,
@@ -50,7 +53,7 @@ pub use http_events::{
 };
 pub use inflation::inflate_graphql_answer;
 pub use rest::dns_report::RESPONSE_CACHED_PLAN_MESSAGE;
-pub use router::HUGE_RESPONSE_BYTES;
+pub use router::{DOCS_RETRY_AFTER, HUGE_RESPONSE_BYTES};
 pub use scenarios::{Permission, Scenario, UnknownScenario};
 pub use server::{FakeCloudflare, RecordedRequest};
 

@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
+use crate::broken::{self, Break};
 use crate::inflation::inflate_response;
 use crate::rest::envelope::{
     QueryParams, envelope_error, invalid_token, no_route, text_response, unauthorized,
@@ -58,7 +59,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     let scenario = shared.scenario();
     let response = match recorded.host.as_str() {
         API_HOST => route_api(scenario, &recorded),
-        DOCS_HOST => route_docs(&recorded),
+        DOCS_HOST => route_docs(scenario, &recorded),
         _ => text_response(StatusCode::NOT_FOUND, "unknown host\n"),
     };
     let inflation = *shared
@@ -126,6 +127,9 @@ fn scenario_wide_failure(scenario: Scenario) -> Option<Response> {
                 .into_response(),
         ),
         Scenario::HugeRetryAfter => Some(rate_limited("99999999999")),
+        Scenario::DroppedConnection => Some(broken::response(Break::BeforeAnswer)),
+        Scenario::DroppedMidBody => Some(broken::response(Break::MidBody)),
+        Scenario::TrickledBody => Some(broken::response(Break::Stall)),
         _ => None,
     }
 }
@@ -166,10 +170,32 @@ fn request_host(parts: &http::request::Parts) -> String {
 }
 
 /// `developers.cloudflare.com`: the documentation site in `fixtures/docs/site/` (see
-/// [`docs_site`]).
-fn route_docs(request: &RecordedRequest) -> Response {
+/// [`docs_site`]), or its own rate limit in [`Scenario::DocsRateLimited`].
+fn route_docs(scenario: Scenario, request: &RecordedRequest) -> Response {
+    if scenario == Scenario::DocsRateLimited {
+        return docs_rate_limited();
+    }
     docs_site::route(request)
 }
+
+/// What developers.cloudflare.com answers past its own limit: HTTP 429, Cloudflare's error
+/// 1015 page ("You are being rate limited"), `Retry-After: 12`.
+fn docs_rate_limited() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=UTF-8"),
+            (header::RETRY_AFTER, DOCS_RETRY_AFTER),
+        ],
+        "<!DOCTYPE html>\n<html><head><title>Error 1015</title></head><body><h1>You are being \
+         rate limited</h1><p>The owner of this website (developers.cloudflare.com) has banned \
+         you temporarily from accessing this website.</p></body></html>\n",
+    )
+        .into_response()
+}
+
+/// The docs host's `Retry-After` in [`Scenario::DocsRateLimited`].
+pub const DOCS_RETRY_AFTER: &str = "12";
 
 fn route_api(scenario: Scenario, request: &RecordedRequest) -> Response {
     if let Some(failure) = scenario_wide_failure(scenario) {
@@ -367,5 +393,12 @@ mod tests {
         assert_eq!(verify.status, 200);
         assert_eq!(verify.json()["result"]["status"], json!("disabled"));
         assert_eq!(api_get(&fake, "/zones").status, 401);
+
+        // The docs host's own limit; the API answers as usual.
+        fake.set_scenario(Scenario::DocsRateLimited);
+        let docs = send(&fake, "GET", DOCS_HOST, "/llms.txt", None, "");
+        assert_eq!(docs.status, 429);
+        assert_eq!(docs.header("retry-after"), Some(DOCS_RETRY_AFTER));
+        assert_eq!(api_get(&fake, "/zones").status, 200);
     }
 }

@@ -84,6 +84,19 @@ pub enum Scenario {
     /// Every API request fails with 429 and a `Retry-After` of 99,999,999,999 seconds, too
     /// large for a 32-bit count.
     HugeRetryAfter,
+    /// Every API request is read, recorded, and its connection closed with no answer at all,
+    /// as a proxy or load balancer that gives up does.
+    DroppedConnection,
+    /// Every API request answers HTTP 200 with a `Content-Length` of 4096 and the first 18
+    /// bytes of a zone list, then the connection closes.
+    DroppedMidBody,
+    /// Every API request answers HTTP 200 with a `Content-Length` of 4096 and the first 18
+    /// bytes of a zone list, then nothing for ten minutes: longer than the host waits between
+    /// two bytes.
+    TrickledBody,
+    /// The docs host answers every request with HTTP 429 and `Retry-After: 12` (its own
+    /// limit, Cloudflare's error 1015 page); the API answers as [`Scenario::AllPermissions`].
+    DocsRateLimited,
 }
 
 impl Scenario {
@@ -111,6 +124,10 @@ impl Scenario {
         Scenario::ServerErrorWithCodes,
         Scenario::CutOffJson,
         Scenario::HugeRetryAfter,
+        Scenario::DroppedConnection,
+        Scenario::DroppedMidBody,
+        Scenario::TrickledBody,
+        Scenario::DocsRateLimited,
     ];
 
     /// The names accepted by `FromStr` (and by `fake-cloudflare --scenario`).
@@ -137,6 +154,10 @@ impl Scenario {
         "server-error-with-codes",
         "cut-off-json",
         "huge-retry-after",
+        "dropped-connection",
+        "dropped-mid-body",
+        "trickled-body",
+        "docs-rate-limited",
     ];
 
     /// The kebab-case name of this scenario.

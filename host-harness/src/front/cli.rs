@@ -49,6 +49,10 @@ struct Cli {
     /// Wall-clock limit of one plugin call, in seconds.
     #[arg(long, global = true, default_value_t = 60)]
     timeout: u64,
+    /// Longest wait, in seconds, for an answer to begin and between two of its bytes (fractions
+    /// allowed); past it the request fails as a transport error.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0, value_parser = positive_seconds)]
+    read_timeout: f64,
     /// Linear memory of the plugin instance, in MiB.
     #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     memory_mib: u64,
@@ -156,7 +160,7 @@ enum Command {
     },
 }
 
-/// `--cpu-seconds`: a positive number of seconds, at most an hour.
+/// `--cpu-seconds`, `--read-timeout`: a positive number of seconds, at most an hour.
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
@@ -229,6 +233,8 @@ fn limits(cli: &Cli) -> Limits {
         wall_time: Duration::from_secs(cli.timeout.max(1)),
         memory_bytes: (cli.memory_mib * 1024 * 1024) as usize,
         cpu_time: Duration::from_secs_f64(cli.cpu_seconds),
+        first_byte_timeout: Duration::from_secs_f64(cli.read_timeout),
+        between_bytes_timeout: Duration::from_secs_f64(cli.read_timeout),
         max_response_bytes: cli.max_response_mib * 1024 * 1024,
         max_requests_per_call: cli.max_requests,
         max_result_bytes: (cli.max_result_mib * 1024 * 1024) as usize,

@@ -3,8 +3,8 @@
 //! terminal. One encoding of the WIT `error`, shared by the CLI and MCP.
 
 use crate::{
-    ApiFailure, Check, CheckStatus, ConnectionInfo, Permission, PluginError, Service, TokenState,
-    ToolSpec, VerifyReport,
+    ApiFailure, Check, CheckStatus, ConnectionInfo, Permission, PluginError, RateLimit,
+    RateLimiter, Service, TokenState, ToolSpec, VerifyReport,
 };
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -335,17 +335,10 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
         E::NotFound(f) => ("not-found", api_failure(f), f.hint.clone()),
         E::PlanLimit(f) => ("plan-limit", api_failure(f), f.hint.clone()),
         E::Upstream(f) => ("upstream", api_failure(f), f.hint.clone()),
-        E::RateLimited(after) => (
-            "rate-limited",
-            match after {
-                Some(s) => format!("Cloudflare's rate limit answered; retry after {s} s"),
-                None => "Cloudflare's rate limit answered; retry later".to_string(),
-            },
-            Some(
-                "Wait, then retry: Cloudflare allows 1200 API requests per 5 minutes per token."
-                    .to_string(),
-            ),
-        ),
+        E::RateLimited(limit) => {
+            let (message, hint) = rate_limit_words(limit);
+            ("rate-limited", message, Some(hint))
+        }
         E::QueryRejected(problems) => {
             let hints: Vec<&str> = problems.iter().filter_map(|p| p.hint.as_deref()).collect();
             (
@@ -367,21 +360,61 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
                     .to_string(),
             ),
         ),
-        E::Transport(m) => (
-            "transport",
-            m.clone(),
-            Some(
-                "Check this machine's network connection (and, with --upstream, that the \
-                 address given there answers), then retry."
-                    .to_string(),
-            ),
-        ),
+        E::Transport(m) => ("transport", m.clone(), Some(HINT_TRANSPORT.to_string())),
         E::Internal(m) => (
             "internal",
             m.clone(),
             Some("This is a bug in the connector: please report it with this message.".into()),
         ),
     }
+}
+
+/// What to do when a request did not complete. The plugin's `transport` message says what
+/// happened; the host, which knows its network and its flags, says what to do.
+pub const HINT_TRANSPORT: &str = "Retry: a connection can break on the way. If it fails again, \
+check this machine's network connection and any proxy or firewall between it and Cloudflare \
+(with --upstream, that the address given there answers); an answer that is only slow needs a \
+longer --read-timeout (seconds).";
+
+/// Whose limit it was (the contract's name, `api`, `graphql`, `docs`) and the host that
+/// answered 429.
+pub fn limiter_names(limiter: RateLimiter) -> (&'static str, &'static str) {
+    match limiter {
+        RateLimiter::Api => ("api", "api.cloudflare.com"),
+        RateLimiter::Graphql => ("graphql", "api.cloudflare.com"),
+        RateLimiter::Docs => ("docs", "developers.cloudflare.com"),
+    }
+}
+
+/// A rate limit's message and hint, naming whose limit it was: the docs host's 429 is its
+/// own, never "Cloudflare's API rate limit".
+fn rate_limit_words(limit: &RateLimit) -> (String, String) {
+    let (whose, budget) = match limit.limiter {
+        RateLimiter::Api => (
+            "Cloudflare's API rate limit (api.cloudflare.com)",
+            "Cloudflare's API allows 1,200 requests per 5 minutes per user, all of the user's \
+             tokens together.",
+        ),
+        RateLimiter::Graphql => (
+            "the GraphQL Analytics API's rate limit (api.cloudflare.com/client/v4/graphql)",
+            "the GraphQL Analytics API allows 300 queries per 5 minutes per user; fewer or \
+             smaller queries (a shorter range, fewer dimensions) spend less of it.",
+        ),
+        RateLimiter::Docs => (
+            "the documentation site's own rate limit (developers.cloudflare.com)",
+            "this is the documentation site's own limit, not the API's; it spends none of the \
+             API's 1,200 requests per 5 minutes.",
+        ),
+    };
+    let message = match limit.retry_after {
+        Some(s) => format!("{whose} answered HTTP 429; retry after {s} s"),
+        None => format!("{whose} answered; retry later"),
+    };
+    let wait = match limit.retry_after {
+        Some(s) => format!("Wait {s} s, then retry: "),
+        None => "Wait a minute, then retry: ".to_string(),
+    };
+    (message, format!("{wait}{budget}"))
 }
 
 fn api_failure(f: &ApiFailure) -> String {
@@ -415,7 +448,12 @@ pub fn error_body(error: &PluginError) -> Value {
             body["status"] = json!(f.status);
             body["codes"] = json!(f.codes);
         }
-        E::RateLimited(after) => body["retry_after_seconds"] = json!(after),
+        E::RateLimited(limit) => {
+            let (limiter, host) = limiter_names(limit.limiter);
+            body["limiter"] = json!(limiter);
+            body["host"] = json!(host);
+            body["retry_after_seconds"] = json!(limit.retry_after);
+        }
         E::QueryRejected(problems) => {
             body["problems"] = problems
                 .iter()

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{GraphqlProblem, InputProblem};
+use crate::{GraphqlProblem, InputProblem, RateLimit, RateLimiter};
 
 /// One of each error the contract has.
 fn every_error() -> Vec<PluginError> {
@@ -20,8 +20,18 @@ fn every_error() -> Vec<PluginError> {
         PluginError::Forbidden(failure.clone()),
         PluginError::NotFound(failure.clone()),
         PluginError::PlanLimit(failure.clone()),
-        PluginError::RateLimited(Some(30)),
-        PluginError::RateLimited(None),
+        PluginError::RateLimited(RateLimit {
+            limiter: RateLimiter::Api,
+            retry_after: Some(30),
+        }),
+        PluginError::RateLimited(RateLimit {
+            limiter: RateLimiter::Graphql,
+            retry_after: None,
+        }),
+        PluginError::RateLimited(RateLimit {
+            limiter: RateLimiter::Docs,
+            retry_after: Some(12),
+        }),
         PluginError::QueryRejected(vec![GraphqlProblem {
             message: "budget exceeded".into(),
             path: vec!["viewer".into()],
@@ -80,6 +90,47 @@ fn errors_the_user_can_act_on_carry_a_hint() {
             assert!(hint.is_some_and(|h| !h.is_empty()), "{kind}");
         }
     }
+}
+
+/// Each 429 names whose limit it was, in the JSON's typed fields and in words: the docs host's
+/// is its own, never the API's 1,200 requests; the API's and GraphQL's name their budgets.
+#[test]
+fn a_rate_limit_names_whose_limit_it_was() {
+    let limit = |limiter| {
+        PluginError::RateLimited(RateLimit {
+            limiter,
+            retry_after: Some(12),
+        })
+    };
+    let docs = error_body(&limit(RateLimiter::Docs));
+    assert_eq!(docs["kind"], "rate-limited");
+    assert_eq!(docs["limiter"], "docs");
+    assert_eq!(docs["host"], "developers.cloudflare.com");
+    assert_eq!(docs["retry_after_seconds"], 12);
+    let (_, message, hint) = error_parts(&limit(RateLimiter::Docs));
+    assert!(message.contains("developers.cloudflare.com"), "{message}");
+    assert!(!message.contains("Cloudflare's API"), "{message}");
+    assert!(hint.is_some_and(|h| h.contains("not the API's")));
+
+    let api = error_body(&limit(RateLimiter::Api));
+    assert_eq!(
+        (api["limiter"].as_str(), api["host"].as_str()),
+        (Some("api"), Some("api.cloudflare.com"))
+    );
+    assert!(
+        api["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("1,200 requests per 5 minutes"))
+    );
+
+    let graphql = error_body(&limit(RateLimiter::Graphql));
+    assert_eq!(graphql["limiter"], "graphql");
+    assert_eq!(graphql["host"], "api.cloudflare.com");
+    assert!(
+        graphql["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("300 queries per 5 minutes"))
+    );
 }
 
 #[test]

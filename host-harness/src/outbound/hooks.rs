@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// What the host holds each outbound request to, whatever the guest asks.
@@ -258,6 +259,45 @@ impl WasiHttpHooks for OutboundHooks {
             let io: IoFuture = Box::new(async { Ok(()) });
             sent.map(|response| (response, io))
         })
+    }
+
+    /// What the guest is told of a failed exchange: wasmtime's default says
+    /// `HttpProtocolError` ("malformed") for every hyper error, also for a connection that
+    /// closed before or during the answer.
+    fn p2_error_from_hyper(&mut self, error: &hyper::Error) -> ErrorCode {
+        hyper_error_code(error)
+    }
+}
+
+/// A hyper error as the WASI code that says what happened: a message cut short by the
+/// connection closing is `HttpResponseIncomplete`, a closed or reset connection
+/// `ConnectionTerminated`, a timeout `HttpResponseTimeout`; only what hyper could not parse is
+/// `HttpProtocolError`.
+pub(crate) fn hyper_error_code(error: &hyper::Error) -> ErrorCode {
+    use ErrorCode as C;
+    let io_kind = std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    if error.is_timeout() {
+        C::HttpResponseTimeout
+    } else if error.is_incomplete_message() {
+        C::HttpResponseIncomplete
+    } else if error.is_canceled()
+        || error.is_closed()
+        || matches!(
+            io_kind,
+            Some(
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        )
+    {
+        C::ConnectionTerminated
+    } else {
+        tracing::warn!(%error, "malformed response");
+        C::HttpProtocolError
     }
 }
 

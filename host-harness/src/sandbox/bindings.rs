@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
 
 pub use cloudflare::connector::types::{
     ApiFailure, ConnectOptions, Error as PluginError, GraphqlProblem, InputProblem, Permission,
-    Service,
+    RateLimit, RateLimiter, Service,
 };
 pub use exports::cloudflare::connector::connector::{
     Check, CheckStatus, ConnectionInfo, Evidence, PermissionRequirement, SecurityFinding,

@@ -434,6 +434,8 @@ fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
         "0.5",
         "--timeout",
         "9",
+        "--read-timeout",
+        "1.5",
         "--max-response-mib",
         "2",
         "--max-requests",
@@ -445,6 +447,8 @@ fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
     assert_eq!(limits["memory_bytes"], 32 * 1024 * 1024);
     assert_eq!(limits["cpu_time_ms"], 500);
     assert_eq!(limits["wall_clock_ms"], 9000);
+    assert_eq!(limits["first_byte_timeout_ms"], 1500);
+    assert_eq!(limits["between_bytes_timeout_ms"], 1500);
     assert_eq!(limits["max_response_bytes"], 2 * 1024 * 1024);
     assert_eq!(limits["max_requests_per_call"], 5);
     assert_eq!(limits["max_result_bytes"], 3 * 1024 * 1024);
@@ -452,6 +456,7 @@ fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
     for bad in [
         ["--memory-mib", "0"],
         ["--cpu-seconds", "-1"],
+        ["--read-timeout", "0"],
         ["--max-requests", "0"],
         ["--max-result-mib", "0"],
     ] {

@@ -32,6 +32,8 @@ struct Case {
     tool: &'static str,
     arguments: Value,
     kind: &'static str,
+    /// The host whose request the fake must have received: the failure's precondition.
+    received: Option<&'static str>,
 }
 
 impl Case {
@@ -46,9 +48,13 @@ impl Case {
             tool,
             arguments,
             kind,
+            received: None,
         }
     }
 }
+
+const API: &str = "api.cloudflare.com";
+const DOCS: &str = "developers.cloudflare.com";
 
 /// A local port nothing listens on.
 fn closed_port() -> u16 {
@@ -86,6 +92,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             scenario: Scenario::RateLimited,
+            received: Some(API),
             ..Case::new("rate limit", "rate-limited", "dns_list_zones", json!({}))
         },
         Case {
@@ -153,6 +160,15 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The kinds where the user can act: their errors always carry a hint.
+const HINTED: [&str; 5] = [
+    "service-disabled",
+    "timeout",
+    "upstream",
+    "rate-limited",
+    "transport",
+];
+
 /// Kind, message and hint of an error object, checked for words.
 fn check_error(case: &Case, via: &str, error: &Value) {
     let name = format!("{} ({via})", case.name);
@@ -163,7 +179,7 @@ fn check_error(case: &Case, via: &str, error: &Value) {
     if let Some(hint) = error["hint"].as_str() {
         assert_words(&name, "hint", hint);
     }
-    if ["service-disabled", "timeout", "upstream", "rate-limited"].contains(&case.kind) {
+    if HINTED.contains(&case.kind) {
         let hint = error["hint"].as_str().unwrap_or_default();
         assert!(
             !hint.is_empty(),
@@ -187,7 +203,32 @@ fn check_error(case: &Case, via: &str, error: &Value) {
         }
         Scenario::CutOffJson => assert_eq!(error["status"], 200, "{name}: {error}"),
         Scenario::HugeRetryAfter => {
-            assert_eq!(error["retry_after_seconds"], u32::MAX, "{name}: {error}")
+            assert_eq!(error["retry_after_seconds"], u32::MAX, "{name}: {error}");
+            assert_eq!(error["limiter"], "api", "{name}: {error}");
+        }
+        // Whose limit it was, by the endpoint the 429 came from.
+        Scenario::RateLimited => {
+            let limiter = if case.tool.starts_with("graphql_") {
+                "graphql"
+            } else {
+                "api"
+            };
+            assert_eq!(error["limiter"], limiter, "{name}: {error}");
+            assert_eq!(error["host"], API, "{name}: {error}");
+            assert_eq!(error["retry_after_seconds"], 30, "{name}: {error}");
+        }
+        Scenario::DocsRateLimited => {
+            assert_eq!(error["limiter"], "docs", "{name}: {error}");
+            assert_eq!(error["host"], DOCS, "{name}: {error}");
+            assert_eq!(
+                error["retry_after_seconds"],
+                cf_fake::DOCS_RETRY_AFTER.parse::<u32>().expect("a number"),
+                "{name}: {error}"
+            );
+        }
+        // A connection that broke off is not a malformed answer.
+        Scenario::DroppedConnection | Scenario::DroppedMidBody | Scenario::TrickledBody => {
+            assert!(!message.contains("malformed"), "{name}: {error}")
         }
         _ => {}
     }
@@ -206,6 +247,81 @@ fn transport_cases() -> Vec<Case> {
             ..Case::new("no network", "transport", "dns_list_zones", json!({}))
         },
     ]
+}
+
+/// The API's limit, GraphQL's and the docs host's own: each 429 names whose limit it was.
+fn rate_limit_cases() -> Vec<Case> {
+    vec![
+        Case {
+            scenario: Scenario::RateLimited,
+            received: Some(API),
+            ..Case::new(
+                "graphql rate limit",
+                "rate-limited",
+                "graphql_query",
+                json!({ "query": "{ viewer { budget } }" }),
+            )
+        },
+        Case {
+            scenario: Scenario::DocsRateLimited,
+            received: Some(DOCS),
+            ..Case::new(
+                "docs rate limit",
+                "rate-limited",
+                "docs_search",
+                json!({ "query": "create an API token" }),
+            )
+        },
+    ]
+}
+
+/// The fake reads the request, then breaks: the connection closes with no answer, or mid-body,
+/// or the body stalls past the host's read timeout (`--read-timeout`, short here; the wall
+/// clock stays at its 60 s, so the failure is the host's read timeout, not the call's).
+fn broken_connection_cases() -> Vec<Case> {
+    vec![
+        Case {
+            scenario: Scenario::DroppedConnection,
+            received: Some(API),
+            ..Case::new(
+                "dropped connection",
+                "transport",
+                "dns_list_zones",
+                json!({}),
+            )
+        },
+        Case {
+            scenario: Scenario::DroppedConnection,
+            received: Some(API),
+            ..Case::new(
+                "dropped connection, graphql",
+                "transport",
+                "graphql_query",
+                json!({ "query": "{ viewer { budget } }" }),
+            )
+        },
+        Case {
+            scenario: Scenario::DroppedMidBody,
+            received: Some(API),
+            ..Case::new("dropped mid-body", "transport", "dns_list_zones", json!({}))
+        },
+        Case {
+            scenario: Scenario::TrickledBody,
+            received: Some(API),
+            flags: &["--read-timeout", "0.5"],
+            ..Case::new("trickled body", "transport", "dns_list_zones", json!({}))
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rate_limit_names_whose_limit_it_was() {
+    run_cases(rate_limit_cases()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_or_stalled_answer_is_a_transport_error_with_a_hint() {
+    run_cases(broken_connection_cases()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,7 +365,7 @@ async fn run_cases(cases: Vec<Case>) {
             case.name
         );
         assert_words(case.name, "text", &text);
-        if case.kind == "service-disabled" {
+        if HINTED.contains(&case.kind) {
             assert!(text.contains("\nfix: "), "{}: no hint: {text}", case.name);
         }
 
@@ -257,6 +373,14 @@ async fn run_cases(cases: Vec<Case>) {
         let result = session.call(case.tool, case.arguments.clone()).await;
         check_error(&case, "MCP", tool_error(&result));
         session.finish().await;
+
+        if let Some(host) = case.received {
+            assert!(
+                fake.requests().iter().any(|r| r.host == host),
+                "{}: the fake received no request for {host}",
+                case.name
+            );
+        }
     }
 }
 

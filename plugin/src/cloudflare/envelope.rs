@@ -3,7 +3,7 @@
 
 use crate::error::classify;
 use crate::http::{Request, Response, Transport};
-use crate::wit_types::{ApiFailure, Error};
+use crate::wit_types::{ApiFailure, Error, RateLimit};
 use serde_json::Value;
 
 /// One entry of `errors` or `messages`.
@@ -111,7 +111,8 @@ pub(crate) fn what_came_back(host: &str, response: &Response) -> String {
 pub struct ApiReply {
     pub request: String,
     pub status: u16,
-    pub retry_after: Option<u32>,
+    /// Whose limit a 429 is, and its `Retry-After`.
+    pub rate_limit: RateLimit,
     pub envelope: Envelope,
     /// What came back instead, in words, when the body is not an envelope (an HTML page from a
     /// proxy, a cut-off or non-UTF-8 body).
@@ -130,7 +131,7 @@ impl ApiReply {
         ApiReply {
             request: request.describe(),
             status: response.status,
-            retry_after: response.retry_after,
+            rate_limit: request.rate_limit(response.retry_after),
             envelope: parsed.map(Envelope::from_owned).unwrap_or_default(),
             not_an_envelope,
         }
@@ -187,7 +188,7 @@ impl ApiReply {
                 self.status,
                 &self.codes(),
                 &self.message(),
-                self.retry_after,
+                self.rate_limit,
                 forbidden_hint,
             )
         })

@@ -3,7 +3,7 @@
 use crate::cloudflare::envelope::{ApiReply, Envelope, not_an_answer, what_came_back};
 use crate::error::classify;
 use crate::http::{Request, Response};
-use crate::wit_types::{Error, GraphqlProblem};
+use crate::wit_types::{Error, GraphqlProblem, RateLimit, RateLimiter};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 use std::fmt;
@@ -128,7 +128,7 @@ pub fn parse_capped(
         let reply = ApiReply {
             request: request.describe(),
             status: response.status,
-            retry_after: response.retry_after,
+            rate_limit: request.rate_limit(response.retry_after),
             envelope,
             not_an_envelope: None,
         };
@@ -147,7 +147,10 @@ pub fn parse_capped(
             response.status,
             &[],
             "GraphQL request failed",
-            response.retry_after,
+            RateLimit {
+                limiter: RateLimiter::Graphql,
+                retry_after: response.retry_after,
+            },
             None,
         ));
     }
@@ -328,7 +331,10 @@ fn classify_or(response: &Response, fallback: Error) -> Error {
             response.status,
             &[],
             "GraphQL request failed",
-            response.retry_after,
+            RateLimit {
+                limiter: RateLimiter::Graphql,
+                retry_after: response.retry_after,
+            },
             None,
         )
     }
@@ -476,7 +482,17 @@ mod tests {
             429,
             r#"{"data":null,"errors":[{"message":"slow down","extensions":{"code":"budget"}}]}"#,
         );
-        assert!(matches!(e, Err(Error::RateLimited(_))), "{e:?}");
+        // GraphQL's own limit, not the API's.
+        assert!(
+            matches!(
+                e,
+                Err(Error::RateLimited(RateLimit {
+                    limiter: RateLimiter::Graphql,
+                    ..
+                }))
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -118,11 +118,12 @@ pub fn link_check(check: &mut Check) {
     if let Some(error) = &mut check.error {
         link_error(error, check.service);
     }
-    let url = if check.status == CheckStatus::RateLimited {
-        Some(API_RATE_LIMITS)
-    } else if check.service == Some(Service::Documentation) {
-        // The docs host check: a docs page cannot help when the docs host is unreachable.
+    let url = if check.service == Some(Service::Documentation) {
+        // The docs host check: a docs page cannot help when the docs host is unreachable or
+        // limits this client (and the API's limits are not its own).
         None
+    } else if check.status == CheckStatus::RateLimited {
+        Some(API_RATE_LIMITS)
     } else if check.service == Some(Service::GraphqlAnalytics) && check.permission.is_some() {
         Some(GRAPHQL_TOKEN)
     } else if check.permission.is_some() {

@@ -13,7 +13,7 @@ pub use search::search;
 use crate::error::invalid;
 use crate::http::{DOCS_HOST, Request, Transport};
 use crate::wit_docs::{DocPage, Heading, ProductInfo, ProductList};
-use crate::wit_types::{ApiFailure, Error};
+use crate::wit_types::{ApiFailure, Error, RateLimit, RateLimiter};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -96,7 +96,13 @@ fn fetch(
                 SEARCH_HINT,
             )));
         }
-        429 => return Err(Error::RateLimited(response.retry_after)),
+        // The docs host's own limit, never worded as the API's.
+        429 => {
+            return Err(Error::RateLimited(RateLimit {
+                limiter: RateLimiter::Docs,
+                retry_after: response.retry_after,
+            }));
+        }
         300..=399 => {
             return Err(Error::Upstream(failure(
                 format!(
@@ -541,7 +547,11 @@ Grey cloud.
         }]);
         assert!(matches!(
             read(&transport, &mut cache, "/dns/busy/", None, None),
-            Err(Error::RateLimited(Some(7)))
+            // The docs host's own limit, never the API's.
+            Err(Error::RateLimited(RateLimit {
+                limiter: RateLimiter::Docs,
+                retry_after: Some(7)
+            }))
         ));
         let transport = Queued::new(vec![status(503)]);
         assert!(matches!(

@@ -9,7 +9,7 @@ use cf_fake::{
 };
 use host_harness::PluginInstance;
 use host_harness::dns::{self, Dimension, ZoneQuery};
-use host_harness::{PluginError, Service};
+use host_harness::{PluginError, RateLimit, RateLimiter, Service};
 use serde_json::{Value, json};
 
 async fn dns_instance(fake: &FakeCloudflare) -> PluginInstance {
@@ -639,7 +639,17 @@ async fn each_failure_maps_to_its_error() {
     )
     .await
     .expect_err("rate limited");
-    assert!(matches!(e, PluginError::RateLimited(Some(_))), "{e:?}");
+    // A GraphQL report: GraphQL's limit, with its Retry-After.
+    assert!(
+        matches!(
+            e,
+            PluginError::RateLimited(RateLimit {
+                limiter: RateLimiter::Graphql,
+                retry_after: Some(_)
+            })
+        ),
+        "{e:?}"
+    );
 
     fake.set_scenario(Scenario::AllPermissions);
     let e = tool(

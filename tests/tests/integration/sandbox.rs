@@ -1,7 +1,7 @@
 //! What the sandbox lets a plugin do, proven with the real plugin and a hostile component.
 
 use crate::common::{check, connected, hostile_harness, sandbox};
-use cf_fake::{FakeCloudflare, HUGE_RESPONSE_BYTES, Scenario, TOKEN};
+use cf_fake::{BROKEN_BODY_PREFIX, FakeCloudflare, HUGE_RESPONSE_BYTES, Scenario, TOKEN};
 use host_harness::outbound::policy::{API_HOST, DOCS_HOST};
 use host_harness::{CallError, Limits, OutboundPolicy, PluginInstance, SandboxConfig};
 use host_harness::{CheckStatus, PluginError, Resolve, Resolver, Service, Verdict};
@@ -362,6 +362,67 @@ async fn the_host_timeouts_hold_whatever_the_guest_asks() {
     .await
     .expect("the next request works");
     assert_eq!(answer["status"], 200);
+    assert_survives(&fake).await;
+}
+
+/// An answer that breaks after the fake read the request: a connection closed with nothing
+/// sent reaches the guest as `http-response-incomplete` (never `http-protocol-error`, which
+/// the plugin words as a malformed answer); a body cut off or stalled past the host's
+/// between-bytes timeout fails while it is read, after the status and the bytes that came. The
+/// host's record says which, and the instance goes on.
+#[tokio::test]
+async fn a_dropped_or_stalled_answer_reaches_the_guest_as_what_happened() {
+    let fake = FakeCloudflare::spawn(Scenario::DroppedConnection);
+    let mut config = sandbox(&fake);
+    config.limits = Limits {
+        between_bytes_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut instance = hostile(&config).await;
+    let zones = json!({ "url": "https://api.cloudflare.com/client/v4/zones" });
+    for (scenario, code, status, received) in [
+        (
+            Scenario::DroppedConnection,
+            "http-response-incomplete",
+            None,
+            0,
+        ),
+        (
+            Scenario::DroppedMidBody,
+            "body-read-failed",
+            Some(200),
+            BROKEN_BODY_PREFIX.len(),
+        ),
+        (
+            Scenario::TrickledBody,
+            "body-read-failed",
+            Some(200),
+            BROKEN_BODY_PREFIX.len(),
+        ),
+    ] {
+        fake.set_scenario(scenario);
+        fake.clear_requests();
+        let result = fetch(&mut instance, zones.clone()).await;
+        assert!(
+            error_code(&result).is_some_and(|c| c.starts_with(code)),
+            "{scenario}: {result:?}"
+        );
+        assert_eq!(fake.requests().len(), 1, "{scenario}: the fake read it");
+        let log = instance.outbound_log();
+        let record = log.last().expect("a record");
+        assert_eq!(record.status, status, "{scenario}: {record:?}");
+        assert_eq!(
+            record.response_bytes, received as u64,
+            "{scenario}: {record:?}"
+        );
+        let error = record.error.as_deref().unwrap_or_default();
+        let timed_out = error.contains("timeout");
+        assert_eq!(
+            timed_out,
+            scenario == Scenario::TrickledBody,
+            "{scenario}: {record:?}"
+        );
+    }
     assert_survives(&fake).await;
 }
 

@@ -2,7 +2,9 @@
 
 use crate::common::{ALL_SERVICES, api_requests, check, verify_on};
 use cf_fake::{Permission as FakePermission, Scenario, TOKEN};
-use host_harness::{CheckStatus, Permission, PluginError, Service, TokenState, VerifyReport};
+use host_harness::{
+    CheckStatus, Permission, PluginError, RateLimit, RateLimiter, Service, TokenState, VerifyReport,
+};
 
 const DNS: Service = Service::DnsAnalytics;
 const GQL: Service = Service::GraphqlAnalytics;
@@ -250,6 +252,55 @@ async fn zone_checks_are_skipped_with_a_reason_when_the_account_has_no_zones() {
             .iter()
             .all(|c| c.status != CheckStatus::Failed)
     );
+}
+
+/// The API's 429 is the API's limit, in the checks' errors too.
+#[tokio::test]
+async fn a_rate_limited_check_carries_the_apis_limiter() {
+    let (report, _) = verify_on(Scenario::RateLimited, &[DNS]).await;
+    let token = check(&report, "token");
+    assert!(
+        matches!(
+            token.error,
+            Some(PluginError::RateLimited(RateLimit {
+                limiter: RateLimiter::Api,
+                retry_after: Some(30)
+            }))
+        ),
+        "{token:?}"
+    );
+}
+
+/// The docs host's 429 is its own limit: its check is rate-limited with the docs host as the
+/// limiter, the API's checks go on (and pass), and no API rate-limit page is linked.
+#[tokio::test]
+async fn a_docs_rate_limit_is_the_docs_hosts_own_not_the_apis() {
+    let (report, requests) = verify_on(Scenario::DocsRateLimited, &ALL_SERVICES).await;
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.host == "developers.cloudflare.com"),
+        "the docs host was asked"
+    );
+    let docs = check(&report, "documentation/docs-host");
+    assert_eq!(docs.status, CheckStatus::RateLimited, "{docs:?}");
+    assert_eq!(docs.retry_after_seconds, Some(12));
+    assert!(
+        matches!(
+            docs.error,
+            Some(PluginError::RateLimited(RateLimit {
+                limiter: RateLimiter::Docs,
+                retry_after: Some(12)
+            }))
+        ),
+        "{docs:?}"
+    );
+    let hint = docs.hint.as_deref().unwrap_or_default();
+    assert!(!hint.contains("Docs: "), "no API rate-limit page: {hint}");
+    assert_eq!(check(&report, "token").status, CheckStatus::Ok);
+    for c in permission_checks(&report) {
+        assert_eq!(c.status, CheckStatus::Ok, "{}", c.id);
+    }
 }
 
 #[tokio::test]

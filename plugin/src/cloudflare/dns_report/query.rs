@@ -14,7 +14,7 @@ use crate::time::{Range, rfc3339};
 use crate::wit_dns::{
     Dimension, DimensionFilter, DroppedItem, FilterOperator, Metric, Sort, SortKey, SortOrder,
 };
-use crate::wit_types::{ApiFailure, Error, GraphqlProblem};
+use crate::wit_types::{ApiFailure, Error, GraphqlProblem, RateLimit, RateLimiter};
 use serde_json::{Map, Value, json};
 
 /// The GraphQL filter: the range, then every condition in `AND`.
@@ -212,7 +212,10 @@ pub(super) fn problems_error(scope: &Scope, problems: Vec<GraphqlProblem>) -> Er
         }
         Error::Forbidden(failure(hint))
     } else if code("budget") || code("quota") {
-        Error::RateLimited(None)
+        Error::RateLimited(RateLimit {
+            limiter: RateLimiter::Graphql,
+            retry_after: None,
+        })
     } else {
         Error::QueryRejected(problems)
     }

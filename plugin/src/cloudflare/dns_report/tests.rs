@@ -377,7 +377,10 @@ fn graphql_problems_map_to_typed_errors() {
     assert!(f.hint.unwrap_or_default().contains("Account Analytics"));
     assert!(matches!(
         problems_error(&scope, vec![problem("budget")]),
-        Error::RateLimited(None)
+        Error::RateLimited(crate::wit_types::RateLimit {
+            limiter: crate::wit_types::RateLimiter::Graphql,
+            retry_after: None
+        })
     ));
     assert!(matches!(
         problems_error(&scope, vec![problem("bad_request")]),

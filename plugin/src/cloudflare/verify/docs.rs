@@ -1,10 +1,10 @@
 //! The Documentation check: the docs host answers.
 
 use super::{Outcome, Verifier};
-use crate::error::message;
+use crate::error::{message, rate_limit_hint};
 use crate::http::{DOCS_HOST, Method, Request};
 use crate::wit_connector::{CheckStatus, Evidence};
-use crate::wit_types::{Error, Service};
+use crate::wit_types::{Error, RateLimiter, Service};
 
 impl Verifier<'_> {
     /// Documentation needs no permission: its check is that the docs host answers.
@@ -28,6 +28,19 @@ impl Verifier<'_> {
                 }),
                 error: None,
                 retry_after: None,
+            },
+            // The docs host's own limit: it says nothing of the API's.
+            Ok(r) if r.status == 429 => Outcome {
+                status: CheckStatus::RateLimited,
+                detail: format!("{DOCS_HOST} answered with its own rate limit (HTTP 429)."),
+                hint: Some(rate_limit_hint(RateLimiter::Docs).to_string()),
+                evidence: Some(Evidence {
+                    request: describe,
+                    status: Some(r.status),
+                    codes: Vec::new(),
+                }),
+                error: Some(Error::RateLimited(request.rate_limit(r.retry_after))),
+                retry_after: r.retry_after,
             },
             Ok(r) => Outcome {
                 status: CheckStatus::Failed,

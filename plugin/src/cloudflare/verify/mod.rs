@@ -24,7 +24,7 @@ use crate::names::{VariantArray, name};
 use crate::wit_connector::{
     Check, CheckStatus, Evidence, ServiceReadiness, TokenInfo, TokenState, VerifyReport,
 };
-use crate::wit_types::{Error, Permission, Service};
+use crate::wit_types::{Error, Permission, RateLimit, Service};
 use serde_json::Value;
 
 /// Cloudflare's advice: rotate tokens every 90 days.
@@ -35,7 +35,7 @@ expiry (TTL) when creating the token and replace it before then.";
 /// more requests would only repeat the answer (and spend the rate limit).
 #[derive(Clone, Debug)]
 enum Halt {
-    RateLimited(Option<u32>),
+    RateLimited(RateLimit),
     Unreachable(Error),
     TokenRejected(Error),
 }

@@ -4,7 +4,7 @@
 use super::{Halt, Outcome, Probe, Verifier};
 use crate::cloudflare::envelope::ApiReply;
 use crate::cloudflare::graphql;
-use crate::error::{HINT_RATE_LIMIT, HINT_TOKEN, message};
+use crate::error::{HINT_TOKEN, limiter_words, message, rate_limit_hint};
 use crate::http::{API_HOST, Method, Request};
 use crate::wit_connector::{CheckStatus, Evidence};
 use crate::wit_types::Error;
@@ -49,7 +49,7 @@ impl Verifier<'_> {
     pub(super) fn probe(&mut self, request: Request, forbidden_hint: Option<&str>) -> Probe {
         if let Some(halt) = &self.halt {
             let error = match halt {
-                Halt::RateLimited(after) => Error::RateLimited(*after),
+                Halt::RateLimited(limit) => Error::RateLimited(*limit),
                 Halt::Unreachable(e) | Halt::TokenRejected(e) => e.clone(),
             };
             return Probe {
@@ -116,7 +116,7 @@ impl Verifier<'_> {
             }
         };
         match &probe.error {
-            Some(Error::RateLimited(after)) => self.halt = Some(Halt::RateLimited(*after)),
+            Some(Error::RateLimited(limit)) => self.halt = Some(Halt::RateLimited(*limit)),
             Some(e @ (Error::DeniedByHost(_) | Error::Transport(_))) => {
                 self.halt = Some(Halt::Unreachable(e.clone()))
             }
@@ -135,11 +135,14 @@ impl Verifier<'_> {
             format!("{what} (not sent)")
         };
         let (status, detail, hint, retry_after) = match &error {
-            Some(Error::RateLimited(after)) => (
+            Some(Error::RateLimited(limit)) => (
                 CheckStatus::RateLimited,
-                format!("{prefix}: Cloudflare's rate limit answered (HTTP 429)."),
-                Some(HINT_RATE_LIMIT.to_string()),
-                *after,
+                format!(
+                    "{prefix}: {} answered with its rate limit (HTTP 429).",
+                    limiter_words(limit.limiter)
+                ),
+                Some(rate_limit_hint(limit.limiter).to_string()),
+                limit.retry_after,
             ),
             Some(Error::DeniedByHost(m)) => (
                 CheckStatus::Failed,
