@@ -136,6 +136,14 @@ enum Command {
         /// Largest MCP request body taken, in MiB; a larger one is answered 413.
         #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MESSAGE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
         max_message_mib: u64,
+        /// API requests (GraphQL queries included) one token may make per 5 minutes, across
+        /// its sessions; past it the host answers rate-limited with the wait (Cloudflare's
+        /// published limit by default).
+        #[arg(long, value_name = "N", default_value_t = crate::outbound::budget::API_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+        budget_api_requests: usize,
+        /// GraphQL queries one token may make per 5 minutes, across its sessions.
+        #[arg(long, value_name = "N", default_value_t = crate::outbound::budget::GRAPHQL_QUERIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+        budget_graphql_queries: usize,
         /// How long in-flight calls may finish after SIGTERM or SIGINT, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_DRAIN_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
         drain_seconds: u64,
@@ -446,6 +454,8 @@ async fn run_serve(
         idle_seconds,
         max_message_mib,
         drain_seconds,
+        budget_api_requests,
+        budget_graphql_queries,
     } = &cli.command
     else {
         return Outcome::Usage;
@@ -473,6 +483,8 @@ async fn run_serve(
         allowed_hosts: allowed_hosts.clone(),
         allowed_origins: allowed_origins.clone(),
         drain: Duration::from_secs(*drain_seconds),
+        budget_api_requests: *budget_api_requests,
+        budget_graphql_queries: *budget_graphql_queries,
     };
     let load = move || Harness::load_with(&plugin, cache.as_ref());
     match serve::serve(load, config, options).await {

@@ -18,6 +18,7 @@
 
 use super::mcp::{McpServer, server_info};
 use super::render;
+use crate::outbound::budget::TokenBudget;
 use crate::{ApiToken, ConnectOptions, Harness, SandboxConfig, Service};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -71,6 +72,34 @@ pub struct ServeOptions {
     pub allowed_origins: Vec<String>,
     /// How long in-flight calls may finish after SIGTERM or SIGINT.
     pub drain: Duration,
+    /// Each token's budget per 5 minutes: API requests (GraphQL included) and GraphQL queries.
+    pub budget_api_requests: usize,
+    pub budget_graphql_queries: usize,
+}
+
+/// The budget of each token, shared by its sessions.
+struct Budgets {
+    api_requests: usize,
+    graphql_queries: usize,
+    by_token: Mutex<HashMap<Fingerprint, Arc<TokenBudget>>>,
+}
+
+impl Budgets {
+    fn of(&self, fingerprint: Fingerprint) -> Arc<TokenBudget> {
+        let mut by_token = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
+        // A budget no session holds and that counts nothing any more is forgotten.
+        let now = std::time::Instant::now();
+        by_token.retain(|_, budget| Arc::strong_count(budget) > 1 || !budget.is_idle(now));
+        by_token
+            .entry(fingerprint)
+            .or_insert_with(|| {
+                Arc::new(TokenBudget::with_limits(
+                    self.api_requests,
+                    self.graphql_queries,
+                ))
+            })
+            .clone()
+    }
 }
 
 /// What a request says about who it is for, from its headers.
@@ -83,7 +112,7 @@ pub struct Tenant {
 
 /// A keyed hash of a token (the key is this process's own, random): what sessions are bound to
 /// and logs name, never the token. Compared in constant time (`blake3::Hash`'s `Eq`).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Fingerprint(blake3::Hash);
 
 impl Fingerprint {
@@ -338,6 +367,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
 struct TenantSession {
     harness: Arc<OnceLock<Harness>>,
     base: SandboxConfig,
+    budgets: Arc<Budgets>,
     server: OnceLock<McpServer>,
     in_flight: Arc<InFlight>,
 }
@@ -382,6 +412,7 @@ impl TenantSession {
             .ok_or_else(|| ErrorData::internal_error("the plugin is not loaded yet", None))?;
         let config = SandboxConfig {
             token: Some(tenant.token.clone()),
+            budget: Some(self.budgets.of(tenant.fingerprint)),
             ..self.base.clone()
         };
         let span = tracing::info_span!("session", tenant = %tenant.fingerprint.short());
@@ -449,12 +480,18 @@ fn app(
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_request_bytes)
         .with_cancellation_token(sessions_end);
+    let budgets = Arc::new(Budgets {
+        api_requests: options.budget_api_requests,
+        graphql_queries: options.budget_graphql_queries,
+        by_token: Mutex::new(HashMap::new()),
+    });
     let factory = {
         let harness = harness.clone();
         move || {
             Ok(TenantSession {
                 harness: harness.clone(),
                 base: base.clone(),
+                budgets: budgets.clone(),
                 server: OnceLock::new(),
                 in_flight: in_flight.clone(),
             })

@@ -4,6 +4,7 @@
 
 use crate::credentials::ApiToken;
 use crate::outbound::body::GuardedBody;
+use crate::outbound::budget::{OverBudget, Spend, TokenBudget};
 use crate::outbound::graphql_guard;
 use crate::outbound::policy::{Decision, DenyReason, OutboundPolicy, canonical_host};
 use crate::outbound::pool::{ConnectionPool, Target, ready_connection};
@@ -41,6 +42,8 @@ pub struct OutboundHooks {
     requests_this_call: u32,
     /// This instance's idle connections.
     pool: ConnectionPool,
+    /// The token's budget, shared with its other sessions (`serve`).
+    budget: Option<Arc<TokenBudget>>,
 }
 
 type IoFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
@@ -56,6 +59,7 @@ impl OutboundHooks {
         limits: RequestLimits,
         resolver: Resolver,
         log: RequestLog,
+        budget: Option<Arc<TokenBudget>>,
     ) -> Self {
         OutboundHooks {
             policy: Arc::new(policy),
@@ -65,6 +69,7 @@ impl OutboundHooks {
             log,
             requests_this_call: 0,
             pool: ConnectionPool::default(),
+            budget,
         }
     }
 
@@ -91,6 +96,33 @@ fn deny_after_draining(body: WasiBody) -> SendFuture {
     Box::new(async move {
         while let Some(Ok(_)) = body.frame().await {}
         Err(HttpError::HttpRequestDenied)
+    })
+}
+
+/// The 429 the host answers in Cloudflare's place when a token's budget is spent, after
+/// draining what the guest sent.
+fn over_budget_answer(body: WasiBody, over: OverBudget) -> SendFuture {
+    let mut body = body;
+    Box::new(async move {
+        while let Some(Ok(_)) = body.frame().await {}
+        let envelope = serde_json::json!({
+            "success": false,
+            "errors": [{ "code": 971, "message": over.message() }],
+            "messages": [],
+            "result": null,
+        });
+        let answer = http::Response::builder()
+            .status(http::StatusCode::TOO_MANY_REQUESTS)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::RETRY_AFTER, over.retry_after_seconds())
+            .body(
+                http_body_util::Full::new(Bytes::from(envelope.to_string()))
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .map_err(|_| HttpError::InternalError(None))?;
+        let io: IoFuture = Box::new(async { Ok(()) });
+        Ok((answer, io))
     })
 }
 
@@ -150,6 +182,21 @@ impl WasiHttpHooks for OutboundHooks {
         // The policy allows POST for GraphQL only: its body is checked (fail closed should
         // another POST ever be allowed).
         let graphql_body = request.method() == http::Method::POST;
+        // A request with the token spends the token's budget; past it, the host answers 429 as
+        // Cloudflare would, so the guest reads a rate limit with its wait.
+        if inject_token && let Some(budget) = &self.budget {
+            let spend = if graphql_body {
+                Spend::Graphql
+            } else {
+                Spend::Api
+            };
+            if let Err(over) = budget.spend(spend, Instant::now()) {
+                let reason = DenyReason::OverTokenBudget(over);
+                slot.deny(&reason);
+                slot.update(|record| record.status = Some(429));
+                return over_budget_answer(request.into_body(), over);
+            }
+        }
         let host = canonical_host(request.uri().host().unwrap_or_default());
         // The guest never authenticates itself: whatever it set is dropped.
         let headers = request.headers_mut();

@@ -3,6 +3,7 @@
 //! recorded. It knows nothing of the sandbox, the audit or the front ends above it.
 
 mod body;
+pub mod budget;
 pub mod graphql_guard;
 mod hooks;
 pub mod policy;

@@ -66,6 +66,8 @@ pub enum DenyReason {
     TooManyRequests {
         limit: u32,
     },
+    /// The token spent its budget on this server (`serve`); the host answered 429 itself.
+    OverTokenBudget(crate::outbound::budget::OverBudget),
 }
 
 impl DenyReason {
@@ -82,6 +84,7 @@ impl DenyReason {
             DenyReason::GraphqlRefused(_) => "graphql_not_a_query",
             DenyReason::AddressNotAllowed { .. } => "address_not_allowed",
             DenyReason::TooManyRequests { .. } => "too_many_requests",
+            DenyReason::OverTokenBudget(_) => "over_token_budget",
         }
     }
 }
@@ -115,6 +118,7 @@ impl fmt::Display for DenyReason {
             DenyReason::TooManyRequests { limit } => {
                 write!(f, "more than {limit} requests in one call")
             }
+            DenyReason::OverTokenBudget(over) => f.write_str(&over.message()),
         }
     }
 }

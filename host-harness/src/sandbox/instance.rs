@@ -2,6 +2,7 @@
 //! store, WASI context, outbound hook, limits and request log.
 
 use crate::credentials::ApiToken;
+use crate::outbound::budget::TokenBudget;
 use crate::outbound::{OutboundHooks, OutboundPolicy, OutboundRecord, RequestLog, Resolver};
 use crate::sandbox::audit_log::AuditLog;
 use crate::sandbox::bindings::{ConnectorPlugin, ConnectorPluginPre};
@@ -29,6 +30,9 @@ pub struct SandboxConfig {
     pub resolver: Resolver,
     /// Where each call and its outbound requests are recorded (`--audit-log`).
     pub audit_log: Option<Arc<AuditLog>>,
+    /// The token's outbound budget, shared by the sessions that use it (`serve`); none: only
+    /// Cloudflare's own limits apply.
+    pub budget: Option<Arc<TokenBudget>>,
 }
 
 /// The store's data: WASI context with no preopens, no environment but what the harness
@@ -126,6 +130,7 @@ impl Harness {
                 limits.requests(),
                 config.resolver.clone(),
                 log.clone(),
+                config.budget.clone(),
             ),
             limits: PeakTrackingLimits::new(limits),
             // Instantiation runs guest code too (static initialisers): give it a call's budget.

@@ -137,6 +137,8 @@ fn the_token_is_never_printed_in_any_scenario() {
         ] {
             fake.clear_requests();
             let mut command = cf_harness_on(&fake, ALL);
+            // The stalling scenarios would each wait out the default 30 s read timeout.
+            command.args(["--read-timeout", "2"]);
             if args.contains(&"--token-file") {
                 // The file is the only source: the token the fake receives came from it.
                 command.env_remove("CLOUDFLARE_API_TOKEN");

@@ -471,3 +471,57 @@ async fn sigterm_lets_the_call_in_flight_finish_then_exits_zero() {
     .expect("wait");
     assert_eq!(status.0.expect("exit status").code(), Some(0));
 }
+
+#[tokio::test]
+async fn a_tokens_budget_is_held_across_its_sessions_before_cloudflare_must() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let audit = std::env::temp_dir().join(format!("cf-serve-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&audit);
+    let server = Server::start(
+        &fake,
+        &[
+            "--budget-graphql-queries",
+            "2",
+            "--audit-log",
+            audit.to_str().expect("path"),
+        ],
+    )
+    .await;
+    let services = "GraphQL Analytics";
+    let query = json!({ "query": "{ viewer { budget } }" });
+    // Two sessions of one token share its budget.
+    let (first, second) = tokio::join!(
+        server.session(TOKEN, ACCOUNT_ID, services),
+        server.session(TOKEN, ACCOUNT_ID, services),
+    );
+    first.ok("graphql_query", query.clone()).await;
+    second.ok("graphql_query", query.clone()).await;
+    let refused = first.call("graphql_query", query.clone()).await;
+    assert_eq!(refused.is_error, Some(true), "{refused:?}");
+    let error = &refused.structured_content.expect("structured")["error"];
+    assert_eq!(error["kind"], "rate-limited", "{error}");
+    assert_eq!(error["limiter"], "graphql", "{error}");
+    assert!(
+        error["retry_after_seconds"].as_u64().unwrap_or(0) > 0,
+        "{error}"
+    );
+    let graphql_of = |token: &str| {
+        fake.requests()
+            .iter()
+            .filter(|r| {
+                r.path.ends_with("/graphql")
+                    && r.header("authorization") == Some(format!("Bearer {token}").as_str())
+            })
+            .count()
+    };
+    assert_eq!(graphql_of(TOKEN), 2, "the third query never left the host");
+    // Another tenant has its own budget.
+    let other = server
+        .session(SECOND_TENANT_TOKEN, OTHER_ACCOUNT_ID, services)
+        .await;
+    other.ok("graphql_query", query).await;
+    assert_eq!(graphql_of(SECOND_TENANT_TOKEN), 1);
+    let log = std::fs::read_to_string(&audit).expect("the audit log");
+    assert!(log.contains("over_token_budget"), "{log}");
+    assert!(!log.contains(TOKEN) && !log.contains(SECOND_TENANT_TOKEN));
+}
