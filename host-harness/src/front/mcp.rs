@@ -8,6 +8,7 @@
 //! left to run and hold up the next one.
 
 use super::mcp_transport::BoundedStdio;
+use super::metrics::Metrics;
 use super::render;
 use crate::{
     ApiToken, CallError, ConnectOptions, Harness, PluginInstance, SandboxConfig, ToolSpec,
@@ -40,19 +41,23 @@ struct Inner {
     instance: Mutex<Option<PluginInstance>>,
     /// The span every call is logged in (`serve` names the session's tenant in it).
     span: tracing::Span,
+    /// Where calls are counted (`serve`'s /metrics).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl McpServer {
     pub fn new(harness: Harness, config: SandboxConfig, connect: Option<ConnectOptions>) -> Self {
-        Self::in_span(harness, config, connect, tracing::Span::none())
+        Self::observed(harness, config, connect, tracing::Span::none(), None)
     }
 
-    /// A server whose calls are logged in `span` (`serve`: the session's tenant).
-    pub fn in_span(
+    /// A server whose calls are logged in `span` and counted in `metrics` (`serve`: the
+    /// session's tenant, the server's counters).
+    pub fn observed(
         harness: Harness,
         config: SandboxConfig,
         connect: Option<ConnectOptions>,
         span: tracing::Span,
+        metrics: Option<Arc<Metrics>>,
     ) -> Self {
         McpServer {
             inner: Arc::new(Inner {
@@ -62,6 +67,7 @@ impl McpServer {
                 connect,
                 instance: Mutex::new(None),
                 span,
+                metrics,
             }),
         }
     }
@@ -250,9 +256,13 @@ impl ServerHandler for McpServer {
         let name = request.name.to_string();
         let arguments = Value::Object(request.arguments.unwrap_or_default()).to_string();
         let started = Instant::now();
+        let mut requests = Vec::new();
         let outcome = self
             .with_instance(&context, async |instance| {
-                instance.call_tool(&name, &arguments).await
+                let first = instance.outbound_count();
+                let answer = instance.call_tool(&name, &arguments).await;
+                requests = instance.outbound_since(first);
+                answer
             })
             .instrument(self.inner.span.clone())
             .await;
@@ -260,6 +270,14 @@ impl ServerHandler for McpServer {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A Cloudflare or input failure is a tool error the model can read, never a protocol
         // error; so is a call that trapped or timed out.
+        if let Some(metrics) = &self.inner.metrics {
+            let kind = match &outcome {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(error)) => render::error_parts(error).0,
+                Err(failure) => failure.kind,
+            };
+            metrics.call(&name, kind, started.elapsed(), &requests);
+        }
         let result = match outcome {
             Ok(Ok(text)) => {
                 tracing::info!(tool = %name, elapsed_ms, "ok");

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod mcp;
 pub mod mcp_transport;
+pub mod metrics;
 mod output;
 pub mod render;
 pub mod serve;

@@ -17,6 +17,7 @@
 //!   exist, never served.
 
 use super::mcp::{McpServer, server_info};
+use super::metrics::Metrics;
 use super::render;
 use crate::outbound::budget::TokenBudget;
 use crate::{ApiToken, ConnectOptions, Harness, SandboxConfig, Service};
@@ -254,6 +255,7 @@ struct Gate {
     /// Set once the component is loaded and compiled.
     harness: Arc<OnceLock<Harness>>,
     requests: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Gate {
@@ -289,6 +291,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
     let tenant = match tenant_of(request.headers(), &gate.key) {
         Ok(tenant) => tenant,
         Err(refused) => {
+            gate.metrics.gate_refused(refused.kind);
             tracing::info!(request = number, status = %refused.status, kind = refused.kind, "refused at the gate");
             return refused.into_response();
         }
@@ -313,6 +316,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
             .copied();
         if owner.is_some_and(|owner| owner != tenant.fingerprint) {
             span.in_scope(|| tracing::warn!("a session presented with another token: refused"));
+            gate.metrics.gate_refused("session-not-found");
             return refusal(
                 StatusCode::NOT_FOUND,
                 "session-not-found",
@@ -326,6 +330,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
         let (open, of_token) = gate.open_sessions(tenant.fingerprint).await;
         let limits = &gate.options;
         if open >= limits.max_sessions {
+            gate.metrics.gate_refused("too-many-sessions");
             return refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "too-many-sessions",
@@ -335,6 +340,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
             .into_response();
         }
         if of_token >= limits.max_sessions_per_token {
+            gate.metrics.gate_refused("too-many-sessions");
             return refusal(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-sessions",
@@ -354,6 +360,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
             .and_then(|v| v.to_str().ok())
     {
         span.in_scope(|| tracing::info!(opened, "session opened"));
+        gate.metrics.session_created();
         gate.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -368,6 +375,7 @@ struct TenantSession {
     harness: Arc<OnceLock<Harness>>,
     base: SandboxConfig,
     budgets: Arc<Budgets>,
+    metrics: Arc<Metrics>,
     server: OnceLock<McpServer>,
     in_flight: Arc<InFlight>,
 }
@@ -417,7 +425,13 @@ impl TenantSession {
         };
         let span = tracing::info_span!("session", tenant = %tenant.fingerprint.short());
         Ok(self.server.get_or_init(|| {
-            McpServer::in_span(harness.clone(), config, Some(tenant.connect.clone()), span)
+            McpServer::observed(
+                harness.clone(),
+                config,
+                Some(tenant.connect.clone()),
+                span,
+                Some(self.metrics.clone()),
+            )
         }))
     }
 }
@@ -480,6 +494,7 @@ fn app(
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_request_bytes)
         .with_cancellation_token(sessions_end);
+    let metrics = Arc::new(Metrics::default());
     let budgets = Arc::new(Budgets {
         api_requests: options.budget_api_requests,
         graphql_queries: options.budget_graphql_queries,
@@ -487,11 +502,13 @@ fn app(
     });
     let factory = {
         let harness = harness.clone();
+        let metrics = metrics.clone();
         move || {
             Ok(TenantSession {
                 harness: harness.clone(),
                 base: base.clone(),
                 budgets: budgets.clone(),
+                metrics: metrics.clone(),
                 server: OnceLock::new(),
                 in_flight: in_flight.clone(),
             })
@@ -505,11 +522,30 @@ fn app(
         options: options.clone(),
         harness: harness.clone(),
         requests: AtomicU64::new(0),
+        metrics: metrics.clone(),
     });
+    let scrape = gate.clone();
     Router::new()
         .route_service("/mcp", service)
         .route_layer(middleware::from_fn_with_state(gate, self::gate))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let gate = scrape.clone();
+                async move {
+                    let open = gate.manager.sessions.read().await.len();
+                    gate.metrics.sessions_open.set(open as i64);
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        gate.metrics.render(),
+                    )
+                }
+            }),
+        )
         .route(
             "/readyz",
             get(move || {

@@ -184,6 +184,19 @@ impl PluginInstance {
     pub fn outbound_log(&self) -> Vec<OutboundRecord> {
         lock(&self.log).clone()
     }
+
+    /// How many outbound requests the instance has recorded: where the next call's begin.
+    pub fn outbound_count(&self) -> usize {
+        lock(&self.log).len()
+    }
+
+    /// The outbound requests recorded from the `from`th on.
+    pub fn outbound_since(&self, from: usize) -> Vec<OutboundRecord> {
+        lock(&self.log)
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
 }
 
 /// The log, even if a thread panicked while holding it (records are plain data).

@@ -525,3 +525,38 @@ async fn a_tokens_budget_is_held_across_its_sessions_before_cloudflare_must() {
     assert!(log.contains("over_token_budget"), "{log}");
     assert!(!log.contains(TOKEN) && !log.contains(SECOND_TENANT_TOKEN));
 }
+
+#[tokio::test]
+async fn metrics_count_sessions_calls_requests_and_refusals_never_a_token() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &[]).await;
+    let client = server
+        .session(TOKEN, ACCOUNT_ID, "Documentation,DNS Analytics")
+        .await;
+    client.ok("verify", json!({})).await;
+    let bad = client
+        .call("dns_get_zone", json!({ "zone": "x".repeat(300) }))
+        .await;
+    assert_eq!(bad.is_error, Some(true));
+    assert_eq!(initialize(&server, &[]).await.status(), 401);
+    let response = reqwest::get(server.base() + "/metrics")
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    for series in [
+        "cf_harness_sessions_open 1",
+        "cf_harness_sessions_created_total 1",
+        "cf_harness_tool_calls_total{tool=\"verify\",outcome=\"ok\"} 1",
+        "cf_harness_tool_calls_total{tool=\"dns_get_zone\",outcome=\"invalid-input\"} 1",
+        "cf_harness_gate_refusals_total{kind=\"unauthorized\"} 1",
+        "cf_harness_outbound_requests_total{host=\"api.cloudflare.com\",status=\"200\"}",
+        "cf_harness_tool_call_duration_seconds_bucket{",
+    ] {
+        assert!(text.contains(series), "no {series:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains(TOKEN) && !text.contains(ACCOUNT_ID),
+        "{text}"
+    );
+}
