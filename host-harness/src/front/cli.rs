@@ -130,6 +130,10 @@ enum Command {
         /// Sessions one token may have open at once.
         #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_SESSIONS_PER_TOKEN, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
         max_sessions_per_token: usize,
+        /// Calls one session may have running or waiting at once (its instance runs one at a
+        /// time); past it a call is answered too-many-calls.
+        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_CALLS_PER_SESSION, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000))]
+        max_calls_per_session: usize,
         /// A session with no request for this many seconds is closed.
         #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_IDLE_SECONDS, value_parser = clap::value_parser!(u64).range(1..=604_800))]
         idle_seconds: u64,
@@ -451,6 +455,7 @@ async fn run_serve(
         allowed_origins,
         max_sessions,
         max_sessions_per_token,
+        max_calls_per_session,
         idle_seconds,
         max_message_mib,
         drain_seconds,
@@ -478,6 +483,7 @@ async fn run_serve(
         listen: *listen,
         max_sessions: *max_sessions,
         max_sessions_per_token: *max_sessions_per_token,
+        max_calls_per_session: *max_calls_per_session,
         idle_timeout: Duration::from_secs(*idle_seconds),
         max_request_bytes: (max_message_mib * 1024 * 1024) as usize,
         allowed_hosts: allowed_hosts.clone(),

@@ -53,6 +53,7 @@ pub const SERVICES_HEADER: &str = "x-cloudflare-enabled-services";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAX_SESSIONS: usize = 256;
 pub const DEFAULT_MAX_SESSIONS_PER_TOKEN: usize = 16;
+pub const DEFAULT_MAX_CALLS_PER_SESSION: usize = 4;
 pub const DEFAULT_IDLE_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_DRAIN_SECONDS: u64 = 30;
 
@@ -63,6 +64,8 @@ pub struct ServeOptions {
     /// Sessions open at once, across tenants, and per token.
     pub max_sessions: usize,
     pub max_sessions_per_token: usize,
+    /// Calls one session may have running or waiting at once.
+    pub max_calls_per_session: usize,
     /// A session with no request for this long is closed, and its instance dropped.
     pub idle_timeout: Duration,
     /// The largest MCP request body taken.
@@ -377,6 +380,9 @@ struct TenantSession {
     budgets: Arc<Budgets>,
     metrics: Arc<Metrics>,
     server: OnceLock<McpServer>,
+    /// Turns for calls in this session: `--max-calls-per-session` of them.
+    calls: Arc<tokio::sync::Semaphore>,
+    max_calls: usize,
     in_flight: Arc<InFlight>,
 }
 
@@ -468,6 +474,20 @@ impl ServerHandler for TenantSession {
     ) -> Result<CallToolResponse, ErrorData> {
         let _running = self.in_flight.start();
         let server = self.server(&context)?;
+        // One instance runs one call at a time; a few more may wait their turn, the rest are
+        // told to slow down rather than queue without end.
+        let Ok(_turn) = self.calls.clone().try_acquire_owned() else {
+            self.metrics.limit_hit("calls_per_session");
+            let body = render::host_error_json(
+                "too-many-calls",
+                &format!(
+                    "this session already has {} calls running or waiting, its limit",
+                    self.max_calls
+                ),
+                Some("Wait for the session's calls to finish, or open another session."),
+            );
+            return Ok(rmcp::model::CallToolResult::structured_error(body).into());
+        };
         server.call_tool(request, context).await
     }
 }
@@ -500,6 +520,7 @@ fn app(
         graphql_queries: options.budget_graphql_queries,
         by_token: Mutex::new(HashMap::new()),
     });
+    let max_calls = options.max_calls_per_session;
     let factory = {
         let harness = harness.clone();
         let metrics = metrics.clone();
@@ -510,6 +531,8 @@ fn app(
                 budgets: budgets.clone(),
                 metrics: metrics.clone(),
                 server: OnceLock::new(),
+                calls: Arc::new(tokio::sync::Semaphore::new(max_calls)),
+                max_calls,
                 in_flight: in_flight.clone(),
             })
         }

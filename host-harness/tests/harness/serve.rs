@@ -560,3 +560,27 @@ async fn metrics_count_sessions_calls_requests_and_refusals_never_a_token() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn calls_past_a_sessions_limit_are_told_to_wait_not_queued() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &["--max-calls-per-session", "1"]).await;
+    let client = server.session(TOKEN, ACCOUNT_ID, "Documentation").await;
+    fake.set_delay(Duration::from_millis(800));
+    let slow = client.call("docs_read", json!({ "url": DOCS_PAGE }));
+    let second = async {
+        // Until the first call has reached the fake, the second could take the turn first.
+        while fake.requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        client.call("docs_read", json!({ "url": DOCS_PAGE })).await
+    };
+    let (first, second) = tokio::join!(slow, second);
+    assert_ne!(first.is_error, Some(true), "{first:?}");
+    assert_eq!(second.is_error, Some(true), "{second:?}");
+    let error = &second.structured_content.expect("structured")["error"];
+    assert_eq!(error["kind"], "too-many-calls", "{error}");
+    fake.set_delay(Duration::ZERO);
+    // The turn is back once the first call is done.
+    client.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+}
