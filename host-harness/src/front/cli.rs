@@ -114,8 +114,14 @@ enum Command {
         #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
         /// Plain HTTP on a non-loopback address: a proxy in front terminates TLS.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tls_cert")]
         behind_proxy: bool,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// A Host header value accepted besides the loopback names (repeatable), e.g.
         /// mcp.example.com or mcp.example.com:8443; any other Host is refused (DNS rebinding).
         #[arg(long = "allowed-host", value_name = "HOST")]
@@ -451,6 +457,8 @@ async fn run_serve(
     let Command::Serve {
         listen,
         behind_proxy,
+        tls_cert,
+        tls_key,
         allowed_hosts,
         allowed_origins,
         max_sessions,
@@ -472,10 +480,12 @@ async fn run_serve(
         );
         return Outcome::Usage;
     }
-    if !serve::plain_http_allowed(listen, *behind_proxy) {
+    let tls = tls_cert.clone().zip(tls_key.clone());
+    if tls.is_none() && !serve::plain_http_allowed(listen, *behind_proxy) {
         printer.err(&format!(
             "error: {listen} is not a loopback address: plain HTTP there would carry tokens in \
-             the clear; put a TLS-terminating proxy in front and pass --behind-proxy"
+             the clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS-terminating \
+             proxy in front and pass --behind-proxy"
         ));
         return Outcome::Usage;
     }
@@ -489,6 +499,7 @@ async fn run_serve(
         allowed_hosts: allowed_hosts.clone(),
         allowed_origins: allowed_origins.clone(),
         drain: Duration::from_secs(*drain_seconds),
+        tls,
         budget_api_requests: *budget_api_requests,
         budget_graphql_queries: *budget_graphql_queries,
     };

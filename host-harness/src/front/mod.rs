@@ -9,3 +9,4 @@ pub mod metrics;
 mod output;
 pub mod render;
 pub mod serve;
+mod serve_tls;

@@ -76,6 +76,8 @@ pub struct ServeOptions {
     pub allowed_origins: Vec<String>,
     /// How long in-flight calls may finish after SIGTERM or SIGINT.
     pub drain: Duration,
+    /// The PEM certificate chain and private key to serve HTTPS with.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Each token's budget per 5 minutes: API requests (GraphQL included) and GraphQL queries.
     pub budget_api_requests: usize,
     pub budget_graphql_queries: usize,
@@ -605,10 +607,15 @@ pub async fn serve(
     base: SandboxConfig,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(options.listen)
+    // A bad certificate or key stops the start, before anything listens.
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(super::serve_tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let tcp = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
-    let local = listener.local_addr()?;
+    let local = tcp.local_addr()?;
     let harness = Arc::new(OnceLock::new());
     let stop_accepting = CancellationToken::new();
     let sessions_end = CancellationToken::new();
@@ -621,7 +628,8 @@ pub async fn serve(
         in_flight.clone(),
     );
     // The address on stdout, for scripts that start the server on port 0.
-    println!("http://{local}/mcp");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("{scheme}://{local}/mcp");
     tracing::info!(%local, "listening");
     let loading = tokio::task::spawn_blocking(load);
     tokio::spawn(async move {
@@ -635,10 +643,18 @@ pub async fn serve(
         }
     });
     let stop = stop_accepting.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        stop.cancelled().await;
-    });
-    let mut server = tokio::spawn(async move { server.await });
+    let stopped = async move { stop.cancelled().await };
+    let mut server = match tls {
+        Some(acceptor) => {
+            let listener = super::serve_tls::TlsListener::new(tcp, acceptor)?;
+            let server = axum::serve(listener, router).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+        None => {
+            let server = axum::serve(tcp, router).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+    };
     tokio::select! {
         done = &mut server => return done?.map_err(Into::into),
         () = signal() => {}

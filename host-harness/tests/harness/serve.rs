@@ -584,3 +584,128 @@ async fn calls_past_a_sessions_limit_are_told_to_wait_not_queued() {
     // The turn is back once the first call is done.
     client.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
 }
+
+/// A CA and a certificate for `localhost` it signed, as PEM: (CA, chain, key).
+fn localhost_pki() -> (rustls::pki_types::CertificateDer<'static>, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name
+        .push(DnType::CommonName, "cf-harness serve test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("server key");
+    let mut server = CertificateParams::new(vec!["localhost".to_string()]).expect("name");
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = server.signed_by(&key, &issuer).expect("server certificate");
+    (ca_cert.der().clone(), cert.pem(), key.serialize_pem())
+}
+
+/// One HTTP/1.1 exchange over TLS to `localhost` at `address`, trusting `ca`: the whole answer.
+async fn https_exchange(
+    address: &str,
+    ca: &rustls::pki_types::CertificateDer<'static>,
+    request: String,
+) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).expect("the test CA");
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await?;
+    tls.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut answer)).await;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn with_a_certificate_serve_speaks_https_only() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let (ca, chain, key) = localhost_pki();
+    let dir = std::env::temp_dir().join(format!("cf-serve-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, chain).expect("cert");
+    std::fs::write(&key_file, key).expect("key");
+    let mut command = cf_harness();
+    command
+        .arg("--plugin")
+        .arg(plugin())
+        .arg("--upstream")
+        .arg(format!("api.cloudflare.com={}", fake.url()))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert_file)
+        .arg("--tls-key")
+        .arg(&key_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("reader")
+    .expect("the address");
+    let mut server = Server {
+        child,
+        url: url.trim().to_string(),
+    };
+    let address = server
+        .url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.strip_suffix("/mcp"))
+        .unwrap_or_else(|| panic!("an https address: {}", server.url))
+        .to_string();
+    let mut ready = false;
+    for _ in 0..600 {
+        let get = "GET /readyz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+        if let Ok(answer) = https_exchange(&address, &ca, get.to_string()).await
+            && answer.starts_with("HTTP/1.1 200")
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "serve over TLS never became ready");
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": { "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": { "name": "tls", "version": "1" } } })
+    .to_string();
+    let post = format!(
+        "POST /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
+         authorization: Bearer {TOKEN}\r\n{ACCOUNT_HEADER}: {ACCOUNT_ID}\r\n\
+         {SERVICES_HEADER}: Documentation\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = https_exchange(&address, &ca, post)
+        .await
+        .expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("mcp-session-id"), "{answer}");
+    assert!(answer.contains("\"serverInfo\""), "{answer}");
+    // The same port does not answer plain HTTP.
+    let plain = reqwest::get(format!("http://{address}/readyz")).await;
+    assert!(
+        plain.map_or(true, |r| !r.status().is_success()),
+        "plain HTTP was served"
+    );
+    let _ = server.child.kill();
+}
