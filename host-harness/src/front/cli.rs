@@ -154,6 +154,11 @@ enum Command {
         /// GraphQL queries one token may make per 5 minutes, across its sessions.
         #[arg(long, value_name = "N", default_value_t = crate::outbound::budget::GRAPHQL_QUERIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
         budget_graphql_queries: usize,
+        /// Serve one tenant whose Cloudflare token the host holds (CLOUDFLARE_API_TOKEN or
+        /// --token-file, with CLOUDFLARE_ACCOUNT_ID and ENABLED_SERVICES): clients authenticate
+        /// with the key in this file (Authorization: Bearer <key>), never with the token.
+        #[arg(long, value_name = "FILE")]
+        client_key_file: Option<PathBuf>,
         /// How long in-flight calls may finish after SIGTERM or SIGINT, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_DRAIN_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
         drain_seconds: u64,
@@ -281,8 +286,16 @@ fn is_verify_without_arguments(tool: &str, arguments: &str) -> bool {
 
 async fn run(cli: Cli) -> Outcome {
     let token = match (&cli.command, &cli.token_file) {
-        // The audit reads no credentials; `serve` takes each tenant's from its requests.
-        (Command::Audit { .. } | Command::Serve { .. }, _) => Ok(None),
+        // The audit reads no credentials; `serve` takes each tenant's from its requests, unless
+        // it serves one tenant behind a client key.
+        (Command::Audit { .. }, _)
+        | (
+            Command::Serve {
+                client_key_file: None,
+                ..
+            },
+            _,
+        ) => Ok(None),
         (_, Some(path)) => ApiToken::from_file_checked(path).map(|(token, loose)| {
             if let Some(loose) = loose {
                 eprintln!("warning: {loose}");
@@ -469,17 +482,50 @@ async fn run_serve(
         drain_seconds,
         budget_api_requests,
         budget_graphql_queries,
+        client_key_file,
     } = &cli.command
     else {
         return Outcome::Usage;
     };
-    if cli.token_file.is_some() || std::env::var_os("CLOUDFLARE_API_TOKEN").is_some() {
-        printer.err(
-            "error: serve takes each tenant's token from its requests (Authorization: Bearer); \
-             unset CLOUDFLARE_API_TOKEN and drop --token-file",
-        );
-        return Outcome::Usage;
-    }
+    let tenancy = match client_key_file {
+        None if cli.token_file.is_some() || std::env::var_os("CLOUDFLARE_API_TOKEN").is_some() => {
+            printer.err(
+                "error: serve takes each tenant's token from its requests (Authorization: \
+                 Bearer); unset CLOUDFLARE_API_TOKEN and drop --token-file, or serve one tenant \
+                 with --client-key-file",
+            );
+            return Outcome::Usage;
+        }
+        None => serve::Tenancy::PerRequest,
+        Some(path) => {
+            let client_key = match ApiToken::from_file_checked(path) {
+                Ok((key, loose)) => {
+                    if let Some(loose) = loose {
+                        printer.err(&format!("warning: --client-key-file: {loose}"));
+                    }
+                    key
+                }
+                Err(e) => {
+                    printer.err(&format!("error: --client-key-file: {e}"));
+                    return Outcome::Usage;
+                }
+            };
+            let (Some(token), Ok(Some(connect))) = (config.token.clone(), connect_options(cli))
+            else {
+                printer.err(
+                    "error: --client-key-file serves the host's own tenant: set \
+                     CLOUDFLARE_API_TOKEN (or --token-file), CLOUDFLARE_ACCOUNT_ID and \
+                     ENABLED_SERVICES",
+                );
+                return Outcome::Usage;
+            };
+            serve::Tenancy::ClientKey {
+                client_key,
+                token,
+                connect,
+            }
+        }
+    };
     let tls = tls_cert.clone().zip(tls_key.clone());
     if tls.is_none() && !serve::plain_http_allowed(listen, *behind_proxy) {
         printer.err(&format!(
@@ -499,6 +545,7 @@ async fn run_serve(
         allowed_hosts: allowed_hosts.clone(),
         allowed_origins: allowed_origins.clone(),
         drain: Duration::from_secs(*drain_seconds),
+        tenancy,
         tls,
         budget_api_requests: *budget_api_requests,
         budget_graphql_queries: *budget_graphql_queries,

@@ -58,7 +58,7 @@ pub const DEFAULT_IDLE_SECONDS: u64 = 15 * 60;
 pub const DEFAULT_DRAIN_SECONDS: u64 = 30;
 
 /// How `serve` runs, besides what every command shares (`SandboxConfig`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Sessions open at once, across tenants, and per token.
@@ -76,6 +76,8 @@ pub struct ServeOptions {
     pub allowed_origins: Vec<String>,
     /// How long in-flight calls may finish after SIGTERM or SIGINT.
     pub drain: Duration,
+    /// Whose credentials each request uses.
+    pub tenancy: Tenancy,
     /// The PEM certificate chain and private key to serve HTTPS with.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Each token's budget per 5 minutes: API requests (GraphQL included) and GraphQL queries.
@@ -204,23 +206,61 @@ fn is_account_id(text: &str) -> bool {
     text.len() == 32 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// The tenant a request is for, or the refusal that says which header to fix.
-fn tenant_of(headers: &HeaderMap, key: &[u8; 32]) -> Result<Tenant, Refusal> {
+/// Who the server serves: each request's own tenant, or the one tenant the host was given.
+#[derive(Clone)]
+pub enum Tenancy {
+    /// Every request carries its tenant's token, account and services.
+    PerRequest,
+    /// The host holds one tenant's token, account and services; clients authenticate with a
+    /// separate key (`--client-key-file`), and a Cloudflare token sent by a client is refused.
+    ClientKey {
+        client_key: ApiToken,
+        token: ApiToken,
+        connect: ConnectOptions,
+    },
+}
+
+/// The bearer value of the Authorization header, or the refusal saying what to send.
+fn bearer(headers: &HeaderMap, what: &str) -> Result<ApiToken, Refusal> {
     let authorization = single(headers, header::AUTHORIZATION.as_str())
         .map_err(|why| unauthorized(&format!("the Authorization header {why}")))?
-        .ok_or_else(|| {
-            unauthorized("no Authorization header: the Cloudflare API token is needed")
-        })?;
-    let token = match authorization.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token,
+        .ok_or_else(|| unauthorized(&format!("no Authorization header: {what} is needed")))?;
+    let value = match authorization.split_once(' ') {
+        Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => value,
         _ => {
             return Err(unauthorized(
                 "the Authorization header must be `Bearer <token>`",
             ));
         }
     };
-    let token = ApiToken::new(token, "the Authorization header")
-        .map_err(|e| unauthorized(&e.to_string()))?;
+    ApiToken::new(value, "the Authorization header").map_err(|e| unauthorized(&e.to_string()))
+}
+
+/// The tenant a request is for, or the refusal that says which header to fix.
+fn tenant_of(headers: &HeaderMap, key: &[u8; 32], tenancy: &Tenancy) -> Result<Tenant, Refusal> {
+    if let Tenancy::ClientKey {
+        client_key,
+        token,
+        connect,
+    } = tenancy
+    {
+        let sent = bearer(headers, "the client key")?.fingerprint(key);
+        if sent == token.fingerprint(key) {
+            return Err(unauthorized(
+                "this server holds the Cloudflare token itself: send the client key, never the \
+                 Cloudflare token",
+            ));
+        }
+        if sent != client_key.fingerprint(key) {
+            return Err(unauthorized("the client key is not this server's"));
+        }
+        return Ok(Tenant {
+            token: token.clone(),
+            fingerprint: Fingerprint(sent),
+            connect: connect.clone(),
+        });
+    }
+    let token = bearer(headers, "the Cloudflare API token")?;
     let account_id = single(headers, ACCOUNT_HEADER)
         .map_err(|why| bad_header(ACCOUNT_HEADER, &why))?
         .ok_or_else(|| bad_header(ACCOUNT_HEADER, "missing"))?;
@@ -293,7 +333,7 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
         )
         .into_response();
     }
-    let tenant = match tenant_of(request.headers(), &gate.key) {
+    let tenant = match tenant_of(request.headers(), &gate.key, &gate.options.tenancy) {
         Ok(tenant) => tenant,
         Err(refused) => {
             gate.metrics.gate_refused(refused.kind);
@@ -739,6 +779,7 @@ mod tests {
                 (SERVICES_HEADER, "DNS Analytics, Documentation"),
             ]),
             &key,
+            &Tenancy::PerRequest,
         ) else {
             panic!("a tenant");
         };
@@ -774,7 +815,7 @@ mod tests {
                 StatusCode::BAD_REQUEST,
             ),
         ] {
-            let Err(refused) = tenant_of(&headers(pairs), &key) else {
+            let Err(refused) = tenant_of(&headers(pairs), &key, &Tenancy::PerRequest) else {
                 panic!("{pairs:?} passed");
             };
             assert_eq!(refused.status, status, "{pairs:?}");

@@ -27,7 +27,13 @@ impl Server {
     /// `serve` on a free loopback port, both Cloudflare hosts sent to the fake, once `/readyz`
     /// answers 200.
     async fn start(fake: &FakeCloudflare, extra: &[&str]) -> Server {
+        Server::start_with(fake, extra, &[]).await
+    }
+
+    /// As [`Server::start`], with these environment variables.
+    async fn start_with(fake: &FakeCloudflare, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = cf_harness();
+        command.envs(env.iter().copied());
         command
             .arg("--plugin")
             .arg(plugin())
@@ -708,4 +714,57 @@ async fn with_a_certificate_serve_speaks_https_only() {
         "plain HTTP was served"
     );
     let _ = server.child.kill();
+}
+
+#[tokio::test]
+async fn one_tenant_behind_a_client_key_never_takes_a_cloudflare_token_from_clients() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let key_file = std::env::temp_dir().join(format!("cf-serve-client-key-{}", std::process::id()));
+    const CLIENT_KEY: &str = "platform-client-key-0123456789abcdef";
+    std::fs::write(&key_file, CLIENT_KEY).expect("key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+            .expect("private key file");
+    }
+    let server = Server::start_with(
+        &fake,
+        &["--client-key-file", key_file.to_str().expect("path")],
+        &[
+            ("CLOUDFLARE_API_TOKEN", TOKEN),
+            ("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID),
+            ("ENABLED_SERVICES", "Documentation,DNS Analytics"),
+        ],
+    )
+    .await;
+    // The headers a client sends name no account of its own here: the host's tenant is served.
+    let client = server
+        .session(CLIENT_KEY, OTHER_ACCOUNT_ID, "Documentation")
+        .await;
+    let report = client.ok("verify", json!({})).await;
+    assert_eq!(report["account_id"], ACCOUNT_ID, "{report}");
+    let bearer = format!("Bearer {TOKEN}");
+    assert!(
+        fake.requests()
+            .iter()
+            .filter_map(|r| r.header("authorization"))
+            .all(|auth| auth == bearer),
+        "the host's token went out"
+    );
+    for sent in [TOKEN, "not-the-client-key-0123456789abcdef"] {
+        let auth = format!("Bearer {sent}");
+        let response = initialize(
+            &server,
+            &[
+                ("authorization", auth.as_str()),
+                (ACCOUNT_HEADER, ACCOUNT_ID),
+                (SERVICES_HEADER, "Documentation"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 401, "{sent}");
+    }
+    let log = server.stop();
+    assert!(!log.contains(TOKEN) && !log.contains(CLIENT_KEY), "{log}");
 }
