@@ -396,8 +396,20 @@ async fn gate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -
         }
     }
     let fingerprint = tenant.fingerprint;
+    let deleting = request.method() == http::Method::DELETE;
     request.extensions_mut().insert(tenant);
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    // rmcp answers a session's DELETE 202; the official Python SDK takes only 200 or 204 as
+    // done (and warns otherwise). 204 is what a finished DELETE is (RFC 9110).
+    if deleting && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        if let Some(id) = &session {
+            gate.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
+        }
+    }
     if session.is_none()
         && let Some(opened) = response
             .headers()

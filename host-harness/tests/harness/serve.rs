@@ -319,6 +319,24 @@ async fn a_session_replayed_with_another_token_or_none_is_never_served() {
         }
         request.send()
     };
+    // Nor may another token end it.
+    let delete = |token: &str| {
+        reqwest::Client::new()
+            .delete(&server.url)
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .header("authorization", format!("Bearer {token}"))
+            .header(ACCOUNT_HEADER, ACCOUNT_ID)
+            .header(SERVICES_HEADER, "Documentation")
+            .send()
+    };
+    assert_eq!(
+        delete(SECOND_TENANT_TOKEN)
+            .await
+            .expect("an answer")
+            .status(),
+        404
+    );
     let stolen = call(Some(SECOND_TENANT_TOKEN)).await.expect("an answer");
     assert_eq!(stolen.status(), 404);
     let body: Value = stolen.json().await.expect("JSON");
@@ -329,6 +347,8 @@ async fn a_session_replayed_with_another_token_or_none_is_never_served() {
         fake.requests().is_empty(),
         "the first tenant's session made no request for anyone"
     );
+    // Its own token ends it, with the 204 every official SDK takes as done.
+    assert_eq!(delete(TOKEN).await.expect("an answer").status(), 204);
 }
 
 #[tokio::test]
