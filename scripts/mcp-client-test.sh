@@ -5,9 +5,10 @@
 #   python-1    the Python SDK's 1.x line (tests/mcp-client/requirements.txt, target/mcp-client-venv)
 #   python-2    the Python SDK's 2.x line (tests/mcp-client/requirements-2.txt, target/mcp-client-venv-2),
 #               over HTTP both with the initialize handshake and with the SDK Client's default (auto) mode
-# Usage: scripts/mcp-client-test.sh [python-1|python-2]...   (both by default)
-# Installs each client's pinned packages on the first run (from the Python package index) and
-# again only when its requirements file changes. Nothing else leaves this
+#   typescript  the TypeScript SDK on Node 20+ (tests/mcp-client-ts/, npm ci into its git-ignored node_modules)
+# Usage: scripts/mcp-client-test.sh [python-1|python-2|typescript]...   (all three by default)
+# Installs each client's pinned packages on the first run (from the Python package index, the npm
+# registry) and again only when its requirements or lock file changes. Nothing else leaves this
 # machine; the token below is the fake's own, not a real one.
 # Needs `make plugin harness` first. Each run prints one line in cargo's format, which
 # scripts/test.sh counts, and the script exits non-zero if any check failed.
@@ -15,9 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clients=("$@")
-[ ${#clients[@]} -gt 0 ] || clients=(python-1 python-2)
+[ ${#clients[@]} -gt 0 ] || clients=(python-1 python-2 typescript)
 for c in "${clients[@]}"; do
-  case $c in python-1 | python-2) ;; *) echo "mcp-client-test: unknown client '$c' (python-1, python-2)" >&2; exit 2 ;; esac
+  case $c in python-1 | python-2 | typescript) ;; *) echo "mcp-client-test: unknown client '$c' (python-1, python-2, typescript)" >&2; exit 2 ;; esac
 done
 
 status=0
@@ -51,6 +52,24 @@ python_venv() { # REQUIREMENTS VENV
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" \
       || { failed "pip install -r $req failed (the Python package index unreachable?)"; return 1; }
     echo "$want" >"$venv/requirements.sha256"
+  fi
+}
+
+# The TypeScript client's packages: npm ci from the lock file into tests/mcp-client-ts/node_modules
+# (git-ignored), again only when package-lock.json changes (its hash is kept in node_modules).
+ts_dir=tests/mcp-client-ts
+npm_install() {
+  local want major
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || { failed "node and npm are needed for the TypeScript client (Node 20 or newer)"; return 1; }
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || { failed "the TypeScript client needs Node 20 or newer, this is $(node --version)"; return 1; }
+  want=$(sha256sum "$ts_dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$ts_dir/node_modules/.package-lock.sha256" 2>/dev/null)" != "$want" ]; then
+    echo "mcp-client-test: installing $ts_dir/package-lock.json into $ts_dir/node_modules"
+    (cd "$ts_dir" && npm ci --no-audit --no-fund --loglevel=error) \
+      || { failed "npm ci in $ts_dir failed (the npm registry unreachable?)"; return 1; }
+    echo "$want" >"$ts_dir/node_modules/.package-lock.sha256"
   fi
 }
 
@@ -142,6 +161,12 @@ for c in "${clients[@]}"; do
         run "Python SDK 2.x, Streamable HTTP" http "$venv/bin/python" "$py_check" --timeout 50 --url "$mcp_url"
         run "Python SDK 2.x, Streamable HTTP, auto mode" http \
           "$venv/bin/python" "$py_check" --timeout 50 --mode auto --url "$mcp_url"
+      fi
+      ;;
+    typescript)
+      if npm_install; then
+        run "TypeScript SDK, stdio" stdio node "$ts_dir/check_mcp.mjs" --timeout 50 -- "${stdio_server[@]}"
+        run "TypeScript SDK, Streamable HTTP" http node "$ts_dir/check_mcp.mjs" --timeout 50 --url "$mcp_url"
       fi
       ;;
   esac
