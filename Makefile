@@ -41,7 +41,8 @@ bench: plugin
 	$(CARGO) build --release -p host-harness -p cf-bench
 	target/release/cf-bench $(BENCH_ARGS)
 
-# cf-harness mcp driven by the official Python MCP SDK (a virtualenv in target/mcp-client-venv).
+# cf-harness mcp (stdio) and cf-harness serve (Streamable HTTP) driven by the official MCP SDKs:
+# Python 1.x and 2.x (virtualenvs in target/) and TypeScript (tests/mcp-client-ts/node_modules).
 mcp-client-test: plugin harness
 	@bash scripts/mcp-client-test.sh
 

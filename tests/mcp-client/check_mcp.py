@@ -1,35 +1,59 @@
 #!/usr/bin/env python3
-"""Interoperability check of `cf-harness mcp` with a client this project did not write.
+"""Interoperability check of cf-harness's MCP servers with a client this project did not write.
 
-Drives the server over stdio with the official Python MCP SDK (`mcp` on PyPI) and checks what a
-client relies on: the handshake, the tool list and its schemas, a few calls against the fake
-Cloudflare and their results, a bad argument and an unknown tool.
+Drives `cf-harness mcp` over stdio, or `cf-harness serve` over Streamable HTTP, with the official
+Python MCP SDK (`mcp` on the Python package index; the 1.x and the 2.x lines both run it) and
+checks what a client relies on: the handshake, the tool list and its schemas, a few calls against
+the fake Cloudflare and their results, a bad argument and an unknown tool; over HTTP also that a
+request without a token is answered 401 with WWW-Authenticate.
 
-Usage: check_mcp.py [--timeout SECONDS] -- COMMAND [ARG...]
+Usage: check_mcp.py [--timeout SECONDS] -- COMMAND [ARG...]       (stdio: starts the server)
+       check_mcp.py [--timeout SECONDS] [--mode legacy|auto] --url URL   (Streamable HTTP)
 
-The server gets CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID and ENABLED_SERVICES from this
-script's environment (plus PATH and HOME), and runs in the current directory. Prints `ok NAME` or
-`FAILED NAME: why` for each check, then one line in cargo's format so `make test` counts it, and
-exits 1 if any check failed.
+Both take CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID and ENABLED_SERVICES from this script's
+environment: over stdio the server gets them (plus PATH and HOME) and runs in the current
+directory; over HTTP they become each request's `Authorization: Bearer`,
+`X-Cloudflare-Account-Id` and `X-Cloudflare-Enabled-Services` headers. `--mode auto` (SDK 2.x
+only) connects as the SDK's `Client` does by default: it probes `server/discover` and uses the
+stateless 2026-07-28 revision when the server offers it; `legacy` (the default) is the
+`initialize` handshake. Prints `ok NAME` or `FAILED NAME: why` for each check, then one line in
+cargo's format so `make test` counts it, and exits 1 if any check failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
 import tempfile
 import tomllib
 import traceback
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import jsonschema
-from mcp import ClientSession, McpError, StdioServerParameters, types
+from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+try:  # 1.x
+    from mcp import McpError
+except ImportError:  # 2.x renamed it
+    from mcp import MCPError as McpError
+
+SDK_VERSION = importlib.metadata.version("mcp")
+SDK_MAJOR = int(SDK_VERSION.split(".")[0])
+if SDK_MAJOR >= 2:
+    import httpx2 as httpx
+else:
+    import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,9 +91,12 @@ CHECKS = [
     "call-dns-list-zones",
     "call-graphql-top-http",
     "call-dns-report",
+    "call-dns-report-defaults",
     "bad-argument",
     "unknown-tool",
 ]
+# Over Streamable HTTP only.
+HTTP_CHECKS = ["http-no-token-is-401"]
 
 PASSED_ENV = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "ENABLED_SERVICES", "PATH", "HOME"]
 
@@ -88,6 +115,12 @@ def short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def wire(model: Any) -> Any:
+    """A result as it was on the wire (camelCase keys), whichever SDK line parsed it: 1.x models
+    have camelCase attributes, 2.x snake_case ones, both dump by alias to the protocol's names."""
+    return model.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
 def crate_version() -> str | None:
     """host-harness's version: its own, or the workspace's when it says `version.workspace`."""
     try:
@@ -102,11 +135,12 @@ def crate_version() -> str | None:
 
 
 class Report:
-    def __init__(self) -> None:
+    def __init__(self, checks: list[str]) -> None:
+        self.checks = checks
         self.results: dict[str, tuple[bool, str]] = {}
 
     def record(self, name: str, ok: bool, detail: str = "") -> None:
-        assert name in CHECKS, name
+        assert name in self.checks, name
         if name in self.results:
             return
         self.results[name] = (ok, detail)
@@ -115,8 +149,11 @@ class Report:
         else:
             print(f"FAILED {name}: {detail}", flush=True)
 
+    def failed(self) -> bool:
+        return any(not ok for ok, _ in self.results.values()) or len(self.results) < len(self.checks)
+
     def finish(self, why_not_run: str) -> int:
-        for name in CHECKS:
+        for name in self.checks:
             if name not in self.results:
                 self.record(name, False, f"not run: {why_not_run}")
         failed = sum(1 for ok, _ in self.results.values() if not ok)
@@ -149,19 +186,54 @@ async def run_check(report: Report, name: str, body) -> Any:
     return True
 
 
-def tool_result_json(result) -> tuple[Any, Any]:
+class Conn:
+    """The calls the checks make, on a `ClientSession` (the `initialize` handshake, either SDK
+    line) or a 2.x `Client` (`--mode auto`); every answer as its wire JSON."""
+
+    def __init__(self, session: Any, client: Any = None) -> None:
+        self.session = session
+        self.client = client
+
+    async def initialize(self) -> dict[str, Any]:
+        if self.client is None:
+            return wire(await self.session.initialize())
+        # The 2.x Client negotiated when it was entered (server/discover, or initialize).
+        c = self.client
+        return {
+            "protocolVersion": c.protocol_version,
+            "serverInfo": wire(c.server_info) if c.server_info is not None else None,
+            "capabilities": wire(c.server_capabilities),
+        }
+
+    async def list_tools(self, cursor: str | None) -> dict[str, Any]:
+        if self.client is not None:
+            return wire(await self.client.list_tools(cursor=cursor))
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        return wire(await self.session.list_tools(params=params))
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        target = self.client if self.client is not None else self.session
+        return wire(await target.call_tool(name, arguments))
+
+
+def content_text(result: dict[str, Any]) -> str:
+    return " ".join(c.get("text", "") for c in result.get("content") or [])
+
+
+def tool_result_json(result: dict[str, Any]) -> tuple[Any, Any]:
     """The JSON of the one text item, and structuredContent; fails unless they agree."""
-    texts = [c for c in result.content if getattr(c, "type", None) == "text"]
+    content = result.get("content") or []
+    texts = [c for c in content if c.get("type") == "text"]
     expect(
-        len(result.content) == 1 and len(texts) == 1,
-        f"content is not exactly one text item: {short([c.model_dump() for c in result.content])}",
+        len(content) == 1 and len(texts) == 1,
+        f"content is not exactly one text item: {short(content)}",
     )
     try:
-        from_text = json.loads(texts[0].text)
+        from_text = json.loads(texts[0]["text"])
     except json.JSONDecodeError as e:
-        raise CheckFailed(f"content text is not JSON ({e}): {short(texts[0].text)}") from e
-    structured = result.structuredContent
-    expect(structured is not None, f"no structuredContent; text was {short(texts[0].text)}")
+        raise CheckFailed(f"content text is not JSON ({e}): {short(texts[0]['text'])}") from e
+    structured = result.get("structuredContent")
+    expect(structured is not None, f"no structuredContent; text was {short(texts[0]['text'])}")
     expect(
         from_text == structured,
         f"content text {short(from_text)} differs from structuredContent {short(structured)}",
@@ -169,34 +241,33 @@ def tool_result_json(result) -> tuple[Any, Any]:
     return from_text, structured
 
 
-async def call_ok(session: ClientSession, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    result = await session.call_tool(tool, arguments)
-    if result.isError:
-        text = " ".join(getattr(c, "text", "") for c in result.content)
+async def call_ok(conn: Conn, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await conn.call_tool(tool, arguments)
+    if result.get("isError"):
         raise CheckFailed(
             f"isError true for {tool} {json.dumps(arguments)}: "
-            f"structuredContent={short(result.structuredContent)} text={short(text)}"
+            f"structuredContent={short(result.get('structuredContent'))} text={short(content_text(result))}"
         )
     _, structured = tool_result_json(result)
     expect(isinstance(structured, dict), f"structuredContent is not an object: {short(structured)}")
     return structured
 
 
-async def run_checks(report: Report, session: ClientSession, expected_version: str | None) -> str | None:
+async def run_checks(report: Report, conn: Conn, expected_version: str | None) -> str | None:
     """Runs every check it can; says why it stopped early, if it did."""
-    tools: list = []
+    tools: list[dict[str, Any]] = []
 
     async def initialize():
-        init = await session.initialize()
-        info = init.serverInfo
-        expect(info.name == "cf-harness", f"serverInfo.name is {info.name!r}, want 'cf-harness'")
+        init = await conn.initialize()
+        info = init.get("serverInfo") or {}
+        expect(info.get("name") == "cf-harness", f"serverInfo.name is {info.get('name')!r}, want 'cf-harness'")
         if expected_version is not None:
             expect(
-                info.version == expected_version,
-                f"serverInfo.version is {info.version!r}, want the crate version {expected_version!r}",
+                info.get("version") == expected_version,
+                f"serverInfo.version is {info.get('version')!r}, want the crate version {expected_version!r}",
             )
-        expect(init.capabilities.tools is not None, "capabilities has no `tools`")
-        return f"{info.name} {info.version}, protocol {init.protocolVersion}"
+        expect((init.get("capabilities") or {}).get("tools") is not None, "capabilities has no `tools`")
+        return f"{info.get('name')} {info.get('version')}, protocol {init.get('protocolVersion')}"
 
     if not await run_check(report, "initialize", initialize):
         return "initialize failed"
@@ -204,13 +275,12 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
     async def list_names():
         cursor = None
         for _ in range(20):
-            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.list_tools(params=params)
-            tools.extend(page.tools)
-            cursor = page.nextCursor
+            page = await conn.list_tools(cursor)
+            tools.extend(page.get("tools") or [])
+            cursor = page.get("nextCursor")
             if not cursor:
                 break
-        names = [t.name for t in tools]
+        names = [t.get("name") for t in tools]
         dupes = sorted({n for n in names if names.count(n) > 1})
         missing = [n for n in EXPECTED_TOOLS if n not in names]
         extra = [n for n in names if n not in EXPECTED_TOOLS]
@@ -222,14 +292,14 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
         return "tools/list returned no tools"
 
     async def descriptions():
-        bad = [t.name for t in tools if not (t.description or "").strip()]
+        bad = [t["name"] for t in tools if not (t.get("description") or "").strip()]
         expect(not bad, f"no description: {bad}")
 
     async def read_only():
         bad = [
-            f"{t.name} ({'no annotations' if t.annotations is None else t.annotations.readOnlyHint!r})"
+            f"{t['name']} ({'no annotations' if 'annotations' not in t else t['annotations'].get('readOnlyHint')!r})"
             for t in tools
-            if t.annotations is None or t.annotations.readOnlyHint is not True
+            if (t.get("annotations") or {}).get("readOnlyHint") is not True
         ]
         expect(not bad, f"readOnlyHint is not true: {bad}")
 
@@ -237,30 +307,30 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
         bad = []
         for t in tools:
             try:
-                jsonschema.Draft202012Validator.check_schema(t.inputSchema)
+                jsonschema.Draft202012Validator.check_schema(t.get("inputSchema"))
             except jsonschema.SchemaError as e:
-                bad.append(f"{t.name}: {e.message} at {list(e.absolute_path)}")
+                bad.append(f"{t['name']}: {e.message} at {list(e.absolute_path)}")
         expect(not bad, "; ".join(bad))
 
     async def schemas_closed():
         bad = []
         for t in tools:
-            s = t.inputSchema
+            s = t.get("inputSchema") or {}
             if s.get("type") != "object":
-                bad.append(f"{t.name}: type is {s.get('type')!r}")
+                bad.append(f"{t['name']}: type is {s.get('type')!r}")
             if s.get("additionalProperties") is not False:
-                bad.append(f"{t.name}: additionalProperties is {s.get('additionalProperties', 'absent')!r}")
+                bad.append(f"{t['name']}: additionalProperties is {s.get('additionalProperties', 'absent')!r}")
             if not isinstance(s.get("properties", {}), dict):
-                bad.append(f"{t.name}: properties is not an object")
+                bad.append(f"{t['name']}: properties is not an object")
         expect(not bad, "; ".join(bad))
 
     async def properties_described():
         bad = []
         for t in tools:
-            for prop, ps in (t.inputSchema.get("properties") or {}).items():
+            for prop, ps in ((t.get("inputSchema") or {}).get("properties") or {}).items():
                 lacks = [k for k in ("description", "type") if not isinstance(ps, dict) or k not in ps]
                 if lacks:
-                    bad.append(f"{t.name}.{prop} lacks {'/'.join(lacks)}")
+                    bad.append(f"{t['name']}.{prop} lacks {'/'.join(lacks)}")
         expect(not bad, f"{len(bad)} properties: " + "; ".join(bad))
 
     await run_check(report, "tool-descriptions", descriptions)
@@ -270,11 +340,11 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
     await run_check(report, "input-schema-properties-described", properties_described)
 
     async def call_verify():
-        out = await call_ok(session, "verify", {})
+        out = await call_ok(conn, "verify", {})
         expect(out.get("ready") is True, f"ready is {out.get('ready')!r}; result {short(out)}")
 
     async def call_docs_search():
-        out = await call_ok(session, "docs_search", {"query": "create an API token", "limit": 3})
+        out = await call_ok(conn, "docs_search", {"query": "create an API token", "limit": 3})
         hits = out.get("hits")
         expect(isinstance(hits, list) and hits, f"no hits: {short(out)}")
         want = "https://developers.cloudflare.com/fundamentals/api/get-started/create-token/"
@@ -284,7 +354,7 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
         return f"{len(hits)} hits"
 
     async def call_dns_list_zones():
-        out = await call_ok(session, "dns_list_zones", {"per_page": 5})
+        out = await call_ok(conn, "dns_list_zones", {"per_page": 5})
         zones = out.get("zones")
         expect(isinstance(zones, list) and zones, f"zones is not a non-empty list: {short(out)}")
         total = (out.get("page") or {}).get("total_count")
@@ -293,14 +363,13 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
 
     async def call_graphql_top_http():
         args = {"zone": "github.com", "by": "country", "since": "6h", "limit": 3}
-        out = await call_ok(session, "graphql_top_http", args)
+        out = await call_ok(conn, "graphql_top_http", args)
         rows = out.get("rows")
         expect(isinstance(rows, list) and rows, f"no rows: {short(out)}")
         expect(rows[0].get("value") == "US", f"rows[0].value is {rows[0].get('value')!r}, want 'US'")
 
-    async def call_dns_report():
-        args = {"zone": "github.com", "dimensions": ["query-name"], "since": "24h"}
-        out = await call_ok(session, "dns_report", args)
+    async def dns_report(args: dict[str, Any]):
+        out = await call_ok(conn, "dns_report", args)
         rows = out.get("rows")
         expect(isinstance(rows, list) and rows, f"rows is not a non-empty list: {short(out)}")
         return f"{len(rows)} rows"
@@ -309,18 +378,21 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
     await run_check(report, "call-docs-search", call_docs_search)
     await run_check(report, "call-dns-list-zones", call_dns_list_zones)
     await run_check(report, "call-graphql-top-http", call_graphql_top_http)
-    await run_check(report, "call-dns-report", call_dns_report)
+    await run_check(
+        report, "call-dns-report", lambda: dns_report({"zone": "github.com", "dimensions": ["query-name"], "since": "24h"})
+    )
+    await run_check(report, "call-dns-report-defaults", lambda: dns_report({"zone": "github.com", "since": "24h"}))
 
     async def bad_argument():
         args = {"query": "x", "limit": 0}
-        result = await session.call_tool("docs_search", args)
-        text = " ".join(getattr(c, "text", "") for c in result.content)
+        result = await conn.call_tool("docs_search", args)
+        text = content_text(result)
         expect(
-            result.isError is True,
-            f"sent docs_search {json.dumps(args)}: isError is {result.isError!r}, text {short(text)}",
+            result.get("isError") is True,
+            f"sent docs_search {json.dumps(args)}: isError is {result.get('isError')!r}, text {short(text)}",
         )
         expect(text.strip() != "", "no content text")
-        structured = result.structuredContent
+        structured = result.get("structuredContent")
         expect(isinstance(structured, dict), f"structuredContent is {short(structured)}; text {short(text)}")
         error = structured.get("error")
         expect(isinstance(error, dict), f"structuredContent has no error object: {short(structured)}")
@@ -332,16 +404,58 @@ async def run_checks(report: Report, session: ClientSession, expected_version: s
 
     async def unknown_tool():
         try:
-            result = await session.call_tool("no_such_tool", {})
+            result = await conn.call_tool("no_such_tool", {})
         except McpError as e:
             return f"protocol error {e.error.code}: {e.error.message}"
-        expect(result.isError is True, f"isError is {result.isError!r}: {short(result.model_dump())}")
-        text = " ".join(getattr(c, "text", "") for c in result.content)
-        return f"isError true: {short(text, 160)}"
+        expect(result.get("isError") is True, f"isError is {result.get('isError')!r}: {short(result)}")
+        return f"isError true: {short(content_text(result), 160)}"
 
     await run_check(report, "bad-argument", bad_argument)
     await run_check(report, "unknown-tool", unknown_tool)
     return None
+
+
+def credentials() -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+
+
+def http_headers(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}",
+        "X-Cloudflare-Account-Id": env["CLOUDFLARE_ACCOUNT_ID"],
+        "X-Cloudflare-Enabled-Services": env["ENABLED_SERVICES"],
+    }
+
+
+def no_token_is_401(url: str, env: dict[str, str]) -> str:
+    """An initialize POSTed with the account and services headers but no Authorization."""
+    headers = {k: v for k, v in http_headers(env).items() if k != "Authorization"}
+    headers |= {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "check_mcp.py", "version": "0"},
+        },
+    }
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raise CheckFailed(f"answered HTTP {response.status}, want 401: {short(response.read().decode(errors='replace'))}")
+    except urllib.error.HTTPError as e:
+        text = e.read().decode(errors="replace")
+        expect(e.code == 401, f"answered HTTP {e.code}, want 401: {short(text)}")
+        challenge = e.headers.get("WWW-Authenticate")
+        expect(challenge is not None, f"401 without WWW-Authenticate; headers {dict(e.headers)}")
+        expect(challenge.lower().startswith("bearer"), f"WWW-Authenticate is {challenge!r}, want a Bearer challenge")
+        try:
+            kind = json.loads(text)["error"]["kind"]
+        except (ValueError, KeyError, TypeError):
+            raise CheckFailed(f"the 401's body is not {{\"error\": {{\"kind\", ...}}}}: {short(text)}") from None
+        return f"WWW-Authenticate: {challenge}; error.kind {kind}"
 
 
 def leaves(e: BaseException) -> list[BaseException]:
@@ -355,25 +469,59 @@ def describe(e: BaseException) -> str:
     if isinstance(e, (anyio.BrokenResourceError, anyio.ClosedResourceError)):
         cause = f" ({type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
         return f"the connection to the server broke{cause}: did it exit?"
+    if isinstance(e, httpx.HTTPStatusError):
+        return f"HTTP {e.response.status_code} from {e.request.method} {e.request.url}"
+    if isinstance(e, httpx.TransportError):
+        return f"{type(e).__name__} talking to the server: {e}: is it running?"
     return f"{type(e).__name__}: {e}"
 
 
-async def main_async(command: list[str], timeout: float) -> int:
-    report = Report()
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+def read_timeout(seconds: float) -> Any:
+    """ClientSession's read timeout: a timedelta in 1.x, seconds in 2.x."""
+    return seconds if SDK_MAJOR >= 2 else timedelta(seconds=seconds)
+
+
+async def session_over_stdio(report: Report, command: list[str], env: dict[str, str], errlog, timeout: float) -> str | None:
+    server = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=os.getcwd())
+    async with stdio_client(server, errlog=errlog) as streams:
+        async with ClientSession(streams[0], streams[1], read_timeout_seconds=read_timeout(min(timeout, 20.0))) as session:
+            return await run_checks(report, Conn(session), crate_version())
+
+
+async def session_over_http(report: Report, url: str, mode: str, env: dict[str, str], timeout: float) -> str | None:
+    await run_check(report, "http-no-token-is-401", lambda: anyio.to_thread.run_sync(no_token_is_401, url, env))
+    # The SDK takes headers on an httpx client it is given (httpx2 in 2.x).
+    http = httpx.AsyncClient(headers=http_headers(env), timeout=httpx.Timeout(20.0, read=min(timeout, 20.0)))
+    async with http:
+        transport = streamable_http_client(url, http_client=http)
+        if mode == "auto":
+            from mcp import Client
+
+            async with Client(transport, read_timeout_seconds=min(timeout, 20.0)) as client:
+                return await run_checks(report, Conn(client.session, client), crate_version())
+        async with transport as streams:  # 1.x yields a third item, the session ID getter
+            async with ClientSession(streams[0], streams[1], read_timeout_seconds=read_timeout(min(timeout, 20.0))) as session:
+                return await run_checks(report, Conn(session), crate_version())
+
+
+async def main_async(args: argparse.Namespace, command: list[str]) -> int:
+    report = Report((HTTP_CHECKS if args.url else []) + CHECKS)
+    env = credentials()
     missing = [k for k in PASSED_ENV[:3] if k not in env]
     if missing:
         print(f"check_mcp.py: {', '.join(missing)} not set", file=sys.stderr)
         return report.finish(f"{', '.join(missing)} not set")
-    server = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=os.getcwd())
+    timeout = args.timeout
     why = "the session ended early"
-    # The server's stderr goes to a file, shown only when something failed.
+    # Over stdio the server's stderr goes to a file, shown only when something failed (over HTTP
+    # the script that started the server shows its log).
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
         try:
             with anyio.fail_after(timeout):
-                async with stdio_client(server, errlog=errlog) as (read, write):
-                    async with ClientSession(read, write, read_timeout_seconds=timedelta(seconds=min(timeout, 20.0))) as session:
-                        why = await run_checks(report, session, crate_version()) or why
+                if args.url:
+                    why = await session_over_http(report, args.url, args.mode, env, timeout) or why
+                else:
+                    why = await session_over_stdio(report, command, env, errlog, timeout) or why
         except TimeoutError:
             why = f"the session took longer than {timeout:.0f} s"
         except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup from the SDK's task group
@@ -381,9 +529,10 @@ async def main_async(command: list[str], timeout: float) -> int:
                 raise
             causes = leaves(e)
             why = "the session failed: " + "; ".join(describe(c) for c in causes)
-            if not all(isinstance(c, (anyio.BrokenResourceError, anyio.ClosedResourceError)) for c in causes):
+            quiet = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPStatusError, httpx.TransportError)
+            if not all(isinstance(c, quiet) for c in causes):
                 traceback.print_exception(e, file=sys.stderr)
-        if any(not ok for ok, _ in report.results.values()) or len(report.results) < len(CHECKS):
+        if report.failed() and not args.url:
             errlog.seek(0)
             tail = errlog.read()[-4000:]
             if tail.strip():
@@ -396,13 +545,26 @@ async def main_async(command: list[str], timeout: float) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=50.0, help="limit of the whole session, in seconds")
+    parser.add_argument("--url", help="the server's Streamable HTTP endpoint (http://HOST:PORT/mcp) instead of a command")
+    parser.add_argument(
+        "--mode",
+        choices=["legacy", "auto"],
+        default="legacy",
+        help="over HTTP: the initialize handshake (legacy), or the 2.x Client's default negotiation (auto)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...] that starts the server")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("give the server command after --")
-    print(f"MCP client test: {Path(command[0]).name} {' '.join(command[1:])} (Python MCP SDK)", flush=True)
-    return anyio.run(main_async, command, args.timeout)
+    if bool(command) == bool(args.url):
+        parser.error("give either --url URL or the server command after --")
+    if args.mode == "auto" and SDK_MAJOR < 2:
+        parser.error(f"--mode auto needs the 2.x SDK (this is {SDK_VERSION})")
+    if args.url:
+        target = f"{args.url} over Streamable HTTP" + (", mode auto" if args.mode == "auto" else "")
+    else:
+        target = f"{Path(command[0]).name} {' '.join(command[1:])} over stdio"
+    print(f"MCP client test: {target} (Python MCP SDK {SDK_VERSION})", flush=True)
+    return anyio.run(main_async, args, command)
 
 
 if __name__ == "__main__":
