@@ -5,7 +5,7 @@ WASM_DIR    := target/$(WASM_TARGET)/release
 PLUGIN      := $(WASM_DIR)/cloudflare_connector.wasm
 
 .PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target bench
-.PHONY: fuzz
+.PHONY: fuzz scale-test
 
 all: build
 
@@ -45,6 +45,12 @@ bench: plugin
 # Python 1.x and 2.x (virtualenvs in target/) and TypeScript (tests/mcp-client-ts/node_modules).
 mcp-client-test: plugin harness
 	@bash scripts/mcp-client-test.sh
+
+# Three `cf-harness serve` replicas behind HAProxy (installed with apt-get when missing, which the
+# script says), 50 concurrent sessions of two tenants through the official Python SDK, one
+# replica killed mid-run (scripts/scale-test.sh; not part of `make test`).
+scale-test: build
+	@bash scripts/scale-test.sh
 
 lint: wasm-target
 	$(CARGO) fmt --all --check

@@ -55,6 +55,8 @@ for n in 1 2 3; do
     --upstream "api.cloudflare.com=$fake" --upstream "developers.cloudflare.com=$fake" \
     serve --listen 127.0.0.1:0 --max-sessions-per-token 64 >"$work/r$n.out" 2>"$work/r$n.log" &
   pid=$!
+  # Killed on purpose below: the shell need not report it.
+  disown "$pid"
   pids+=("$pid")
   replica_pids+=("$pid")
   url=$(first_line "$work/r$n.out")

@@ -2,8 +2,8 @@
 
 use crate::wit_types::{ApiFailure, Error, InputProblem, RateLimit, RateLimiter};
 
-pub const HINT_TOKEN: &str = "Check that CLOUDFLARE_API_TOKEN is correct (copied whole, no spaces) and \
-has not been revoked or expired (My Profile → API Tokens). Cloudflare shows a token only once: if it \
+pub const HINT_TOKEN: &str = "Check that the API token (CLOUDFLARE_API_TOKEN, or the Authorization: \
+Bearer header sent to cf-harness serve) is correct (copied whole, no spaces) and has not been revoked or expired (My Profile → API Tokens). Cloudflare shows a token only once: if it \
 was lost, create a new one.";
 
 /// What to do about a rate limit, by whose it was: each has its own budget.
