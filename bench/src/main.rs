@@ -136,5 +136,6 @@ async fn run(bench: &mut Bench) -> anyhow::Result<()> {
         )
         .await;
     bench.throughput(&harness, &config).await;
+    bench.serving(&fake).await;
     Ok(())
 }

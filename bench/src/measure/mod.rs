@@ -2,6 +2,7 @@
 //! what it measures.
 
 mod large_answer;
+mod serving;
 mod startup;
 mod throughput;
 mod verify;

@@ -703,6 +703,11 @@ pub async fn serve(
             tokio::spawn(async move { server.await })
         }
         None => {
+            let tcp = axum::serve::ListenerExt::tap_io(tcp, |stream| {
+                // Answers are small writes (SSE events): without this, Nagle's algorithm and
+                // the client's delayed ACK hold each one for ~40 ms.
+                let _ = stream.set_nodelay(true);
+            });
             let server = axum::serve(tcp, router).with_graceful_shutdown(stopped);
             tokio::spawn(async move { server.await })
         }

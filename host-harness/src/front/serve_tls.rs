@@ -65,6 +65,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Small writes (SSE events) go out at once, not after the client's delayed ACK.
+                let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let handoff = sender.clone();
                 tokio::spawn(async move {
