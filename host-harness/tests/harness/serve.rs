@@ -13,7 +13,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running `cf-harness serve`, killed when dropped.
@@ -787,4 +787,83 @@ async fn one_tenant_behind_a_client_key_never_takes_a_cloudflare_token_from_clie
     }
     let log = server.stop();
     assert!(!log.contains(TOKEN) && !log.contains(CLIENT_KEY), "{log}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn readyz_says_503_until_the_plugin_is_loaded_and_mcp_waits_with_it() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    // The component comes through a FIFO: the server cannot load it until the test writes it.
+    let fifo = std::env::temp_dir().join(format!("cf-serve-plugin-{}.wasm", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut command = cf_harness();
+    command
+        .arg("--plugin")
+        .arg(&fifo)
+        .arg("--upstream")
+        .arg(format!("api.cloudflare.com={}", fake.url()))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("reader")
+    .expect("the address");
+    let server = Server {
+        child,
+        url: url.trim().to_string(),
+    };
+    let readyz = server.base() + "/readyz";
+    assert_eq!(
+        reqwest::get(&readyz).await.expect("an answer").status(),
+        503
+    );
+    assert_eq!(
+        reqwest::get(server.base() + "/healthz")
+            .await
+            .expect("an answer")
+            .status(),
+        200,
+        "alive while loading"
+    );
+    let bearer = format!("Bearer {TOKEN}");
+    let early = initialize(
+        &server,
+        &[
+            ("authorization", bearer.as_str()),
+            (ACCOUNT_HEADER, ACCOUNT_ID),
+            (SERVICES_HEADER, "Documentation"),
+        ],
+    )
+    .await;
+    assert_eq!(early.status(), 503);
+    let body: Value = early.json().await.expect("JSON");
+    assert_eq!(body["error"]["kind"], "not-ready", "{body}");
+    // Now the component arrives.
+    let component = std::fs::read(plugin()).expect("the built component");
+    let path = fifo.clone();
+    tokio::task::spawn_blocking(move || std::fs::write(&path, component))
+        .await
+        .expect("writer")
+        .expect("written into the FIFO");
+    let mut ready = false;
+    for _ in 0..600 {
+        if reqwest::get(&readyz).await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready once loaded");
+    let _ = std::fs::remove_file(&fifo);
 }
