@@ -32,6 +32,20 @@ def structured(result):
     return json.loads(result.content[0].text)
 
 
+def tenant_client(tenant, hooks):
+    """An HTTP client sending the tenant's credentials on every request."""
+    token, account = TENANTS[tenant]
+    return httpx.AsyncClient(
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Cloudflare-Account-Id": account,
+            "X-Cloudflare-Enabled-Services": SERVICES,
+        },
+        timeout=httpx.Timeout(30, read=60),
+        event_hooks={"response": hooks},
+    )
+
+
 class Outcome:
     def __init__(self, n, tenant):
         self.n = n
@@ -44,23 +58,14 @@ class Outcome:
 
 
 async def session_run(url, outcome, killed, after_first):
-    token, account = TENANTS[outcome.tenant]
+    _, account = TENANTS[outcome.tenant]
 
     async def record(response):
         server = response.headers.get("x-served-by")
         if server:
             outcome.served_by.add(server)
 
-    client = httpx.AsyncClient(
-        headers={
-            "Authorization": f"Bearer {token}",
-            "X-Cloudflare-Account-Id": account,
-            "X-Cloudflare-Enabled-Services": SERVICES,
-        },
-        timeout=httpx.Timeout(30, read=60),
-        event_hooks={"response": [record]},
-    )
-    async with client:
+    async with tenant_client(outcome.tenant, [record]) as client:
         async with streamable_http_client(url, http_client=client) as (read, write, _):
             async with ClientSession(read, write) as session:
                 await session.initialize()
@@ -80,16 +85,8 @@ async def session_run(url, outcome, killed, after_first):
 
 async def fresh_session(url, outcome):
     """A new session right after a failure: it must work at once."""
-    token, account = TENANTS[outcome.tenant]
-    client = httpx.AsyncClient(
-        headers={
-            "Authorization": f"Bearer {token}",
-            "X-Cloudflare-Account-Id": account,
-            "X-Cloudflare-Enabled-Services": SERVICES,
-        },
-        timeout=httpx.Timeout(30, read=60),
-    )
-    async with client:
+    _, account = TENANTS[outcome.tenant]
+    async with tenant_client(outcome.tenant, []) as client:
         async with streamable_http_client(url, http_client=client) as (read, write, _):
             async with ClientSession(read, write) as session:
                 await session.initialize()

@@ -118,6 +118,17 @@ async fn verify(client: &Client) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// The median of `calls` verify calls in one session (after one to warm it), which then ends.
+async fn median_verify(client: Client, calls: usize) -> anyhow::Result<f64> {
+    verify(&client).await?;
+    let mut times = Vec::new();
+    for _ in 0..calls {
+        times.push(verify(&client).await?);
+    }
+    client.cancel().await?;
+    Ok(median_seconds(&times))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)].as_secs_f64()
@@ -155,28 +166,12 @@ impl Bench {
             let (transport, _) = TokioChildProcess::builder(command)
                 .stderr(Stdio::null())
                 .spawn()?;
-            let client: Client = ().serve(transport).await?;
-            verify(&client).await?;
-            let mut times = Vec::new();
-            for _ in 0..calls {
-                times.push(verify(&client).await?);
-            }
-            client.cancel().await?;
-            median_seconds(&times)
+            median_verify(().serve(transport).await?, calls).await?
         };
 
         let server = Server::start(&self.cf_harness, &self.plugin, fake)?;
         server.ready().await?;
-        let http = {
-            let client = server.session().await?;
-            verify(&client).await?;
-            let mut times = Vec::new();
-            for _ in 0..calls {
-                times.push(verify(&client).await?);
-            }
-            client.cancel().await?;
-            median_seconds(&times)
-        };
+        let http = median_verify(server.session().await?, calls).await?;
         let mut ratio = Row::new(
             "serve: tools/call verify, HTTP / stdio",
             Unit::Ratio,

@@ -45,6 +45,22 @@ impl Server {
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let server = Server::spawn(command).await;
+        let ready = server.base() + "/readyz";
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(&ready).await
+                && response.status() == 200
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("serve never became ready");
+    }
+
+    /// `command` (a `serve` with its stdout piped) started, once it has printed its address;
+    /// not yet ready.
+    async fn spawn(mut command: Command) -> Server {
         let mut child = command.spawn().expect("cf-harness serve starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let url = tokio::task::spawn_blocking(move || {
@@ -56,17 +72,7 @@ impl Server {
         .expect("serve prints its address");
         let url = url.trim().to_string();
         assert!(url.ends_with("/mcp"), "{url}");
-        let server = Server { child, url };
-        let ready = server.base() + "/readyz";
-        for _ in 0..600 {
-            if let Ok(response) = reqwest::get(&ready).await
-                && response.status() == 200
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("serve never became ready");
+        Server { child, url }
     }
 
     fn base(&self) -> String {
@@ -679,19 +685,7 @@ async fn with_a_certificate_serve_speaks_https_only() {
         .arg(&key_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = command.spawn().expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let url = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("reader")
-    .expect("the address");
-    let mut server = Server {
-        child,
-        url: url.trim().to_string(),
-    };
+    let mut server = Server::spawn(command).await;
     let address = server
         .url
         .strip_prefix("https://")
@@ -810,19 +804,7 @@ async fn readyz_says_503_until_the_plugin_is_loaded_and_mcp_waits_with_it() {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = command.spawn().expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let url = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("reader")
-    .expect("the address");
-    let server = Server {
-        child,
-        url: url.trim().to_string(),
-    };
+    let server = Server::spawn(command).await;
     let readyz = server.base() + "/readyz";
     assert_eq!(
         reqwest::get(&readyz).await.expect("an answer").status(),
