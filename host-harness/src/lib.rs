@@ -17,9 +17,9 @@ pub use credentials::ApiToken;
 pub use outbound::{OutboundPolicy, OutboundRecord, Resolve, Resolver, Verdict};
 pub use sandbox::{
     Answer, ApiFailure, AuditLog, CallError, Check, CheckStatus, CompileCache, ConnectOptions,
-    ConnectionInfo, GraphqlProblem, Harness, InputProblem, Limits, LoadSource, Permission,
-    PluginError, PluginInstance, RateLimit, RateLimiter, SandboxConfig, Service, TokenState,
-    ToolSpec, VerifyReport, dns, docs, graphql,
+    ConnectionInfo, GraphqlProblem, Harness, InputProblem, InstancePool, Limits, LoadSource,
+    Permission, PluginError, PluginInstance, RateLimit, RateLimiter, SandboxConfig, Service,
+    TokenState, ToolSpec, VerifyReport, dns, docs, graphql,
 };
 
 /// Where `make build` puts the plugin, relative to the workspace root.

@@ -240,7 +240,7 @@ pub fn audit_file(
     cache: Option<&CompileCache>,
 ) -> anyhow::Result<AuditReport> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (engine, component, source) = compile(&bytes, cache)
+    let (engine, component, source) = compile(&bytes, cache, None)
         .with_context(|| format!("{} is not a valid component", path.display()))?;
     tracing::debug!(?source, plugin = %path.display(), "component loaded for the audit");
     let mut report = audit(&engine, &component, &bytes, setup);

@@ -550,7 +550,12 @@ async fn run_serve(
         budget_api_requests: *budget_api_requests,
         budget_graphql_queries: *budget_graphql_queries,
     };
-    let load = move || Harness::load_with(&plugin, cache.as_ref());
+    // One slot per session, and some for stateless requests (each gets an instance of its own).
+    let pool = crate::sandbox::InstancePool {
+        instances: u32::try_from(max_sessions.saturating_add(16)).unwrap_or(u32::MAX),
+        memory_bytes: config.limits.memory_bytes,
+    };
+    let load = move || Harness::load_pooled(&plugin, cache.as_ref(), Some(pool));
     match serve::serve(load, config, options).await {
         Ok(()) => Outcome::Success,
         Err(e) => printer.host_error("serve", &format!("{e:#}")),

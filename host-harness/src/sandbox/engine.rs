@@ -4,18 +4,44 @@
 use crate::sandbox::bindings::ConnectorPluginPre;
 use crate::sandbox::compile_cache::{CompileCache, LoadSource};
 use crate::sandbox::instance::PluginState;
+use crate::sandbox::limits::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 use serde::Serialize;
 use std::fmt;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// The engine every plugin runs on (and the audit inspects them with); part of the compile
 /// cache's key.
-pub(crate) fn engine_config() -> Config {
+pub(crate) fn engine_config(pool: Option<InstancePool>) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
+    if let Some(pool) = pool {
+        // Slots sized by the store's own limits (`limits.rs`), so a slot holds any instance
+        // the limiter lets grow.
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_component_instances(pool.instances)
+            .total_core_instances(pool.instances.saturating_mul(MAX_INSTANCES))
+            .total_memories(pool.instances.saturating_mul(MAX_MEMORIES))
+            .total_tables(pool.instances.saturating_mul(MAX_TABLES))
+            .total_stacks(pool.instances)
+            .max_core_instances_per_component(MAX_INSTANCES)
+            .max_memories_per_component(MAX_MEMORIES)
+            .max_tables_per_component(MAX_TABLES)
+            .table_elements(MAX_TABLE_ELEMENTS as usize)
+            .max_memory_size(pool.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
     config
+}
+
+/// Instances made from slots reserved once (`serve`: one per session) rather than allocated
+/// for each: how many, and the linear memory each may reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstancePool {
+    pub instances: u32,
+    pub memory_bytes: usize,
 }
 
 /// A new engine and the component compiled on it (or taken from `cache`, when it holds a valid
@@ -23,8 +49,9 @@ pub(crate) fn engine_config() -> Config {
 pub fn compile(
     wasm: &[u8],
     cache: Option<&CompileCache>,
+    pool: Option<InstancePool>,
 ) -> anyhow::Result<(Engine, Component, LoadSource)> {
-    let engine = Engine::new(&engine_config())?;
+    let engine = Engine::new(&engine_config(pool))?;
     let (component, source) = CompileCache::load_or_compile(cache, &engine, wasm)?;
     Ok((engine, component, source))
 }

@@ -7,7 +7,7 @@ use crate::outbound::{OutboundHooks, OutboundPolicy, OutboundRecord, RequestLog,
 use crate::sandbox::audit_log::AuditLog;
 use crate::sandbox::bindings::{ConnectorPlugin, ConnectorPluginPre};
 use crate::sandbox::compile_cache::{CompileCache, LoadSource};
-use crate::sandbox::engine::{compile, link};
+use crate::sandbox::engine::{InstancePool, compile, link};
 use crate::sandbox::limits::{CpuLimitExceeded, EpochTicker, Limits, PeakTrackingLimits};
 use anyhow::Context as _;
 use std::path::Path;
@@ -83,6 +83,15 @@ impl Harness {
     /// As [`Harness::load`], taking the compiled component from `cache` when it holds a valid
     /// entry for these bytes and this engine (and storing it there otherwise).
     pub fn load_with(plugin: &Path, cache: Option<&CompileCache>) -> anyhow::Result<Self> {
+        Self::load_pooled(plugin, cache, None)
+    }
+
+    /// As [`Harness::load_with`], its instances made in the slots of `pool` when given.
+    pub fn load_pooled(
+        plugin: &Path,
+        cache: Option<&CompileCache>,
+        pool: Option<InstancePool>,
+    ) -> anyhow::Result<Self> {
         let context = || {
             format!(
                 "cannot load the plugin {} (build it with `make build`, or pass --plugin)",
@@ -90,7 +99,7 @@ impl Harness {
             )
         };
         let wasm = std::fs::read(plugin).with_context(context)?;
-        let (engine, component, loaded_from) = compile(&wasm, cache).with_context(context)?;
+        let (engine, component, loaded_from) = compile(&wasm, cache, pool).with_context(context)?;
         tracing::debug!(source = ?loaded_from, plugin = %plugin.display(), "plugin loaded");
         // Refused before linking: an import the harness does not grant (wasi:sockets, ...).
         let pre = link(&engine, &component)

@@ -16,7 +16,8 @@ pub use audit_log::AuditLog;
 pub use bindings::*;
 pub use compile_cache::{CompileCache, LoadSource};
 pub use engine::{
-    Access, RefusedImport, UngrantedImports, classify, compile, link, ungranted_imports,
+    Access, InstancePool, RefusedImport, UngrantedImports, classify, compile, link,
+    ungranted_imports,
 };
 pub use error::{CallError, plugin_error_kind};
 pub use instance::{Harness, PluginInstance, PluginState, SandboxConfig};

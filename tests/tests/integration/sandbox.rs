@@ -1113,3 +1113,35 @@ async fn graphql_analytics_has_typed_calls_and_the_audit_log_records_them_as_jso
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// `serve`'s harness: instances made in slots reserved at load. Each works like any other; when
+/// every slot is taken, instantiating is an error that says so, and a dropped instance frees its
+/// slot.
+#[tokio::test]
+async fn a_pooled_harness_serves_from_its_slots_and_says_when_they_are_full() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake);
+    let pooled = host_harness::Harness::load_pooled(
+        &cf_fake::built_component("cloudflare_connector.wasm"),
+        None,
+        Some(host_harness::InstancePool {
+            instances: 2,
+            memory_bytes: config.limits.memory_bytes,
+        }),
+    )
+    .expect("the plugin loads into a pool");
+    let mut first = pooled.instantiate(&config).await.expect("a first slot");
+    let second = pooled.instantiate(&config).await.expect("a second slot");
+    let full = pooled.instantiate(&config).await;
+    let Err(error) = full else {
+        panic!("a third instance in a pool of two");
+    };
+    assert!(format!("{error:#}").contains("limit"), "{error:#}");
+    let tools = first.list_tools().await.expect("a pooled instance runs");
+    assert!(!tools.is_empty());
+    drop(second);
+    pooled
+        .instantiate(&config)
+        .await
+        .expect("a dropped instance frees its slot");
+}
