@@ -177,8 +177,9 @@ fn within(ceiling: &Connection, requested: Connection) -> Result<Connection, Err
         return Err(invalid(
             "account_id",
             format!(
-                "the host connected account {} (its CLOUDFLARE_ACCOUNT_ID setting); connect can \
-                 narrow that connection's services, not switch to another account",
+                "the host connected account {} (its CLOUDFLARE_ACCOUNT_ID setting, or the \
+                 X-Cloudflare-Account-Id header sent to cf-harness serve); connect can narrow \
+                 that connection's services, not switch to another account",
                 ceiling.account_id
             ),
         ));
@@ -198,8 +199,9 @@ fn within(ceiling: &Connection, requested: Connection) -> Result<Connection, Err
         return Err(invalid(
             "enabled_services",
             format!(
-                "the host enabled {} (its ENABLED_SERVICES setting); connect can narrow them, \
-                 not add {}",
+                "the host enabled {} (its ENABLED_SERVICES setting, or the \
+                 X-Cloudflare-Enabled-Services header sent to cf-harness serve); connect can \
+                 narrow them, not add {}",
                 enabled.join(", "),
                 added.join(", ")
             ),

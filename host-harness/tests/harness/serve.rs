@@ -849,3 +849,65 @@ async fn readyz_says_503_until_the_plugin_is_loaded_and_mcp_waits_with_it() {
     assert!(ready, "ready once loaded");
     let _ = std::fs::remove_file(&fifo);
 }
+
+#[tokio::test]
+async fn a_clients_connect_narrows_its_headers_connection_never_widens_it() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &[]).await;
+    let client = server.session(TOKEN, ACCOUNT_ID, "Documentation").await;
+    let wider = client
+        .call(
+            "connect",
+            json!({ "account_id": ACCOUNT_ID, "enabled_services": ["Documentation", "DNS Analytics"] }),
+        )
+        .await;
+    assert_eq!(wider.is_error, Some(true), "{wider:?}");
+    let error = &wider.structured_content.expect("structured")["error"];
+    assert_eq!(error["field"], "enabled_services", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("X-Cloudflare-Enabled-Services")),
+        "{error}"
+    );
+    let other = client
+        .call(
+            "connect",
+            json!({ "account_id": OTHER_ACCOUNT_ID, "enabled_services": ["Documentation"] }),
+        )
+        .await;
+    assert_eq!(
+        other.structured_content.expect("structured")["error"]["field"],
+        "account_id"
+    );
+    let refused = client.call("dns_list_zones", json!({})).await;
+    assert_eq!(
+        refused.structured_content.expect("structured")["error"]["kind"],
+        "service-disabled"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_replaces_only_that_sessions_instance() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let server = Server::start(&fake, &["--timeout", "1"]).await;
+    let (slow, other) = tokio::join!(
+        server.session(TOKEN, ACCOUNT_ID, "Documentation"),
+        server.session(SECOND_TENANT_TOKEN, OTHER_ACCOUNT_ID, "Documentation"),
+    );
+    // The other session's instance holds a page in its cache.
+    let page = other.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+    assert_eq!(page["from_cache"], false);
+    fake.set_delay(Duration::from_millis(2500));
+    let timed_out = slow.call("docs_read", json!({ "url": DOCS_PAGE })).await;
+    assert_eq!(timed_out.is_error, Some(true), "{timed_out:?}");
+    assert_eq!(
+        timed_out.structured_content.expect("structured")["error"]["kind"],
+        "timeout"
+    );
+    fake.set_delay(Duration::ZERO);
+    // The timed-out session goes on in a fresh instance; the other kept its own, cache and all.
+    slow.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+    let again = other.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
+    assert_eq!(again["from_cache"], true, "{again}");
+}
