@@ -216,7 +216,12 @@ fn mcp_tool(spec: ToolSpec) -> Tool {
 
 /// What the server says of itself at `initialize`, over stdio and HTTP alike.
 pub fn server_info() -> ServerConfig {
-    let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+    let mut info = ServerConfig::new(
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build(),
+    );
     info.server_info = Implementation::new("cf-harness", env!("CARGO_PKG_VERSION"));
     info.instructions = Some(
         "Cloudflare connector in a WebAssembly sandbox: documentation search, DNS analytics \
@@ -270,6 +275,14 @@ impl ServerHandler for McpServer {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A Cloudflare or input failure is a tool error the model can read, never a protocol
         // error; so is a call that trapped or timed out.
+        // A connection made or narrowed changes which tools the plugin lists: say so, so the
+        // client lists them again.
+        if name == "connect"
+            && matches!(outcome, Ok(Ok(_)))
+            && let Err(error) = context.peer.notify_tool_list_changed().await
+        {
+            tracing::debug!(%error, "the client did not take the tool list notification");
+        }
         if let Some(metrics) = &self.inner.metrics {
             let kind = match &outcome {
                 Ok(Ok(_)) => "ok",

@@ -606,3 +606,67 @@ async fn a_cancelled_call_is_stopped_and_the_next_call_does_not_wait_for_it() {
     );
     raw.finish().await;
 }
+
+/// Counts the server's `notifications/tools/list_changed`.
+#[derive(Clone, Default)]
+struct ListWatcher(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rmcp::ClientHandler for ListWatcher {
+    async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn connect_tells_the_client_the_tool_list_changed() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let mut command = cf_harness_on(&fake, ALL);
+    command
+        .env_remove("CLOUDFLARE_ACCOUNT_ID")
+        .env_remove("ENABLED_SERVICES");
+    let command = tokio::process::Command::from(command).configure(|c| {
+        c.arg("mcp");
+    });
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cf-harness starts");
+    let watcher = ListWatcher::default();
+    let client = watcher.clone().serve(transport).await.expect("initialize");
+    let capabilities = client
+        .peer_info()
+        .and_then(|i| i.capabilities.tools.clone());
+    assert_eq!(
+        capabilities.and_then(|t| t.list_changed),
+        Some(true),
+        "the server says it sends list_changed"
+    );
+    let names = |tools: Vec<rmcp::model::Tool>| -> Vec<String> {
+        tools.into_iter().map(|t| t.name.to_string()).collect()
+    };
+    let before = names(client.list_all_tools().await.expect("tools"));
+    assert_eq!(before, ["connect", "verify"]);
+    assert_eq!(watcher.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let Value::Object(arguments) =
+        json!({ "account_id": ACCOUNT_ID, "enabled_services": ["Documentation"] })
+    else {
+        unreachable!()
+    };
+    let connected = client
+        .call_tool(CallToolRequestParams::new("connect").with_arguments(arguments))
+        .await
+        .expect("connect answers");
+    assert_ne!(connected.is_error, Some(true), "{connected:?}");
+    let mut told = false;
+    for _ in 0..100 {
+        if watcher.0.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(told, "no tools/list_changed after connect");
+    let after = names(client.list_all_tools().await.expect("tools"));
+    assert!(after.iter().any(|n| n == "docs_search"), "{after:?}");
+    client.cancel().await.expect("session ends");
+}
