@@ -9,13 +9,17 @@
 
 use super::mcp_transport::BoundedStdio;
 use super::metrics::Metrics;
+use super::prompts;
 use super::render;
 use crate::{
     ApiToken, CallError, ConnectOptions, Harness, PluginInstance, SandboxConfig, ToolSpec,
 };
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -220,6 +224,8 @@ pub fn server_info() -> ServerConfig {
         ServerCapabilities::builder()
             .enable_tools()
             .enable_tool_list_changed()
+            .enable_resources()
+            .enable_prompts()
             .build(),
     );
     info.server_info = Implementation::new("cf-harness", env!("CARGO_PKG_VERSION"));
@@ -233,9 +239,105 @@ pub fn server_info() -> ServerConfig {
     info
 }
 
+/// The docs pages the plugin reads, as MCP resources: one URI template, since there are
+/// thousands of pages.
+pub fn docs_template() -> ResourceTemplate {
+    ResourceTemplate::new(DOCS_TEMPLATE, "cloudflare-docs-page")
+        .with_title("A page of Cloudflare's developer documentation")
+        .with_description(
+            "Any page of developers.cloudflare.com as Markdown, for example \
+             https://developers.cloudflare.com/dns/ ; a #anchor reads one section. Needs the \
+             Documentation service.",
+        )
+        .with_mime_type("text/markdown")
+}
+
+const DOCS_TEMPLATE: &str = "https://developers.cloudflare.com/{+path}";
+
+impl McpServer {
+    /// A docs page through the plugin's `read-doc`, as a resource's contents.
+    pub async fn read_docs_resource(
+        &self,
+        uri: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        if !uri.starts_with("https://developers.cloudflare.com/") {
+            return Err(ErrorData::resource_not_found(
+                format!("only {DOCS_TEMPLATE} resources are offered"),
+                None,
+            ));
+        }
+        let page = self
+            .with_instance(context, async |instance| {
+                instance.read_doc(uri, None, None).await
+            })
+            .instrument(self.inner.span.clone())
+            .await
+            .map_err(|failure| ErrorData::internal_error(self.redact(failure.message), None))?;
+        match page {
+            Ok(page) => Ok(ReadResourceResult::new(vec![
+                ResourceContents::TextResourceContents {
+                    uri: uri.to_string(),
+                    mime_type: Some("text/markdown".to_string()),
+                    text: page.markdown,
+                    meta: None,
+                },
+            ])),
+            Err(error) => {
+                let text = self.redact(render::error_text(&error));
+                Err(match render::error_parts(&error).0 {
+                    "not-found" => ErrorData::resource_not_found(text, None),
+                    "invalid-input" | "service-disabled" => ErrorData::invalid_params(text, None),
+                    _ => ErrorData::internal_error(text, None),
+                })
+            }
+        }
+    }
+}
+
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         server_info()
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult {
+            resource_templates: vec![docs_template()],
+            ..Default::default()
+        })
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        self.read_docs_resource(&request.uri, &context)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult {
+            prompts: prompts::list(),
+            ..Default::default()
+        })
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompts::get(&request).map(Into::into)
     }
 
     async fn list_tools(

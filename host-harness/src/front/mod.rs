@@ -7,6 +7,7 @@ pub mod mcp;
 pub mod mcp_transport;
 pub mod metrics;
 mod output;
+mod prompts;
 pub mod render;
 pub mod serve;
 mod serve_tls;

@@ -670,3 +670,61 @@ async fn connect_tells_the_client_the_tool_list_changed() {
     assert!(after.iter().any(|n| n == "docs_search"), "{after:?}");
     client.cancel().await.expect("session ends");
 }
+
+#[tokio::test]
+async fn docs_pages_are_resources_and_troubleshooting_is_a_prompt() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let session = Session::start(&fake, ALL, &[]).await;
+    let client = &session.client;
+    let templates = client
+        .list_all_resource_templates()
+        .await
+        .expect("templates");
+    assert_eq!(templates.len(), 1);
+    assert_eq!(
+        templates[0].uri_template,
+        "https://developers.cloudflare.com/{+path}"
+    );
+    let uri = "https://developers.cloudflare.com/dns/";
+    let read = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(uri))
+        .await
+        .expect("the page as a resource");
+    let Some(rmcp::model::ResourceContents::TextResourceContents {
+        uri: read_uri,
+        mime_type,
+        text,
+        ..
+    }) = read.contents.first()
+    else {
+        panic!("text contents: {read:?}");
+    };
+    assert_eq!(read_uri, uri);
+    assert_eq!(mime_type.as_deref(), Some("text/markdown"));
+    assert!(text.contains('#'), "Markdown: {text}");
+    assert!(
+        fake.requests().iter().any(|r| r.path.starts_with("/dns/")),
+        "the page came from the docs site"
+    );
+    let elsewhere = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "https://example.com/secret",
+        ))
+        .await;
+    assert!(elsewhere.is_err(), "{elsewhere:?}");
+    let prompts = client.list_all_prompts().await.expect("prompts");
+    assert_eq!(prompts.len(), 1);
+    assert_eq!(prompts[0].name, "troubleshoot-connection");
+    let prompt = client
+        .get_prompt(rmcp::model::GetPromptRequestParams::new(
+            "troubleshoot-connection",
+        ))
+        .await
+        .expect("the prompt");
+    let words = serde_json::to_string(&prompt.messages).expect("JSON");
+    assert!(
+        words.contains("verify") && words.contains("Account ID"),
+        "{words}"
+    );
+    session.finish().await;
+}
