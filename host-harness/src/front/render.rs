@@ -325,8 +325,9 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
                 format!("the service {name} ({slug}) is not enabled on this connection"),
                 Some(format!(
                     "Enable {name}: add \"{name}\" to ENABLED_SERVICES or --services (for \
-                     example --services \"Documentation,{name}\"), or call the connect tool \
-                     with \"{slug}\" in enabled_services."
+                     example --services \"Documentation,{name}\"; over cf-harness serve, to \
+                     the X-Cloudflare-Enabled-Services header), or call the connect tool with \
+                     \"{slug}\" in enabled_services when the host enabled it."
                 )),
             )
         }

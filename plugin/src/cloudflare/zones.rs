@@ -132,10 +132,11 @@ pub fn get_zone(
             return Ok(zone.clone());
         }
         let reply = get(transport, &format!("/zones/{id}"))?;
+        let status = reply.status;
         let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
         let owner = result.pointer("/account/id").and_then(Value::as_str);
-        if owner.is_some_and(|owner| !owner.eq_ignore_ascii_case(account_id)) {
-            return Err(not_a_zone_of(wanted, account_id));
+        if let Some(owner) = owner.filter(|owner| !owner.eq_ignore_ascii_case(account_id)) {
+            return Err(not_a_zone_of(wanted, account_id, status, Some(owner)));
         }
         let zone = zone_from(&result);
         cache.remember(&zone);
@@ -159,10 +160,29 @@ pub fn get_zone(
     // Cloudflare's exact match also finds an internationalized zone by its ASCII (punycode)
     // form, which then differs from the Unicode name it lists: trust a single answer.
     let single = page.zones.len() == 1;
-    page.zones
+    if let Some(zone) = page
+        .zones
         .into_iter()
         .find(|z| single || same_name(&z.name, wanted))
-        .ok_or_else(|| not_a_zone_of(wanted, account_id))
+    {
+        return Ok(zone);
+    }
+    // Not in the connected account: the token may read it in another, which the user should
+    // hear rather than "no such zone".
+    let elsewhere = get(
+        transport,
+        &with_query("/zones", &[("name", wanted), ("per_page", "5")]),
+    )?;
+    let status = elsewhere.status;
+    let owners = elsewhere.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
+    let owner = owners
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|z| z["name"].as_str().is_some_and(|n| same_name(n, wanted)))
+        .and_then(|z| z.pointer("/account/id")?.as_str())
+        .filter(|owner| !owner.eq_ignore_ascii_case(account_id));
+    Err(not_a_zone_of(wanted, account_id, status, owner))
 }
 
 /// What a report or record list says about its zone.
@@ -174,19 +194,31 @@ pub fn zone_ref(zone: &Zone) -> ZoneRef {
     }
 }
 
-fn not_a_zone_of(zone: &str, account_id: &str) -> Error {
-    Error::NotFound(ApiFailure {
-        status: 404,
-        codes: Vec::new(),
-        message: format!(
-            "{} is not a zone of account {account_id} that this token can read",
-            crate::input::quote(zone)
+/// A zone the connected account does not have: `status` is what Cloudflare answered (a lookup
+/// that finds nothing is a 200 with no zones), `owner` the account that has it, when the token
+/// can see that.
+fn not_a_zone_of(zone: &str, account_id: &str, status: u16, owner: Option<&str>) -> Error {
+    let zone = crate::input::quote(zone);
+    let (message, hint) = match owner {
+        Some(owner) => (
+            format!("{zone} belongs to account {owner}, not to the connected account {account_id}"),
+            format!(
+                "Connect to account {owner} to read it (connect, or CLOUDFLARE_ACCOUNT_ID), or \
+                 pick a zone of account {account_id}: list-zones lists them."
+            ),
         ),
-        hint: Some(
+        None => (
+            format!("{zone} is not a zone of account {account_id} that this token can read"),
             "Check the spelling (list-zones with name-match contains finds near names), that the \
              zone is in this account, and that the token's Zone Resources include it."
                 .to_string(),
         ),
+    };
+    Error::NotFound(ApiFailure {
+        status,
+        codes: Vec::new(),
+        message,
+        hint: Some(hint),
     })
 }
 
@@ -428,6 +460,7 @@ mod tests {
                 1,
             )),
             Response::ok(&zones_body(&[], 0)),
+            Response::ok(&zones_body(&[], 0)),
         ]);
         let mut cache = ZoneCache::default();
         let zone = get_zone(&transport, &mut cache, ACCOUNT, "Example.com.").expect("zone");
@@ -436,6 +469,36 @@ mod tests {
         get_zone(&transport, &mut cache, ACCOUNT, "example.com").expect("cached");
         assert_eq!(transport.sent().len(), 1);
         let e = get_zone(&transport, &mut cache, ACCOUNT, "nope.example");
-        assert!(matches!(e, Err(Error::NotFound(_))));
+        // Cloudflare answered 200 with no zone, in the account and outside it: that status.
+        assert!(
+            matches!(&e, Err(Error::NotFound(f)) if f.status == 200),
+            "{e:?}"
+        );
+        assert_eq!(transport.sent().len(), 3);
+    }
+
+    #[test]
+    fn a_zone_of_another_account_names_both_accounts() {
+        let other = "f037e56e89293a057740de681ac9abbe";
+        let elsewhere = zones_body(&[("5d1f0c9e8b7a46f3a2e1d0c9b8a7f6e5", "theirs.example")], 1)
+            .replace(ACCOUNT, other);
+        let transport = Queued::new(vec![
+            Response::ok(&zones_body(&[], 0)),
+            Response::ok(&elsewhere),
+        ]);
+        let e = get_zone(
+            &transport,
+            &mut ZoneCache::default(),
+            ACCOUNT,
+            "theirs.example",
+        );
+        let Err(Error::NotFound(failure)) = e else {
+            panic!("not-found: {e:?}");
+        };
+        assert_eq!(failure.status, 200);
+        assert!(failure.message.contains(other), "{}", failure.message);
+        assert!(failure.message.contains(ACCOUNT), "{}", failure.message);
+        let sent = transport.sent();
+        assert!(!sent[1].path.contains("account.id"), "{}", sent[1].path);
     }
 }

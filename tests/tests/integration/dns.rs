@@ -732,3 +732,28 @@ async fn a_name_past_its_documented_maximum_is_refused_unsent_and_unechoed() {
     }
     assert!(fake.requests().is_empty(), "nothing was sent");
 }
+
+/// The token reads the zone, but in another account than the connected one: the error names
+/// both accounts and carries the status Cloudflare really answered (200, no zone in this account).
+#[tokio::test]
+async fn a_zone_of_another_account_names_the_owner_and_the_connected_account() {
+    let fake = FakeCloudflare::spawn(Scenario::OtherAccount);
+    let mut instance = dns_instance(&fake).await;
+    for zone in [ZONE_NAME, ZONE_ID] {
+        let e = instance
+            .get_zone(zone)
+            .await
+            .expect("no trap")
+            .expect_err("not the connected account's zone");
+        let PluginError::NotFound(failure) = &e else {
+            panic!("expected not-found, got {e:?}")
+        };
+        assert_eq!(failure.status, 200, "{zone}: {failure:?}");
+        assert!(
+            failure.message.contains(cf_fake::OTHER_ACCOUNT_ID)
+                && failure.message.contains(cf_fake::ACCOUNT_ID),
+            "{zone}: {}",
+            failure.message
+        );
+    }
+}
