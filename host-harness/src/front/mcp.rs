@@ -361,6 +361,8 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
+        // The JSON-RPC id, so each call's log line can be matched with the client's request.
+        let request_id = context.id.clone().into_json_value();
         let arguments = Value::Object(request.arguments.unwrap_or_default()).to_string();
         let started = Instant::now();
         let mut requests = Vec::new();
@@ -395,17 +397,17 @@ impl ServerHandler for McpServer {
         }
         let result = match outcome {
             Ok(Ok(text)) => {
-                tracing::info!(tool = %name, elapsed_ms, "ok");
+                tracing::info!(request = %request_id, tool = %name, elapsed_ms, "ok");
                 let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
                 self.result(value, false)
             }
             Ok(Err(error)) => {
                 let body = render::error_json(&error);
-                tracing::info!(tool = %name, elapsed_ms, kind = %body["error"]["kind"], "tool error");
+                tracing::info!(request = %request_id, tool = %name, elapsed_ms, kind = %body["error"]["kind"], "tool error");
                 self.result(body, true)
             }
             Err(failure) => {
-                tracing::warn!(tool = %name, elapsed_ms, kind = failure.kind, "host error");
+                tracing::warn!(request = %request_id, tool = %name, elapsed_ms, kind = failure.kind, "host error");
                 self.result(
                     render::host_error_json(
                         failure.kind,

@@ -170,6 +170,12 @@ async fn a_session_lists_the_catalog_and_calls_each_kind_of_tool() {
 
     let log = session.finish().await;
     assert!(log.contains("tool=verify"), "one log line per call: {log}");
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("tool="))
+            .all(|l| l.contains("request=")),
+        "each call's line names its JSON-RPC id: {log}"
+    );
     assert!(!log.contains(TOKEN), "the token is never logged");
     let sent_token = fake
         .requests()
