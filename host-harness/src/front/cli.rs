@@ -109,60 +109,7 @@ enum Command {
     ///
     /// Also answers GET /healthz (alive) and /readyz (200 once the plugin is compiled). Stops on
     /// SIGTERM or SIGINT, giving in-flight calls --drain-seconds.
-    Serve {
-        /// The address to listen on. Anything but loopback needs --behind-proxy (TLS at a proxy).
-        #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
-        listen: std::net::SocketAddr,
-        /// Plain HTTP on a non-loopback address: a proxy in front terminates TLS.
-        #[arg(long, conflicts_with = "tls_cert")]
-        behind_proxy: bool,
-        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
-        #[arg(long, value_name = "PEM", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The PEM private key of --tls-cert.
-        #[arg(long, value_name = "PEM", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// A Host header value accepted besides the loopback names (repeatable), e.g.
-        /// mcp.example.com or mcp.example.com:8443; any other Host is refused (DNS rebinding).
-        #[arg(long = "allowed-host", value_name = "HOST")]
-        allowed_hosts: Vec<String>,
-        /// A browser Origin accepted (repeatable), e.g. https://app.example.com:443; a request
-        /// carrying any other Origin is refused.
-        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
-        allowed_origins: Vec<String>,
-        /// Sessions open at once, across all tenants.
-        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_SESSIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
-        max_sessions: usize,
-        /// Sessions one token may have open at once.
-        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_SESSIONS_PER_TOKEN, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
-        max_sessions_per_token: usize,
-        /// Calls one session may have running or waiting at once (its instance runs one at a
-        /// time); past it a call is answered too-many-calls.
-        #[arg(long, value_name = "N", default_value_t = serve::DEFAULT_MAX_CALLS_PER_SESSION, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000))]
-        max_calls_per_session: usize,
-        /// A session with no request for this many seconds is closed.
-        #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_IDLE_SECONDS, value_parser = clap::value_parser!(u64).range(1..=604_800))]
-        idle_seconds: u64,
-        /// Largest MCP request body taken, in MiB; a larger one is answered 413.
-        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MESSAGE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
-        max_message_mib: u64,
-        /// API requests (GraphQL queries included) one token may make per 5 minutes, across
-        /// its sessions; past it the host answers rate-limited with the wait (Cloudflare's
-        /// published limit by default).
-        #[arg(long, value_name = "N", default_value_t = crate::outbound::budget::API_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
-        budget_api_requests: usize,
-        /// GraphQL queries one token may make per 5 minutes, across its sessions.
-        #[arg(long, value_name = "N", default_value_t = crate::outbound::budget::GRAPHQL_QUERIES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
-        budget_graphql_queries: usize,
-        /// Serve one tenant whose Cloudflare token the host holds (CLOUDFLARE_API_TOKEN or
-        /// --token-file, with CLOUDFLARE_ACCOUNT_ID and ENABLED_SERVICES): clients authenticate
-        /// with the key in this file (Authorization: Bearer <key>), never with the token.
-        #[arg(long, value_name = "FILE")]
-        client_key_file: Option<PathBuf>,
-        /// How long in-flight calls may finish after SIGTERM or SIGINT, in seconds.
-        #[arg(long, value_name = "SECONDS", default_value_t = serve::DEFAULT_DRAIN_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
-        drain_seconds: u64,
-    },
+    Serve(serve::ServeArgs),
     /// Call a tool with JSON arguments.
     Call {
         /// The tool's name (see `tools`).
@@ -223,7 +170,7 @@ pub fn main() -> ExitCode {
 fn init_logging(cli: &Cli, token: Option<ApiToken>) {
     let filter = if cli.verbose {
         "host_harness=debug"
-    } else if matches!(cli.command, Command::Mcp { .. } | Command::Serve { .. }) {
+    } else if matches!(cli.command, Command::Mcp { .. } | Command::Serve(_)) {
         // One line per tool call on stderr: the session's log (stdout carries the protocol).
         "host_harness=info"
     } else {
@@ -290,10 +237,10 @@ async fn run(cli: Cli) -> Outcome {
         // it serves one tenant behind a client key.
         (Command::Audit { .. }, _)
         | (
-            Command::Serve {
+            Command::Serve(serve::ServeArgs {
                 client_key_file: None,
                 ..
-            },
+            }),
             _,
         ) => Ok(None),
         (_, Some(path)) => ApiToken::from_file_checked(path).map(|(token, loose)| {
@@ -368,7 +315,7 @@ async fn run(cli: Cli) -> Outcome {
     if matches!(cli.command, Command::Audit { .. }) {
         return audit(&printer, &plugin, &config, cache.as_ref());
     }
-    if let Command::Serve { .. } = &cli.command {
+    if let Command::Serve(_) = &cli.command {
         return run_serve(&cli, &printer, plugin, cache, config).await;
     }
     let options = match connect_options(&cli) {
@@ -452,9 +399,7 @@ async fn run(cli: Cli) -> Outcome {
         }
         // Refused above: every other command has a connection.
         (Command::Connect | Command::Verify | Command::Call { .. }, None)
-        | (Command::Mcp { .. } | Command::Audit { .. } | Command::Serve { .. }, _) => {
-            Outcome::Usage
-        }
+        | (Command::Mcp { .. } | Command::Audit { .. } | Command::Serve(_), _) => Outcome::Usage,
     }
 }
 
@@ -467,27 +412,10 @@ async fn run_serve(
     cache: Option<CompileCache>,
     config: SandboxConfig,
 ) -> Outcome {
-    let Command::Serve {
-        listen,
-        behind_proxy,
-        tls_cert,
-        tls_key,
-        allowed_hosts,
-        allowed_origins,
-        max_sessions,
-        max_sessions_per_token,
-        max_calls_per_session,
-        idle_seconds,
-        max_message_mib,
-        drain_seconds,
-        budget_api_requests,
-        budget_graphql_queries,
-        client_key_file,
-    } = &cli.command
-    else {
+    let Command::Serve(args) = &cli.command else {
         return Outcome::Usage;
     };
-    let tenancy = match client_key_file {
+    let tenancy = match &args.client_key_file {
         None if cli.token_file.is_some() || std::env::var_os("CLOUDFLARE_API_TOKEN").is_some() => {
             printer.err(
                 "error: serve takes each tenant's token from its requests (Authorization: \
@@ -526,35 +454,11 @@ async fn run_serve(
             }
         }
     };
-    let tls = tls_cert.clone().zip(tls_key.clone());
-    if tls.is_none() && !serve::plain_http_allowed(listen, *behind_proxy) {
-        printer.err(&format!(
-            "error: {listen} is not a loopback address: plain HTTP there would carry tokens in \
-             the clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS-terminating \
-             proxy in front and pass --behind-proxy"
-        ));
+    if let Some(refusal) = args.refusal() {
+        printer.err(&format!("error: {refusal}"));
         return Outcome::Usage;
     }
-    let options = serve::ServeOptions {
-        listen: *listen,
-        max_sessions: *max_sessions,
-        max_sessions_per_token: *max_sessions_per_token,
-        max_calls_per_session: *max_calls_per_session,
-        idle_timeout: Duration::from_secs(*idle_seconds),
-        max_request_bytes: (max_message_mib * 1024 * 1024) as usize,
-        allowed_hosts: allowed_hosts.clone(),
-        allowed_origins: allowed_origins.clone(),
-        drain: Duration::from_secs(*drain_seconds),
-        tenancy,
-        tls,
-        budget_api_requests: *budget_api_requests,
-        budget_graphql_queries: *budget_graphql_queries,
-    };
-    // One slot per session, and some for stateless requests (each gets an instance of its own).
-    let pool = crate::sandbox::InstancePool {
-        instances: u32::try_from(max_sessions.saturating_add(16)).unwrap_or(u32::MAX),
-        memory_bytes: config.limits.memory_bytes,
-    };
+    let (options, pool) = args.options(tenancy, config.limits.memory_bytes);
     let load = move || Harness::load_pooled(&plugin, cache.as_ref(), Some(pool));
     match serve::serve(load, config, options).await {
         Ok(()) => Outcome::Success,

@@ -10,4 +10,3 @@ mod output;
 mod prompts;
 pub mod render;
 pub mod serve;
-mod serve_tls;
