@@ -117,10 +117,12 @@ mod tests {
 
     /// What the fake wrote back to one API request before it closed the connection (a test
     /// fails if it does not close it).
-    fn raw_reply(fake: &FakeCloudflare) -> Vec<u8> {
+    /// A connection to the fake that has sent one `GET /client/v4/zones`, reads timing out
+    /// after `timeout`.
+    fn zones_request(fake: &FakeCloudflare, timeout: Duration) -> TcpStream {
         let mut stream = TcpStream::connect(fake.addr()).expect("connect to the fake");
         stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
+            .set_read_timeout(Some(timeout))
             .expect("a read timeout");
         let request = format!(
             "GET /client/v4/zones HTTP/1.1\r\nHost: api.cloudflare.com\r\nAuthorization: \
@@ -129,6 +131,11 @@ mod tests {
         stream
             .write_all(request.as_bytes())
             .expect("send the request");
+        stream
+    }
+
+    fn raw_reply(fake: &FakeCloudflare) -> Vec<u8> {
+        let mut stream = zones_request(fake, Duration::from_secs(5));
         let mut raw = Vec::new();
         let mut buf = [0u8; 1024];
         loop {
@@ -169,19 +176,9 @@ mod tests {
     #[test]
     fn a_trickled_body_sends_its_first_bytes_then_stalls() {
         let fake = FakeCloudflare::spawn(Scenario::TrickledBody);
-        let mut stream = TcpStream::connect(fake.addr()).expect("connect to the fake");
-        let request = format!(
-            "GET /client/v4/zones HTTP/1.1\r\nHost: api.cloudflare.com\r\nAuthorization: \
-             Bearer {TOKEN}\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .expect("send the request");
         // The head and the prefix come; after them, nothing (the read times out, the
         // connection stays open).
-        stream
-            .set_read_timeout(Some(Duration::from_millis(300)))
-            .expect("a read timeout");
+        let mut stream = zones_request(&fake, Duration::from_millis(300));
         let mut raw = Vec::new();
         let mut buf = [0u8; 1024];
         let stalled = loop {

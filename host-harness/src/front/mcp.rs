@@ -256,7 +256,7 @@ const DOCS_TEMPLATE: &str = "https://developers.cloudflare.com/{+path}";
 
 impl McpServer {
     /// A docs page through the plugin's `read-doc`, as a resource's contents.
-    pub async fn read_docs_resource(
+    async fn read_docs_resource(
         &self,
         uri: &str,
         context: &RequestContext<RoleServer>,

@@ -219,6 +219,25 @@ async fn initialize(server: &Server, headers: &[(&str, &str)]) -> reqwest::Respo
     request.send().await.expect("an answer")
 }
 
+/// A raw `initialize` POST with one tenant's three headers.
+async fn initialize_as(
+    server: &Server,
+    token: &str,
+    account: &str,
+    services: &str,
+) -> reqwest::Response {
+    let bearer = format!("Bearer {token}");
+    initialize(
+        server,
+        &[
+            ("authorization", bearer.as_str()),
+            (ACCOUNT_HEADER, account),
+            (SERVICES_HEADER, services),
+        ],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn without_a_token_or_with_bad_headers_the_gate_answers_what_to_send() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
@@ -289,15 +308,7 @@ async fn without_a_token_or_with_bad_headers_the_gate_answers_what_to_send() {
 async fn a_session_replayed_with_another_token_or_none_is_never_served() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let server = Server::start(&fake, &[]).await;
-    let opened = initialize(
-        &server,
-        &[
-            ("authorization", &format!("Bearer {TOKEN}")),
-            (ACCOUNT_HEADER, ACCOUNT_ID),
-            (SERVICES_HEADER, "Documentation"),
-        ],
-    )
-    .await;
+    let opened = initialize_as(&server, TOKEN, ACCOUNT_ID, "Documentation").await;
     assert_eq!(opened.status(), 200);
     let session = opened
         .headers()
@@ -361,27 +372,22 @@ async fn a_session_replayed_with_another_token_or_none_is_never_served() {
 async fn sessions_per_token_are_limited_and_the_limit_is_named() {
     let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
     let server = Server::start(&fake, &["--max-sessions-per-token", "2"]).await;
-    let bearer = format!("Bearer {TOKEN}");
-    let headers = [
-        ("authorization", bearer.as_str()),
-        (ACCOUNT_HEADER, ACCOUNT_ID),
-        (SERVICES_HEADER, "Documentation"),
-    ];
+    let open = || initialize_as(&server, TOKEN, ACCOUNT_ID, "Documentation");
     for _ in 0..2 {
-        assert_eq!(initialize(&server, &headers).await.status(), 200);
+        assert_eq!(open().await.status(), 200);
     }
-    let third = initialize(&server, &headers).await;
+    let third = open().await;
     assert_eq!(third.status(), 429);
     let body: Value = third.json().await.expect("JSON");
     assert_eq!(body["error"]["kind"], "too-many-sessions", "{body}");
     // Another tenant is not held to this one's sessions.
-    let other = format!("Bearer {SECOND_TENANT_TOKEN}");
-    let other_headers = [
-        ("authorization", other.as_str()),
-        (ACCOUNT_HEADER, OTHER_ACCOUNT_ID),
-        (SERVICES_HEADER, "Documentation"),
-    ];
-    assert_eq!(initialize(&server, &other_headers).await.status(), 200);
+    let other = initialize_as(
+        &server,
+        SECOND_TENANT_TOKEN,
+        OTHER_ACCOUNT_ID,
+        "Documentation",
+    );
+    assert_eq!(other.await.status(), 200);
 }
 
 #[tokio::test]
@@ -767,16 +773,7 @@ async fn one_tenant_behind_a_client_key_never_takes_a_cloudflare_token_from_clie
         "the host's token went out"
     );
     for sent in [TOKEN, "not-the-client-key-0123456789abcdef"] {
-        let auth = format!("Bearer {sent}");
-        let response = initialize(
-            &server,
-            &[
-                ("authorization", auth.as_str()),
-                (ACCOUNT_HEADER, ACCOUNT_ID),
-                (SERVICES_HEADER, "Documentation"),
-            ],
-        )
-        .await;
+        let response = initialize_as(&server, sent, ACCOUNT_ID, "Documentation").await;
         assert_eq!(response.status(), 401, "{sent}");
     }
     let log = server.stop();
@@ -818,16 +815,7 @@ async fn readyz_says_503_until_the_plugin_is_loaded_and_mcp_waits_with_it() {
         200,
         "alive while loading"
     );
-    let bearer = format!("Bearer {TOKEN}");
-    let early = initialize(
-        &server,
-        &[
-            ("authorization", bearer.as_str()),
-            (ACCOUNT_HEADER, ACCOUNT_ID),
-            (SERVICES_HEADER, "Documentation"),
-        ],
-    )
-    .await;
+    let early = initialize_as(&server, TOKEN, ACCOUNT_ID, "Documentation").await;
     assert_eq!(early.status(), 503);
     let body: Value = early.json().await.expect("JSON");
     assert_eq!(body["error"]["kind"], "not-ready", "{body}");
