@@ -72,6 +72,7 @@ pub fn classify(
         codes: codes.to_vec(),
         message: message.to_string(),
         hint: hint.map(str::to_string),
+        permission: None,
     };
     let has = |code: u32| codes.contains(&code);
     let forbidden = || {

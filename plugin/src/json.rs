@@ -1,205 +1,160 @@
-//! The JSON that `call-tool` returns: snake_case fields, enums as their WIT names.
+//! The results `call-tool` returns, as the [`tool_output`] types (snake_case fields, enums as
+//! their WIT names), built from the WIT records; the types' schemas are each tool's
+//! `output-schema`.
 
 use crate::error;
 use crate::names::name;
 use crate::wit_connector::{Check, ConnectionInfo, Evidence, VerifyReport};
-use crate::wit_types::{Error, GraphqlProblem, Permission, ReportScope, Service};
+use crate::wit_types::{Error, GraphqlProblem, ReportScope, ZoneRef};
 use serde::Serialize;
-use serde_json::{Map, Value};
-use std::cell::Cell;
+use tool_output as out;
 
-/// A field's value in an [`object`]: anything serde serializes, as `json!` would take it, or
-/// an [`Owned`] value.
-pub trait ToJson {
-    fn to_json(&self) -> Value;
+/// A result as `call-tool`'s JSON text.
+pub fn text<T: Serialize>(result: &T) -> Result<String, Error> {
+    serde_json::to_string(result)
+        .map_err(|e| Error::Internal(format!("the result could not be written as JSON: {e}")))
 }
 
-impl<T: Serialize + ?Sized> ToJson for T {
-    fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
-/// A value moved into an [`object`] as it is, rather than serialized again: nested objects,
-/// rows, parsed data.
-pub struct Owned(Cell<Value>);
-
-pub fn owned(value: impl Into<Value>) -> Owned {
-    Owned(Cell::new(value.into()))
-}
-
-impl ToJson for Owned {
-    fn to_json(&self) -> Value {
-        self.0.take()
-    }
-}
-
-/// `object(&[("a", &x), ("b", &owned(y))])` is `json!({ "a": x, "b": y })`: the same object,
-/// built by one loop instead of the code `json!` expands to for every key (the component's
-/// size).
-pub fn object(fields: &[(&str, &dyn ToJson)]) -> Value {
-    let mut map = Map::new();
-    for (key, value) in fields {
-        map.insert((*key).to_string(), value.to_json());
-    }
-    Value::Object(map)
-}
-
-pub fn service(s: Service) -> Value {
-    Value::from(name(s))
-}
-
-pub fn permission(p: Permission) -> Value {
-    Value::from(name(p))
-}
-
-/// An error as `{kind, message, ...details}`.
-pub fn error(e: &Error) -> Value {
-    let kind = error::kind(e);
-    let message = error::message(e);
-    let common: [(&str, &dyn ToJson); 2] = [("kind", &kind), ("message", &message)];
+/// An error as a verify check carries it: the same shape as the host's tool errors.
+pub fn error(e: &Error) -> out::ToolError<'_> {
+    let mut body = out::ToolError::new(error::kind(e), error::message(e), None);
     match e {
-        Error::InvalidInput(p) => object(&[common[0], common[1], ("field", &p.field)]),
-        Error::ServiceDisabled(s) => {
-            object(&[common[0], common[1], ("service", &owned(service(*s)))])
-        }
+        Error::InvalidInput(p) => body.field = Some(p.field.clone()),
+        Error::ServiceDisabled(s) => body.service = Some(name(*s)),
         Error::Unauthorized(f)
         | Error::Forbidden(f)
         | Error::NotFound(f)
         | Error::PlanLimit(f)
-        | Error::Upstream(f) => object(&[
-            common[0],
-            common[1],
-            ("status", &f.status),
-            ("codes", &f.codes),
-            ("hint", &f.hint),
-        ]),
-        Error::RateLimited(limit) => object(&[
-            common[0],
-            common[1],
-            ("limiter", &name(limit.limiter)),
-            ("host", &error::limiter_host(limit.limiter)),
-            ("retry_after_seconds", &limit.retry_after),
-        ]),
-        Error::QueryRejected(problems) => object(&[
-            common[0],
-            common[1],
-            (
-                "problems",
-                &owned(problems.iter().map(graphql_problem).collect::<Value>()),
-            ),
-        ]),
+        | Error::Upstream(f) => {
+            body.status = Some(f.status);
+            body.codes = Some(&f.codes);
+            body.hint.clone_from(&f.hint);
+            body.permission = f
+                .permission
+                .map(|p| crate::cloudflare::catalog::dashboard_name(p));
+        }
+        Error::RateLimited(limit) => {
+            body.limiter = Some(name(limit.limiter));
+            body.host = Some(error::limiter_host(limit.limiter));
+            body.retry_after_seconds = limit.retry_after;
+            body.docs_url = out::docs_url(body.kind, body.limiter);
+        }
+        Error::QueryRejected(problems) => {
+            body.problems = Some(problems.iter().map(graphql_problem).collect())
+        }
         Error::NotConnected(_)
         | Error::DeniedByHost(_)
         | Error::Transport(_)
-        | Error::Internal(_) => object(&common),
+        | Error::Internal(_) => {}
+    }
+    body
+}
+
+pub fn zone_ref(z: &ZoneRef) -> out::ZoneRef<'_> {
+    out::ZoneRef {
+        id: &z.id,
+        name: &z.name,
+        plan: z.plan.as_deref(),
     }
 }
 
 /// What a report covered.
-pub fn report_scope(s: &ReportScope) -> Value {
-    object(&[
-        ("account_id", &s.account_id),
-        (
-            "zone",
-            &owned(
-                s.zone
-                    .as_ref()
-                    .map(|z| object(&[("id", &z.id), ("name", &z.name), ("plan", &z.plan)])),
-            ),
-        ),
-        ("level", &if s.zone.is_some() { "zone" } else { "account" }),
-        ("dataset", &s.dataset),
-        ("since", &s.since),
-        ("until", &s.until),
-    ])
+pub fn report_scope(s: &ReportScope) -> out::Scope<'_> {
+    out::Scope {
+        account_id: &s.account_id,
+        zone: s.zone.as_ref().map(zone_ref),
+        level: if s.zone.is_some() { "zone" } else { "account" },
+        dataset: &s.dataset,
+        since: &s.since,
+        until: &s.until,
+    }
 }
 
-pub fn graphql_problem(p: &GraphqlProblem) -> Value {
-    object(&[
-        ("message", &p.message),
-        ("path", &p.path),
-        ("code", &p.code),
-        ("hint", &p.hint),
-    ])
+pub fn graphql_problem(p: &GraphqlProblem) -> out::GraphqlProblem<'_> {
+    out::GraphqlProblem {
+        message: &p.message,
+        path: &p.path,
+        code: p.code.as_deref(),
+        hint: p.hint.as_deref(),
+    }
 }
 
-pub fn connection_info(info: &ConnectionInfo) -> Value {
-    let services = info.services.iter().map(|s| {
-        let permissions = s.permissions.iter().map(|p| {
-            object(&[
-                ("permission", &owned(permission(p.permission))),
-                ("dashboard_name", &p.dashboard_name),
-                ("reason", &p.reason),
-            ])
-        });
-        object(&[
-            ("service", &owned(service(s.service))),
-            ("display_name", &s.display_name),
-            ("hosts", &s.hosts),
-            ("permissions", &owned(permissions.collect::<Value>())),
-        ])
+pub fn connection_info(info: &ConnectionInfo) -> out::ConnectionInfo<'_> {
+    let services = info.services.iter().map(|s| out::ServiceInfo {
+        service: name(s.service),
+        display_name: &s.display_name,
+        hosts: &s.hosts,
+        permissions: s
+            .permissions
+            .iter()
+            .map(|p| out::PermissionRequirement {
+                permission: name(p.permission),
+                dashboard_name: &p.dashboard_name,
+                reason: &p.reason,
+            })
+            .collect(),
     });
-    object(&[
-        ("account_id", &info.account_id),
-        ("source", &info.source),
-        ("hosts", &info.hosts),
-        ("services", &owned(services.collect::<Value>())),
-    ])
+    out::ConnectionInfo {
+        account_id: &info.account_id,
+        source: &info.source,
+        hosts: &info.hosts,
+        services: services.collect(),
+    }
 }
 
-fn evidence(e: &Evidence) -> Value {
-    object(&[
-        ("request", &e.request),
-        ("status", &e.status),
-        ("codes", &e.codes),
-    ])
+fn evidence(e: &Evidence) -> out::Evidence<'_> {
+    out::Evidence {
+        request: &e.request,
+        status: e.status,
+        codes: &e.codes,
+    }
 }
 
-fn check(c: &Check) -> Value {
-    object(&[
-        ("id", &c.id),
-        ("service", &owned(c.service.map(service))),
-        ("permission", &owned(c.permission.map(permission))),
-        ("title", &c.title),
-        ("status", &name(c.status)),
-        ("detail", &c.detail),
-        ("hint", &c.hint),
-        ("evidence", &owned(c.evidence.as_ref().map(evidence))),
-        ("error", &owned(c.error.as_ref().map(error))),
-        ("retry_after_seconds", &c.retry_after_seconds),
-    ])
+fn check(c: &Check) -> out::Check<'_> {
+    out::Check {
+        id: &c.id,
+        service: c.service.map(name),
+        permission: c.permission.map(name),
+        title: &c.title,
+        status: name(c.status),
+        detail: &c.detail,
+        hint: c.hint.as_deref(),
+        evidence: c.evidence.as_ref().map(evidence),
+        error: c.error.as_ref().map(error),
+        retry_after_seconds: c.retry_after_seconds,
+    }
 }
 
-pub fn verify_report(r: &VerifyReport) -> Value {
-    let token = object(&[
-        ("state", &name(r.token.state)),
-        ("id", &r.token.id),
-        ("owner", &r.token.owner),
-        ("expires_on", &r.token.expires_on),
-        ("not_before", &r.token.not_before),
-    ]);
-    let services = r.services.iter().map(|s| {
-        object(&[
-            ("service", &owned(service(s.service))),
-            ("ready", &s.ready),
-            ("summary", &s.summary),
-        ])
-    });
-    let security = r
-        .security
-        .iter()
-        .map(|f| object(&[("id", &f.id), ("detail", &f.detail), ("hint", &f.hint)]));
-    object(&[
-        ("ready", &r.ready),
-        ("account_id", &r.account_id),
-        ("token", &owned(token)),
-        ("services", &owned(services.collect::<Value>())),
-        (
-            "checks",
-            &owned(r.checks.iter().map(check).collect::<Value>()),
-        ),
-        ("security_reviewed", &r.security_reviewed),
-        ("security", &owned(security.collect::<Value>())),
-    ])
+pub fn verify_report(r: &VerifyReport) -> out::VerifyReport<'_> {
+    out::VerifyReport {
+        ready: r.ready,
+        account_id: &r.account_id,
+        token: out::TokenInfo {
+            state: name(r.token.state),
+            id: r.token.id.as_deref(),
+            owner: r.token.owner.as_deref(),
+            expires_on: r.token.expires_on.as_deref(),
+            not_before: r.token.not_before.as_deref(),
+        },
+        services: r
+            .services
+            .iter()
+            .map(|s| out::ServiceReadiness {
+                service: name(s.service),
+                ready: s.ready,
+                summary: &s.summary,
+            })
+            .collect(),
+        checks: r.checks.iter().map(check).collect(),
+        security_reviewed: r.security_reviewed,
+        security: r
+            .security
+            .iter()
+            .map(|f| out::SecurityFinding {
+                id: &f.id,
+                detail: &f.detail,
+                hint: &f.hint,
+            })
+            .collect(),
+    }
 }

@@ -57,6 +57,16 @@ else:
 
 REPO = Path(__file__).resolve().parents[2]
 
+# One call per tool (connect included), shared with the TypeScript client and the Rust tests.
+TOOL_CALLS = {
+    name: args
+    for name, args in json.loads((Path(__file__).parent / "tool_calls.json").read_text()).items()
+    if not name.startswith("_")
+}
+SERVICE_META = "cf-harness/service"
+SERVICE_BY_PREFIX = {"docs_": "documentation", "dns_": "dns-analytics", "graphql_": "graphql-analytics"}
+DOCS_PAGE = "https://developers.cloudflare.com/fundamentals/api/get-started/create-token/"
+
 EXPECTED_TOOLS = [
     "verify",
     "docs_search",
@@ -86,6 +96,8 @@ CHECKS = [
     "input-schemas-valid",
     "input-schemas-closed-objects",
     "input-schema-properties-described",
+    "tool-titles-annotations-service",
+    "output-schemas-valid",
     "call-verify",
     "call-docs-search",
     "call-dns-list-zones",
@@ -94,7 +106,13 @@ CHECKS = [
     "call-dns-report-defaults",
     "bad-argument",
     "unknown-tool",
+    "call-every-tool-against-its-output-schema",
+    "resource-template",
+    "resource-read",
+    "prompt-troubleshoot-connection",
 ]
+# Over stdio only: over HTTP the notification goes to the session's GET stream.
+STDIO_CHECKS = ["list-changed-after-connect"]
 # Over Streamable HTTP only.
 HTTP_CHECKS = ["http-no-token-is-401"]
 
@@ -190,9 +208,27 @@ class Conn:
     """The calls the checks make, on a `ClientSession` (the `initialize` handshake, either SDK
     line) or a 2.x `Client` (`--mode auto`); every answer as its wire JSON."""
 
-    def __init__(self, session: Any, client: Any = None) -> None:
+    def __init__(self, session: Any, client: Any = None, list_changed: Any = None) -> None:
         self.session = session
         self.client = client
+        # Set when the server sends notifications/tools/list_changed (stdio sessions).
+        self.list_changed = list_changed
+
+    def target(self) -> Any:
+        return self.client if self.client is not None else self.session
+
+    async def list_resource_templates(self) -> dict[str, Any]:
+        return wire(await self.target().list_resource_templates())
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        if SDK_MAJOR < 2:
+            from pydantic import AnyUrl
+
+            return wire(await self.session.read_resource(AnyUrl(uri)))
+        return wire(await self.target().read_resource(uri))
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> dict[str, Any]:
+        return wire(await self.target().get_prompt(name, arguments))
 
     async def initialize(self) -> dict[str, Any]:
         if self.client is None:
@@ -412,6 +448,100 @@ async def run_checks(report: Report, conn: Conn, expected_version: str | None) -
 
     await run_check(report, "bad-argument", bad_argument)
     await run_check(report, "unknown-tool", unknown_tool)
+
+    by_name = {t["name"]: t for t in tools}
+
+    async def titles_annotations_service():
+        bad = []
+        for t in tools:
+            name, notes = t["name"], (t.get("annotations") or {})
+            if not (t.get("title") or "").strip():
+                bad.append(f"{name}: no title")
+            for hint in ("idempotentHint", "openWorldHint"):
+                if notes.get(hint) is not True:
+                    bad.append(f"{name}: {hint} is {notes.get(hint)!r}")
+            if notes.get("destructiveHint") is not False:
+                bad.append(f"{name}: destructiveHint is {notes.get('destructiveHint')!r}")
+            want = next((v for k, v in SERVICE_BY_PREFIX.items() if name.startswith(k)), None)
+            got = (t.get("_meta") or {}).get(SERVICE_META)
+            if got != want:
+                bad.append(f"{name}: _meta[{SERVICE_META!r}] is {got!r}, want {want!r}")
+        expect(not bad, "; ".join(bad))
+
+    async def output_schemas_valid():
+        bad = []
+        for t in tools:
+            schema = t.get("outputSchema")
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                bad.append(f"{t['name']}: outputSchema is {short(schema, 80)}")
+                continue
+            try:
+                jsonschema.validators.validator_for(schema).check_schema(schema)
+            except jsonschema.SchemaError as e:
+                bad.append(f"{t['name']}: {e.message} at {list(e.absolute_path)}")
+        expect(not bad, "; ".join(bad))
+
+    async def call_every_tool():
+        # The SDK itself checks structuredContent against outputSchema; this checks it again
+        # with jsonschema, so a client that did not would not hide a mismatch.
+        called = []
+        for name, args in TOOL_CALLS.items():
+            if name == "connect":
+                continue  # last, in its own check: it changes the catalog
+            out = await call_ok(conn, name, args)
+            try:
+                jsonschema.validate(out, by_name[name]["outputSchema"])
+            except jsonschema.ValidationError as e:
+                raise CheckFailed(f"{name}: {e.message} at {list(e.absolute_path)}") from None
+            called.append(name)
+        missing = [n for n in by_name if n not in called]
+        expect(not missing, f"tool_calls.json has no call for {missing}")
+        # An error result validates too (its `{"error": ...}` is one branch of every schema).
+        result = await conn.call_tool("docs_search", {"query": "x", "limit": 0})
+        error = (result.get("structuredContent") or {}).get("error") or {}
+        expect("docs_url" in error, f"error has no `docs_url` key: {short(error)}")
+        jsonschema.validate(result["structuredContent"], by_name["docs_search"]["outputSchema"])
+        return f"{len(called)} tools and an error"
+
+    async def resource_template():
+        templates = (await conn.list_resource_templates()).get("resourceTemplates") or []
+        uris = [t.get("uriTemplate") for t in templates]
+        expect("https://developers.cloudflare.com/{+path}" in uris, f"templates: {uris}")
+        return uris[0]
+
+    async def resource_read():
+        contents = (await conn.read_resource(DOCS_PAGE)).get("contents") or []
+        expect(contents, "no contents")
+        first = contents[0]
+        expect(first.get("mimeType") == "text/markdown", f"mimeType is {first.get('mimeType')!r}")
+        expect("API token" in (first.get("text") or ""), f"text: {short(first.get('text'))}")
+        return f"{len(first['text'])} characters of Markdown"
+
+    async def prompt():
+        result = await conn.get_prompt("troubleshoot-connection", {"service": "dns-analytics"})
+        text = " ".join(
+            (m.get("content") or {}).get("text", "") for m in result.get("messages") or []
+        )
+        for words in ("verify", "Zone -> Analytics -> Read"):
+            expect(words in text, f"the prompt does not mention {words!r}: {short(text)}")
+        return f"{len(result.get('messages') or [])} messages"
+
+    await run_check(report, "tool-titles-annotations-service", titles_annotations_service)
+    await run_check(report, "output-schemas-valid", output_schemas_valid)
+    await run_check(report, "call-every-tool-against-its-output-schema", call_every_tool)
+    await run_check(report, "resource-template", resource_template)
+    await run_check(report, "resource-read", resource_read)
+    await run_check(report, "prompt-troubleshoot-connection", prompt)
+
+    if conn.list_changed is not None:
+
+        async def list_changed_after_connect():
+            await call_ok(conn, "connect", TOOL_CALLS["connect"])
+            with anyio.fail_after(10):
+                await conn.list_changed.wait()
+            return "notifications/tools/list_changed"
+
+        await run_check(report, "list-changed-after-connect", list_changed_after_connect)
     return None
 
 
@@ -483,9 +613,18 @@ def read_timeout(seconds: float) -> Any:
 
 async def session_over_stdio(report: Report, command: list[str], env: dict[str, str], errlog, timeout: float) -> str | None:
     server = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=os.getcwd())
+    list_changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        notification = getattr(message, "root", message)
+        if type(notification).__name__ == "ToolListChangedNotification":
+            list_changed.set()
+
     async with stdio_client(server, errlog=errlog) as streams:
-        async with ClientSession(streams[0], streams[1], read_timeout_seconds=read_timeout(min(timeout, 20.0))) as session:
-            return await run_checks(report, Conn(session), crate_version())
+        async with ClientSession(
+            streams[0], streams[1], read_timeout_seconds=read_timeout(min(timeout, 20.0)), message_handler=on_message
+        ) as session:
+            return await run_checks(report, Conn(session, list_changed=list_changed), crate_version())
 
 
 async def session_over_http(report: Report, url: str, mode: str, env: dict[str, str], timeout: float) -> str | None:
@@ -505,7 +644,7 @@ async def session_over_http(report: Report, url: str, mode: str, env: dict[str, 
 
 
 async def main_async(args: argparse.Namespace, command: list[str]) -> int:
-    report = Report((HTTP_CHECKS if args.url else []) + CHECKS)
+    report = Report((HTTP_CHECKS if args.url else []) + CHECKS + ([] if args.url else STDIO_CHECKS))
     env = credentials()
     missing = [k for k in PASSED_ENV[:3] if k not in env]
     if missing:

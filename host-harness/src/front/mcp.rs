@@ -199,23 +199,58 @@ struct HostFailure {
     message: String,
 }
 
-/// A plugin tool as MCP describes it: every tool is read-only and reaches outside (Cloudflare).
+/// A plugin tool as MCP describes it: its title, its annotations and its service (in `_meta`,
+/// as `cf-harness/service`), and an output schema that admits its result or a tool error.
 fn mcp_tool(spec: ToolSpec) -> Tool {
-    let schema: Map<String, Value> = match serde_json::from_str(&spec.input_schema) {
+    let mut tool = Tool::new(
+        spec.name,
+        spec.description,
+        Arc::new(object_schema(&spec.input_schema)),
+    )
+    .with_annotations(
+        ToolAnnotations::new()
+            .read_only(spec.read_only)
+            .destructive(false)
+            .idempotent(spec.idempotent)
+            .open_world(spec.open_world),
+    );
+    tool.title = Some(spec.title);
+    tool.output_schema = Some(Arc::new(output_schema(&spec.output_schema)));
+    if let Some(service) = spec.service {
+        let mut meta = rmcp::model::MetaObject::new();
+        meta.insert(SERVICE_META.into(), json!(render::slug(service)));
+        tool.meta = Some(meta);
+    }
+    tool
+}
+
+/// The `_meta` key naming the service a tool belongs to.
+pub const SERVICE_META: &str = "cf-harness/service";
+
+fn object_schema(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
         Ok(Value::Object(map)) => map,
         _ => {
             let mut map = Map::new();
             map.insert("type".into(), json!("object"));
             map
         }
-    };
-    Tool::new(spec.name, spec.description, Arc::new(schema)).with_annotations(
-        ToolAnnotations::new()
-            .read_only(spec.read_only)
-            .destructive(false)
-            .idempotent(spec.read_only)
-            .open_world(true),
-    )
+    }
+}
+
+/// A tool's output schema as MCP clients check it: the plugin's schema of its result, or the
+/// error envelope an `isError` result carries (the TypeScript SDK 1.x checks those as well).
+fn output_schema(result: &str) -> Map<String, Value> {
+    static ERROR: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(tool_output::schema::of::<tool_output::ErrorEnvelope>);
+    let mut schema = Map::new();
+    schema.insert("$schema".into(), json!(tool_output::schema::DIALECT));
+    schema.insert("type".into(), json!("object"));
+    schema.insert(
+        "anyOf".into(),
+        json!([Value::Object(object_schema(result)), *ERROR]),
+    );
+    schema
 }
 
 /// What the server says of itself at `initialize`, over stdio and HTTP alike.

@@ -289,8 +289,14 @@ pub fn tools_json(tools: &[ToolSpec]) -> Value {
         .map(|t| {
             json!({
                 "name": t.name,
+                "title": t.title,
+                "service": t.service.map(slug),
                 "description": t.description,
                 "input_schema": serde_json::from_str::<Value>(&t.input_schema).unwrap_or(Value::Null),
+                "output_schema": serde_json::from_str::<Value>(&t.output_schema).unwrap_or(Value::Null),
+                "read_only": t.read_only,
+                "idempotent": t.idempotent,
+                "open_world": t.open_world,
             })
         })
         .collect()
@@ -432,41 +438,45 @@ fn api_failure(f: &ApiFailure) -> String {
     }
 }
 
-/// The error's fields: kind, message, hint and the typed details, so a program need not parse
-/// the message.
-pub fn error_body(error: &PluginError) -> Value {
+/// The error's fields: kind, message, hint, the page that explains the fix, and the typed
+/// details, so a program need not parse the message (`tool-output`'s one shape of an error).
+pub fn error_body(error: &PluginError) -> tool_output::ToolError<'_> {
     use PluginError as E;
     let (kind, message, hint) = error_parts(error);
-    let mut body = json!({ "kind": kind, "message": message, "hint": hint });
+    let mut body = tool_output::ToolError::new(kind, message, hint);
     match error {
-        E::InvalidInput(p) => body["field"] = Value::String(p.field.clone()),
-        E::ServiceDisabled(s) => body["service"] = json!(slug(*s)),
+        E::InvalidInput(p) => body.field = Some(p.field.clone()),
+        E::ServiceDisabled(s) => body.service = Some(slug(*s)),
         E::Unauthorized(f)
         | E::Forbidden(f)
         | E::NotFound(f)
         | E::PlanLimit(f)
         | E::Upstream(f) => {
-            body["status"] = json!(f.status);
-            body["codes"] = json!(f.codes);
+            body.status = Some(f.status);
+            body.codes = Some(&f.codes);
+            body.permission = f
+                .permission
+                .and_then(|p| tool_output::dashboard_name(permission_slug(p)));
         }
         E::RateLimited(limit) => {
             let (limiter, host) = limiter_names(limit.limiter);
-            body["limiter"] = json!(limiter);
-            body["host"] = json!(host);
-            body["retry_after_seconds"] = json!(limit.retry_after);
+            body.limiter = Some(limiter);
+            body.host = Some(host);
+            body.retry_after_seconds = limit.retry_after;
+            body.docs_url = tool_output::docs_url(kind, Some(limiter));
         }
         E::QueryRejected(problems) => {
-            body["problems"] = problems
-                .iter()
-                .map(|p| {
-                    json!({
-                        "message": p.message,
-                        "path": p.path,
-                        "code": p.code,
-                        "hint": p.hint,
+            body.problems = Some(
+                problems
+                    .iter()
+                    .map(|p| tool_output::GraphqlProblem {
+                        message: &p.message,
+                        path: &p.path,
+                        code: p.code.as_deref(),
+                        hint: p.hint.as_deref(),
                     })
-                })
-                .collect();
+                    .collect(),
+            );
         }
         E::NotConnected(_) | E::DeniedByHost(_) | E::Transport(_) | E::Internal(_) => {}
     }
@@ -475,7 +485,11 @@ pub fn error_body(error: &PluginError) -> Value {
 
 /// The error as JSON, for `--json` and MCP: `{"error": {...}}`.
 pub fn error_json(error: &PluginError) -> Value {
-    json!({ "error": error_body(error) })
+    envelope(error_body(error))
+}
+
+fn envelope(error: tool_output::ToolError) -> Value {
+    serde_json::to_value(tool_output::ErrorEnvelope { error }).unwrap_or(Value::Null)
 }
 
 /// The error for a terminal.
@@ -486,7 +500,11 @@ pub fn error_text(error: &PluginError) -> String {
 
 /// A failure of the host itself (load, instantiate, timeout, a limit) in the same shape.
 pub fn host_error_json(kind: &str, message: &str, hint: Option<&str>) -> Value {
-    json!({ "error": { "kind": kind, "message": message, "hint": hint } })
+    envelope(tool_output::ToolError::new(
+        kind,
+        message.to_string(),
+        hint.map(str::to_string),
+    ))
 }
 
 /// `error (kind): message`, and `fix: hint` on the next line when there is one.

@@ -1,6 +1,34 @@
 use super::*;
 use crate::{GraphqlProblem, InputProblem, RateLimit, RateLimiter};
 
+/// The error's fields as its JSON carries them.
+fn body_json(error: &PluginError) -> Value {
+    error_json(error)["error"].clone()
+}
+
+/// A forbidden error names the permission as the dashboard does and links the permissions page;
+/// every error has `docs_url` and `hint`, null where there is none.
+#[test]
+fn a_forbidden_error_names_the_dashboard_permission_and_links_its_page() {
+    let errors = every_error();
+    let forbidden = errors
+        .iter()
+        .find(|e| matches!(e, PluginError::Forbidden(_)))
+        .expect("every_error has a forbidden error");
+    let body = body_json(forbidden);
+    assert_eq!(body["kind"], "forbidden");
+    assert_eq!(body["permission"], "Zone → DNS → Read");
+    assert_eq!(
+        body["docs_url"],
+        "https://developers.cloudflare.com/fundamentals/api/reference/permissions/"
+    );
+    for error in &errors {
+        let body = body_json(error);
+        assert!(body.get("docs_url").is_some(), "{body}");
+        assert!(body.get("hint").is_some(), "{body}");
+    }
+}
+
 /// One of each error the contract has.
 fn every_error() -> Vec<PluginError> {
     let failure = ApiFailure {
@@ -8,6 +36,7 @@ fn every_error() -> Vec<PluginError> {
         codes: vec![10000],
         message: "Authentication error".into(),
         hint: Some("Add the permission Zone → DNS → Read to the token.".into()),
+        permission: Some(Permission::DnsRead),
     };
     vec![
         PluginError::InvalidInput(InputProblem {
@@ -57,7 +86,7 @@ fn a_disabled_service_is_named_as_users_know_it_with_a_hint_to_enable_it() {
     for way in ["ENABLED_SERVICES", "--services", "connect"] {
         assert!(hint.contains(way), "{hint}");
     }
-    let body = error_body(&PluginError::ServiceDisabled(Service::GraphqlAnalytics));
+    let body = body_json(&PluginError::ServiceDisabled(Service::GraphqlAnalytics));
     assert_eq!(body["service"], "graphql-analytics");
 }
 
@@ -102,7 +131,7 @@ fn a_rate_limit_names_whose_limit_it_was() {
             retry_after: Some(12),
         })
     };
-    let docs = error_body(&limit(RateLimiter::Docs));
+    let docs = body_json(&limit(RateLimiter::Docs));
     assert_eq!(docs["kind"], "rate-limited");
     assert_eq!(docs["limiter"], "docs");
     assert_eq!(docs["host"], "developers.cloudflare.com");
@@ -112,7 +141,7 @@ fn a_rate_limit_names_whose_limit_it_was() {
     assert!(!message.contains("Cloudflare's API"), "{message}");
     assert!(hint.is_some_and(|h| h.contains("not the API's")));
 
-    let api = error_body(&limit(RateLimiter::Api));
+    let api = body_json(&limit(RateLimiter::Api));
     assert_eq!(
         (api["limiter"].as_str(), api["host"].as_str()),
         (Some("api"), Some("api.cloudflare.com"))
@@ -123,7 +152,7 @@ fn a_rate_limit_names_whose_limit_it_was() {
             .is_some_and(|h| h.contains("1,200 requests per 5 minutes"))
     );
 
-    let graphql = error_body(&limit(RateLimiter::Graphql));
+    let graphql = body_json(&limit(RateLimiter::Graphql));
     assert_eq!(graphql["limiter"], "graphql");
     assert_eq!(graphql["host"], "api.cloudflare.com");
     assert!(

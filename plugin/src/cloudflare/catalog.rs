@@ -2,7 +2,7 @@
 
 use crate::http::{API_HOST, DOCS_HOST};
 use crate::names::{self, VariantArray, name};
-use crate::wit_types::{Permission, Service};
+use crate::wit_types::{Error, Permission, Service};
 
 /// The name users see in the connection dialog.
 pub fn display_name(service: Service) -> &'static str {
@@ -38,15 +38,10 @@ pub fn hosts(service: Service) -> &'static [&'static str] {
     }
 }
 
-/// The permission as the dashboard's custom-token form shows it.
+/// The permission as the dashboard's custom-token form shows it (the table is `tool-output`'s,
+/// which the host's errors read too).
 pub fn dashboard_name(permission: Permission) -> &'static str {
-    match permission {
-        Permission::ZoneRead => "Zone → Zone → Read",
-        Permission::ZoneAnalyticsRead => "Zone → Analytics → Read",
-        Permission::DnsRead => "Zone → DNS → Read",
-        Permission::AccountSettingsRead => "Account → Account Settings → Read",
-        Permission::AccountAnalyticsRead => "Account → Account Analytics → Read",
-    }
+    tool_output::dashboard_name(name(permission)).unwrap_or(name(permission))
 }
 
 /// The permission group name in token details (`policies[].permission_groups[].name`).
@@ -83,6 +78,19 @@ pub fn reason(service: Service, permission: Permission) -> &'static str {
 }
 
 /// The fix for a missing permission, step by step as on the connection page.
+/// A refusal of a request that needs `permission`: a 403 names the permission and says how to
+/// grant it; any other error passes.
+pub fn lacking(permission: Permission) -> impl Fn(Error) -> Error {
+    move |error| match error {
+        Error::Forbidden(mut failure) => {
+            failure.hint = Some(grant_hint(permission));
+            failure.permission = Some(permission);
+            Error::Forbidden(failure)
+        }
+        other => other,
+    }
+}
+
 pub fn grant_hint(permission: Permission) -> String {
     let zone_scope = matches!(
         permission,
@@ -94,8 +102,9 @@ pub fn grant_hint(permission: Permission) -> String {
         " Under Account Resources, include this account."
     };
     format!(
-        "Add the permission {} to the token: My Profile → API Tokens → edit the token (or create \
-         a custom token) → Permissions.{resources}",
+        "Add the permission {} to the token: My Profile → API Tokens \
+         (https://dash.cloudflare.com/profile/api-tokens) → edit the token (or create a custom \
+         token) → Permissions.{resources}",
         dashboard_name(permission)
     )
 }

@@ -76,6 +76,7 @@ pub(crate) fn not_an_answer(status: u16, message: String) -> Error {
         codes: Vec::new(),
         message,
         hint: Some(NOT_AN_ENVELOPE_HINT.to_string()),
+        permission: None,
     })
 }
 

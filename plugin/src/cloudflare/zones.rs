@@ -1,6 +1,6 @@
 //! Zones and DNS records: listing, one zone, and turning a zone name into its ID.
 
-use crate::cloudflare::catalog::grant_hint;
+use crate::cloudflare::catalog::lacking;
 use crate::cloudflare::envelope::{self, ApiReply};
 use crate::error::invalid;
 use crate::http::{Request, Transport, with_query};
@@ -98,7 +98,9 @@ pub fn list_zones(
     let reply = get(transport, &with_query("/zones", &pairs))?;
     let info = reply.envelope.result_info.clone();
     let status = reply.status;
-    let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
+    let result = reply
+        .into_result(None)
+        .map_err(lacking(Permission::ZoneRead))?;
     let zones: Vec<Zone> = items(&result, status, "zones")?
         .iter()
         .map(zone_from)
@@ -133,7 +135,9 @@ pub fn get_zone(
         }
         let reply = get(transport, &format!("/zones/{id}"))?;
         let status = reply.status;
-        let result = reply.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
+        let result = reply
+            .into_result(None)
+            .map_err(lacking(Permission::ZoneRead))?;
         let owner = result.pointer("/account/id").and_then(Value::as_str);
         if let Some(owner) = owner.filter(|owner| !owner.eq_ignore_ascii_case(account_id)) {
             return Err(not_a_zone_of(wanted, account_id, status, Some(owner)));
@@ -174,7 +178,9 @@ pub fn get_zone(
         &with_query("/zones", &[("name", wanted), ("per_page", "5")]),
     )?;
     let status = elsewhere.status;
-    let owners = elsewhere.into_result(Some(&grant_hint(Permission::ZoneRead)))?;
+    let owners = elsewhere
+        .into_result(None)
+        .map_err(lacking(Permission::ZoneRead))?;
     let owner = owners
         .as_array()
         .into_iter()
@@ -219,6 +225,7 @@ fn not_a_zone_of(zone: &str, account_id: &str, status: u16, owner: Option<&str>)
         codes: Vec::new(),
         message,
         hint: Some(hint),
+        permission: None,
     })
 }
 
@@ -262,7 +269,9 @@ pub fn dns_records(
     )?;
     let info = reply.envelope.result_info.clone();
     let status = reply.status;
-    let result = reply.into_result(Some(&grant_hint(Permission::DnsRead)))?;
+    let result = reply
+        .into_result(None)
+        .map_err(lacking(Permission::DnsRead))?;
     let records: Vec<DnsRecord> = items(&result, status, "dns_records")?
         .iter()
         .map(record_from)
@@ -286,6 +295,7 @@ fn items<'a>(result: &'a Value, status: u16, endpoint: &str) -> Result<&'a [Valu
                  it if it persists."
                     .to_string(),
             ),
+            permission: None,
         })
     })
 }

@@ -161,6 +161,7 @@ mod tests {
             codes: vec![10000],
             message: "Authentication error".into(),
             hint: Some(hint.into()),
+            permission: None,
         }
     }
 

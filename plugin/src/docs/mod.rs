@@ -87,6 +87,7 @@ fn fetch(
         codes: Vec::new(),
         message,
         hint: Some(hint.to_string()),
+        permission: None,
     };
     match response.status {
         200 => {}
@@ -125,6 +126,7 @@ fn fetch(
             codes: Vec::new(),
             message: format!("{url} is not UTF-8 text"),
             hint: Some(SEARCH_HINT.to_string()),
+            permission: None,
         })
     })?;
     if markdown::looks_like_html(&text) {
@@ -133,6 +135,7 @@ fn fetch(
             codes: Vec::new(),
             message: format!("{url} answered an HTML page, not Markdown"),
             hint: Some(SEARCH_HINT.to_string()),
+            permission: None,
         }));
     }
     let text: Arc<str> = text.into();
@@ -163,6 +166,7 @@ fn not_an_index(path: &str, missing: &str) -> Error {
             "https://{DOCS_HOST}{path} lists {missing}: it is not the llms.txt index expected"
         ),
         hint: Some("The documentation site may be changing; retry later.".to_string()),
+        permission: None,
     })
 }
 

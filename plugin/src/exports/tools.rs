@@ -1,6 +1,7 @@
 //! The `tools` exports: the route table in [`crate::tools`] as MCP-style tools.
 
 use crate::input::{self, Text};
+use crate::tools::Effect;
 use crate::wit_tools::{Guest, ToolSpec};
 use crate::wit_types::Error;
 use crate::{Component, tools};
@@ -10,10 +11,15 @@ impl Guest for Component {
         tools::listed()
             .map(|route| ToolSpec {
                 name: route.name.to_string(),
+                title: route.title.to_string(),
                 description: route.description.to_string(),
                 input_schema: (route.schema)().to_string(),
+                output_schema: route.output_schema.to_string(),
                 service: route.service,
-                read_only: true,
+                read_only: route.effect == Effect::Reads,
+                // Calling any tool again with the same arguments changes nothing more.
+                idempotent: true,
+                open_world: route.effect == Effect::Reads,
             })
             .collect()
     }
@@ -21,7 +27,7 @@ impl Guest for Component {
     fn call_tool(name: String, arguments_json: String) -> Result<String, Error> {
         input::within("name", &name, Text::Identifier)?;
         input::within("arguments", &arguments_json, Text::Arguments)?;
-        tools::call(&name, &arguments_json).map(|result| result.to_string())
+        tools::call(&name, &arguments_json)
     }
 }
 
@@ -30,10 +36,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn without_a_connection_connect_and_verify_are_listed_read_only() {
+    fn without_a_connection_connect_and_verify_are_listed_and_only_verify_reads() {
         let specs = <Component as Guest>::list_tools();
         let names: Vec<&str> = specs.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["connect", "verify"]);
-        assert!(specs.iter().all(|t| t.read_only));
+        let reads: Vec<(bool, bool)> = specs.iter().map(|t| (t.read_only, t.open_world)).collect();
+        assert_eq!(reads, [(false, false), (true, true)]);
     }
 }

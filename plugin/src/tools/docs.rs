@@ -2,17 +2,21 @@
 
 use crate::Component;
 use crate::docs;
-use crate::json::{object, owned};
-use crate::tools::{Arguments, Route, args, schema};
-use crate::wit_docs::{DocHit, DocPage, Guest, ProductList, SearchResult};
+use crate::json;
+use crate::tools::{Arguments, Effect, Route, args, output_schemas, schema};
+use crate::wit_docs::{DocPage, Guest, ProductList, SearchResult};
 use crate::wit_types::{Error, Service};
 use serde_json::Value;
+use tool_output as out;
 
 const SERVICE: Option<Service> = Some(Service::Documentation);
 
 pub const ROUTES: &[Route] = &[
     Route {
         name: "docs_search",
+        title: "Search Cloudflare's docs",
+        output_schema: output_schemas::SEARCH_RESULT,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Search Cloudflare's developer documentation (developers.cloudflare.com) \
             for a question or keywords, e.g. \"create an API token\" or \"GraphQL rate \
@@ -26,6 +30,9 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         name: "docs_read",
+        title: "Read a Cloudflare docs page",
+        output_schema: output_schemas::DOC_PAGE,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Read one page of Cloudflare's developer documentation as Markdown: a URL \
             on developers.cloudflare.com (as docs_search returns), its path (/dns/zone-setups/) \
@@ -37,6 +44,9 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         name: "docs_products",
+        title: "List the documented products",
+        output_schema: output_schemas::PRODUCT_LIST,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "List the products of Cloudflare's developer documentation with their \
             descriptions and slugs (for docs_search's `product`).",
@@ -45,26 +55,26 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn search(a: &Arguments) -> Result<Value, Error> {
+fn search(a: &Arguments) -> Result<String, Error> {
     <Component as Guest>::search_docs(
         args::required_string(a, "query")?,
         args::string(a, "product")?,
         args::integer(a, "limit")?,
     )
-    .map(|r| search_json(&r))
+    .and_then(|r| json::text(&search_output(&r)))
 }
 
-fn read(a: &Arguments) -> Result<Value, Error> {
+fn read(a: &Arguments) -> Result<String, Error> {
     <Component as Guest>::read_doc(
         args::required_string(a, "url")?,
         args::string(a, "section")?,
         args::integer(a, "max_bytes")?,
     )
-    .map(|p| page_json(&p))
+    .and_then(|p| json::text(&page_output(&p)))
 }
 
-fn products(_: &Arguments) -> Result<Value, Error> {
-    <Component as Guest>::list_products().map(|l| products_json(&l))
+fn products(_: &Arguments) -> Result<String, Error> {
+    <Component as Guest>::list_products().and_then(|l| json::text(&products_output(&l)))
 }
 
 fn search_schema() -> Value {
@@ -106,67 +116,57 @@ fn read_schema() -> Value {
     )
 }
 
-fn hit_json(h: &DocHit) -> Value {
-    object(&[
-        ("title", &h.title),
-        ("url", &h.url),
-        ("product", &h.product),
-        ("section", &h.section),
-        ("description", &h.description),
-        ("snippet_heading", &h.snippet_heading),
-        ("snippet", &h.snippet),
-        ("score", &h.score),
-    ])
-}
-
-fn search_json(r: &SearchResult) -> Value {
-    object(&[
-        (
-            "hits",
-            &owned(r.hits.iter().map(hit_json).collect::<Value>()),
-        ),
-        ("query_terms", &r.query_terms),
-        ("products_searched", &r.products_searched),
-        ("fetched", &r.fetched),
-        ("from_cache", &r.from_cache),
-        ("notes", &r.notes),
-    ])
-}
-
-fn page_json(p: &DocPage) -> Value {
-    let headings = p.headings.iter().map(|h| {
-        object(&[
-            ("level", &h.level),
-            ("text", &h.text),
-            ("anchor", &h.anchor),
-        ])
+fn search_output(r: &SearchResult) -> out::SearchResult<'_> {
+    let hits = r.hits.iter().map(|h| out::DocHit {
+        title: &h.title,
+        url: &h.url,
+        product: &h.product,
+        section: h.section.as_deref(),
+        description: &h.description,
+        snippet_heading: h.snippet_heading.as_deref(),
+        snippet: &h.snippet,
+        score: h.score,
     });
-    object(&[
-        ("url", &p.url),
-        ("title", &p.title),
-        ("description", &p.description),
-        ("section", &p.section),
-        ("markdown", &p.markdown),
-        ("headings", &owned(headings.collect::<Value>())),
-        ("total_bytes", &p.total_bytes),
-        ("truncated", &p.truncated),
-        ("note", &p.note),
-        ("from_cache", &p.from_cache),
-    ])
+    out::SearchResult {
+        hits: hits.collect(),
+        query_terms: &r.query_terms,
+        products_searched: &r.products_searched,
+        fetched: r.fetched,
+        from_cache: r.from_cache,
+        notes: &r.notes,
+    }
 }
 
-fn products_json(l: &ProductList) -> Value {
-    let products = l.products.iter().map(|p| {
-        object(&[
-            ("name", &p.name),
-            ("slug", &p.slug),
-            ("group", &p.group),
-            ("description", &p.description),
-            ("index_url", &p.index_url),
-        ])
+fn page_output(p: &DocPage) -> out::DocPage<'_> {
+    let headings = p.headings.iter().map(|h| out::Heading {
+        level: h.level,
+        text: &h.text,
+        anchor: &h.anchor,
     });
-    object(&[
-        ("products", &owned(products.collect::<Value>())),
-        ("from_cache", &l.from_cache),
-    ])
+    out::DocPage {
+        url: &p.url,
+        title: p.title.as_deref(),
+        description: p.description.as_deref(),
+        section: p.section.as_deref(),
+        markdown: &p.markdown,
+        headings: headings.collect(),
+        total_bytes: p.total_bytes,
+        truncated: p.truncated,
+        note: p.note.as_deref(),
+        from_cache: p.from_cache,
+    }
+}
+
+fn products_output(l: &ProductList) -> out::ProductList<'_> {
+    let products = l.products.iter().map(|p| out::Product {
+        name: &p.name,
+        slug: &p.slug,
+        group: p.group.as_deref(),
+        description: &p.description,
+        index_url: &p.index_url,
+    });
+    out::ProductList {
+        products: products.collect(),
+        from_cache: l.from_cache,
+    }
 }

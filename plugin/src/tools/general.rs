@@ -6,7 +6,7 @@ use crate::error::invalid;
 use crate::exports::connection_info;
 use crate::http::WasiTransport;
 use crate::names::{VariantArray, name};
-use crate::tools::{Arguments, Route, args, schema};
+use crate::tools::{Arguments, Effect, Route, args, output_schemas, schema};
 use crate::wit_types::{Error, Service};
 use crate::{json, time};
 use serde_json::Value;
@@ -14,6 +14,9 @@ use serde_json::Value;
 pub const ROUTES: &[Route] = &[
     Route {
         name: "connect",
+        title: "Connect an account",
+        output_schema: output_schemas::CONNECTION_INFO,
+        effect: Effect::SetsConnection,
         service: None,
         description: "Set the Cloudflare account and the services this connection uses. Call it \
             first when the host has not configured the connection; when it has, connect can \
@@ -25,6 +28,9 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         name: "verify",
+        title: "Verify the token and its permissions",
+        output_schema: output_schemas::VERIFY_REPORT,
+        effect: Effect::Reads,
         service: None,
         description: "Check that the API token is valid and active, that the account ID \
             matches it, and that it has every permission the enabled services need. Each check \
@@ -36,7 +42,7 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn connect(arguments: &Arguments) -> Result<Value, Error> {
+fn connect(arguments: &Arguments) -> Result<String, Error> {
     let account_id = args::required_string(arguments, "account_id")?;
     let names = match arguments.get("enabled_services") {
         Some(Value::Array(items)) => items
@@ -57,16 +63,13 @@ fn connect(arguments: &Arguments) -> Result<Value, Error> {
     let connection = connection::narrowed(connection::from_options(&account_id, &services)?)?;
     let info = connection_info(&connection);
     connection::store(connection);
-    Ok(json::connection_info(&info))
+    json::text(&json::connection_info(&info))
 }
 
-fn run_verify(_: &Arguments) -> Result<Value, Error> {
+fn run_verify(_: &Arguments) -> Result<String, Error> {
     let connection = connection::current()?;
-    Ok(json::verify_report(&verify::verify(
-        &connection,
-        &WasiTransport,
-        time::now_unix(),
-    )))
+    let report = verify::verify(&connection, &WasiTransport, time::now_unix());
+    json::text(&json::verify_report(&report))
 }
 
 fn connect_schema() -> Value {

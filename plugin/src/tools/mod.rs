@@ -18,16 +18,35 @@ use serde_json::{Map, Value};
 /// A tool's JSON arguments, once parsed as an object.
 pub type Arguments = Map<String, Value>;
 
+/// Each result type's JSON Schema, written by the build script from the [`tool_output`] types.
+pub mod output_schemas {
+    include!(concat!(env!("OUT_DIR"), "/output_schemas.rs"));
+}
+
+/// What a tool does besides answering.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Effect {
+    /// Reads Cloudflare (the API or the docs site) and changes nothing.
+    Reads,
+    /// Sets this session's connection; sends no request.
+    SetsConnection,
+}
+
 /// One tool: what `list-tools` shows and what `call-tool` runs.
 pub struct Route {
     pub name: &'static str,
+    /// A short name for people (MCP's `title`).
+    pub title: &'static str,
+    /// The JSON Schema of its result: the schema of the [`tool_output`] type `run` writes.
+    pub output_schema: &'static str,
+    pub effect: Effect,
     /// `None` for the tools every connection has (`connect`, `verify`).
     pub service: Option<Service>,
     pub description: &'static str,
     /// The arguments' JSON Schema; `call-tool` checks the arguments against it first.
     pub schema: fn() -> Value,
-    /// Reads the checked arguments, runs the tool and renders its result.
-    pub run: fn(&Arguments) -> Result<Value, Error>,
+    /// Reads the checked arguments, runs the tool and writes its result as JSON text.
+    pub run: fn(&Arguments) -> Result<String, Error>,
 }
 
 /// Every tool, in the order `list-tools` gives them.
@@ -51,7 +70,7 @@ pub fn listed() -> impl Iterator<Item = &'static Route> {
 }
 
 /// `call-tool`: the arguments checked against the tool's schema, then its runner.
-pub fn call(name: &str, arguments_json: &str) -> Result<Value, Error> {
+pub fn call(name: &str, arguments_json: &str) -> Result<String, Error> {
     let arguments = args::parse(arguments_json)?;
     let Some(route) = routes().find(|r| r.name == name) else {
         let known: Vec<&str> = listed().map(|r| r.name).collect();
@@ -75,7 +94,7 @@ pub fn call(name: &str, arguments_json: &str) -> Result<Value, Error> {
 
 /// Runs a service's tool by name without the schema check, or `None` when no service has it
 /// (for the fuzzer and the schema/parser drift test).
-pub fn run_service_tool(name: &str, arguments: &Arguments) -> Option<Result<Value, Error>> {
+pub fn run_service_tool(name: &str, arguments: &Arguments) -> Option<Result<String, Error>> {
     routes()
         .find(|r| r.name == name && r.service.is_some())
         .map(|r| (r.run)(arguments))

@@ -123,10 +123,14 @@ impl tools::Guest for Hostile {
         .into_iter()
         .map(|name| ToolSpec {
             name: name.into(),
+            title: name.into(),
             description: String::new(),
             input_schema: "{}".into(),
+            output_schema: r#"{"type":"object"}"#.into(),
             service: None,
             read_only: false,
+            idempotent: false,
+            open_world: true,
         })
         .collect()
     }

@@ -112,17 +112,25 @@ impl tools::Guest for Ungranted {
         vec![
             ToolSpec {
                 name: "tcp-connect".into(),
+                title: "tcp-connect".into(),
                 description: "Opens a TCP connection to `arguments_json` (host:port).".into(),
                 input_schema: "{}".into(),
+                output_schema: r#"{"type":"object"}"#.into(),
                 service: None,
                 read_only: false,
+                idempotent: false,
+                open_world: true,
             },
             ToolSpec {
                 name: "read-file".into(),
+                title: "read-file".into(),
                 description: "Reads the file at path `arguments_json`.".into(),
                 input_schema: "{}".into(),
+                output_schema: r#"{"type":"object"}"#.into(),
                 service: None,
                 read_only: true,
+                idempotent: false,
+                open_world: true,
             },
         ]
     }

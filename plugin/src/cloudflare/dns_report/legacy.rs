@@ -6,7 +6,7 @@
 use super::{
     Checked, bucket_seconds, empty_notes, fill_points, legacy_field, legacy_metric, text_of,
 };
-use crate::cloudflare::catalog::grant_hint;
+use crate::cloudflare::catalog::lacking;
 use crate::cloudflare::envelope;
 use crate::cloudflare::scope::Scope;
 use crate::error::invalid;
@@ -207,7 +207,10 @@ fn legacy_fetch(
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let path = with_query(&legacy_path(scope, path_suffix), &pairs);
         let reply = envelope::send(transport, &Request::api_get(&path))?;
-        match reply.into_result(Some(&grant_hint(Permission::ZoneAnalyticsRead))) {
+        match reply
+            .into_result(None)
+            .map_err(lacking(Permission::ZoneAnalyticsRead))
+        {
             Ok(result) => return Ok((result, dimensions, dropped)),
             Err(Error::PlanLimit(failure))
                 if dimensions.contains(&Dimension::ResponseCached)

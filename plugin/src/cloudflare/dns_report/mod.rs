@@ -215,6 +215,7 @@ fn limits(
                         scope.describe()
                     ),
                     hint: None,
+                    permission: None,
                 }));
             }
         },
@@ -354,6 +355,7 @@ fn check_dataset(
                  source for a zone."
                     .to_string(),
             ),
+            permission: None,
         }));
     }
     settings::check_range(

@@ -4,7 +4,7 @@
 
 use super::read::{Group, Grouped, groups_of, problem_messages, zero_count};
 use super::{DATASET, field, is_numeric, metric_field};
-use crate::cloudflare::catalog::grant_hint;
+use crate::cloudflare::catalog::{grant_hint, lacking};
 use crate::cloudflare::graphql::{self, Answer};
 use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::DatasetLimits;
@@ -149,14 +149,8 @@ pub(super) fn run_graphql(
     let request = graphql::request(query, &variables);
     let response = transport.send(&request)?;
     let Answer { mut data, problems } = graphql::parse_capped(&request, response, max_rows)
-        .map_err(|e| match e {
-            // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
-            Error::Forbidden(mut failure) => {
-                failure.hint = Some(grant_hint(scope.analytics_permission()));
-                Error::Forbidden(failure)
-            }
-            other => other,
-        })?;
+        // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
+        .map_err(lacking(scope.analytics_permission()))?;
     // A report is whole or it is wrong: any problem (a failed `total` beside good `rows`
     // included) fails the call rather than give a partial answer.
     if !problems.is_empty() {
@@ -173,6 +167,7 @@ pub(super) fn run_graphql(
             codes: Vec::new(),
             message: format!("GraphQL returned no analytics for {}", scope.describe()),
             hint: Some(grant_hint(scope.analytics_permission())),
+            permission: Some(scope.analytics_permission()),
         })),
     }
 }
@@ -195,6 +190,7 @@ pub(super) fn problems_error(scope: &Scope, problems: Vec<GraphqlProblem>) -> Er
         codes: Vec::new(),
         message: message.clone(),
         hint: Some(hint),
+        permission: None,
     };
     if problems.iter().any(mentions_plan) {
         Error::PlanLimit(failure(format!(
@@ -210,7 +206,9 @@ pub(super) fn problems_error(scope: &Scope, problems: Vec<GraphqlProblem>) -> Er
                  only Zone → Analytics → Read.",
             );
         }
-        Error::Forbidden(failure(hint))
+        let mut failure = failure(hint);
+        failure.permission = Some(scope.analytics_permission());
+        Error::Forbidden(failure)
     } else if code("budget") || code("quota") {
         Error::RateLimited(RateLimit {
             limiter: RateLimiter::Graphql,

@@ -14,7 +14,7 @@ pub use cut::cut_to_size;
 pub use query::query;
 pub use reports::{firewall_events, grouped_query, http_traffic, top_http, traffic_query};
 
-use crate::cloudflare::catalog::grant_hint;
+use crate::cloudflare::catalog::{grant_hint, lacking};
 use crate::cloudflare::graphql::{self, Answer};
 use crate::cloudflare::schema_index::{self, SchemaIndex};
 use crate::cloudflare::scope::Scope;
@@ -142,6 +142,7 @@ fn report_node(scope: &Scope, answer: Answer) -> Result<Value, Error> {
                 codes: Vec::new(),
                 message: format!("GraphQL returned no analytics for {}", scope.describe()),
                 hint: Some(grant_hint(scope.analytics_permission())),
+                permission: Some(scope.analytics_permission()),
             })
         })
 }
@@ -226,6 +227,7 @@ fn limits(
             codes: Vec::new(),
             message: format!("the settings of {dataset} came back without limits"),
             hint: None,
+            permission: None,
         })
     })?;
     cache.limits.insert(key, limits.clone());
@@ -271,6 +273,7 @@ fn preflight(
             codes: Vec::new(),
             message: format!("{dataset} is not enabled for {}", scope.describe()),
             hint: Some("The plan does not include this dataset.".to_string()),
+            permission: None,
         }));
     }
     settings::check_range(range, limits, now, dataset, &scope.describe(), fields)
@@ -285,13 +288,7 @@ fn send_body(
 ) -> Result<Answer, Error> {
     let request = crate::http::Request::graphql(body.to_string().into_bytes());
     let response = transport.send(&request)?;
-    let mut answer = graphql::parse(&request, response).map_err(|e| match e {
-        Error::Forbidden(mut failure) => {
-            failure.hint = Some(grant_hint(permission));
-            Error::Forbidden(failure)
-        }
-        other => other,
-    })?;
+    let mut answer = graphql::parse(&request, response).map_err(lacking(permission))?;
     answer.problems = with_hints(answer.problems, permission);
     Ok(answer)
 }

@@ -127,6 +127,7 @@ impl Verifier<'_> {
                 codes: Vec::new(),
                 message: detail.clone(),
                 hint: hint.clone(),
+                permission: None,
             })));
         }
         let usable = status == CheckStatus::Ok;

@@ -6,8 +6,9 @@ mod schema;
 
 use crate::Component;
 use crate::error::invalid;
+use crate::json;
 use crate::names;
-use crate::tools::{Arguments, Route, args};
+use crate::tools::{Arguments, Effect, Route, args, output_schemas};
 use crate::wit_dns::{
     Bucket, Dimension, DimensionFilter, FilterOperator, Guest, Metric, NameMatch, RecordQuery,
     ReportRequest, ReportSource, Sort, SortKey, SortOrder, ZoneQuery, ZoneStatus,
@@ -20,6 +21,9 @@ const SERVICE: Option<Service> = Some(Service::DnsAnalytics);
 pub const ROUTES: &[Route] = &[
     Route {
         name: "dns_list_zones",
+        title: "List zones",
+        output_schema: output_schemas::ZONE_PAGE,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "List the zones (domains) of the connected account with their ID, status, \
             plan and name servers. Filter by name (exact or contains) and status; paginated \
@@ -29,11 +33,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             zone_query(a)
                 .and_then(<Component as Guest>::list_zones)
-                .map(|page| render::zone_page_json(&page))
+                .and_then(|page| json::text(&render::zone_page(&page)))
         },
     },
     Route {
         name: "dns_get_zone",
+        title: "Get a zone",
+        output_schema: output_schemas::ZONE,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "One zone's details (status, plan, name servers, paused, type) by ID or \
             name.",
@@ -41,11 +48,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             args::required_string(a, "zone")
                 .and_then(<Component as Guest>::get_zone)
-                .map(|z| render::zone_json(&z))
+                .and_then(|z| json::text(&render::zone(&z)))
         },
     },
     Route {
         name: "dns_records",
+        title: "List DNS records",
+        output_schema: output_schemas::RECORD_PAGE,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "A zone's DNS records (type, name, content, proxied, TTL), paginated. \
             Answers \"is this name proxied through Cloudflare (orange cloud)?\" and \"what does \
@@ -54,11 +64,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             record_query(a)
                 .and_then(<Component as Guest>::dns_records)
-                .map(|page| render::record_page_json(&page))
+                .and_then(|page| json::text(&render::record_page(&page)))
         },
     },
     Route {
         name: "dns_report",
+        title: "DNS analytics report",
+        output_schema: output_schemas::REPORT,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "DNS query analytics for a zone or the whole account: query counts and \
             processing times grouped by dimensions (query name, type, response code, data \
@@ -71,11 +84,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             report_request(a)
                 .and_then(|(request, _)| <Component as Guest>::dns_report(request))
-                .map(|r| render::report_json(&r))
+                .and_then(|r| json::text(&render::report(&r)))
         },
     },
     Route {
         name: "dns_timeseries",
+        title: "DNS analytics over time",
+        output_schema: output_schemas::TIMESERIES,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "The same DNS analytics bucketed by time (five minutes, hour or day; \
             chosen from the range unless given): one series per group of the dimensions, \
@@ -85,7 +101,7 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             report_request(a)
                 .and_then(|(request, bucket)| <Component as Guest>::dns_timeseries(request, bucket))
-                .map(|r| render::timeseries_json(&r))
+                .and_then(|r| json::text(&render::timeseries(&r)))
         },
     },
 ];

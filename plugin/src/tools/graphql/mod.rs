@@ -6,7 +6,8 @@ mod schema;
 
 use crate::Component;
 use crate::error::invalid;
-use crate::tools::{Arguments, Route, args};
+use crate::json;
+use crate::tools::{Arguments, Effect, Route, args, output_schemas};
 use crate::wit_analytics::{
     FirewallDimension, FirewallRequest, Guest, HttpDimension, QueryRequest, TopRequest,
     TrafficRequest,
@@ -19,6 +20,9 @@ const SERVICE: Option<Service> = Some(Service::GraphqlAnalytics);
 pub const ROUTES: &[Route] = &[
     Route {
         name: "graphql_query",
+        title: "Run a GraphQL Analytics query",
+        output_schema: output_schemas::QUERY_RESULT,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Run a custom read-only query on Cloudflare's GraphQL Analytics API when no \
             ready-made report answers the question. Only query operations are accepted. \
@@ -30,11 +34,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             query_request(a)
                 .and_then(<Component as Guest>::query)
-                .map(|r| render::query_json(&r))
+                .and_then(|r| json::text(&render::query(&r)))
         },
     },
     Route {
         name: "graphql_dataset_limits",
+        title: "A dataset's limits",
+        output_schema: output_schemas::LIMITS,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "A dataset's limits at zone level (give a zone: they depend on its plan) or account \
             level: enabled, widest range per query, how far back data is kept, largest limit, \
@@ -46,11 +53,14 @@ pub const ROUTES: &[Route] = &[
                 args::required_string(a, "dataset")?,
                 args::string(a, "zone")?,
             )
-            .map(|l| render::limits_json(&l))
+            .and_then(|l| json::text(&render::limits(&l)))
         },
     },
     Route {
         name: "graphql_schema_search",
+        title: "Search the GraphQL Analytics schema",
+        output_schema: output_schemas::SCHEMA_SEARCH,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Find datasets, fields, arguments and filter keys of the GraphQL Analytics schema by \
             words (\"country\", \"firewall action\", \"cache\"). One call usually finds the \
@@ -61,22 +71,28 @@ pub const ROUTES: &[Route] = &[
                 args::required_string(a, "words")?,
                 args::integer(a, "limit")?,
             )
-            .map(|r| render::search_json(&r))
+            .and_then(|r| json::text(&render::search(&r)))
         },
     },
     Route {
         name: "graphql_describe_type",
+        title: "Describe a GraphQL type",
+        output_schema: output_schemas::TYPE_DESCRIPTION,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "A GraphQL type's fields with their types and descriptions (or an input type's \
             filter keys, or an enum's values), e.g. ZoneHttpRequestsAdaptiveGroupsDimensions.",
         schema: schema::describe_type,
         run: |a| {
             <Component as Guest>::describe_type(args::required_string(a, "name")?)
-                .map(|t| render::type_json(&t))
+                .and_then(|t| json::text(&render::type_description(&t)))
         },
     },
     Route {
         name: "graphql_http_traffic",
+        title: "HTTP traffic summary",
+        output_schema: output_schemas::TRAFFIC_SUMMARY,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "HTTP traffic summary for a zone or the account: requests, bytes, cached share and \
             status classes (2xx..5xx), hourly up to 3 days, daily beyond.",
@@ -86,11 +102,14 @@ pub const ROUTES: &[Route] = &[
                 zone: args::string(a, "zone")?,
                 range: range(a)?,
             })
-            .map(|r| render::traffic_json(&r))
+            .and_then(|r| json::text(&render::traffic(&r)))
         },
     },
     Route {
         name: "graphql_top_http",
+        title: "Top HTTP values",
+        output_schema: output_schemas::TOP_REPORT,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Top N values of one dimension of HTTP requests (country, host, path, status, \
             user-agent, colo) with requests, bytes and share of all requests. Answers \"top 10 \
@@ -99,11 +118,14 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             top_request(a)
                 .and_then(<Component as Guest>::top_http)
-                .map(|r| render::top_json(&r))
+                .and_then(|r| json::text(&render::top(&r)))
         },
     },
     Route {
         name: "graphql_firewall_events",
+        title: "Firewall events",
+        output_schema: output_schemas::FIREWALL_REPORT,
+        effect: Effect::Reads,
         service: SERVICE,
         description: "Firewall and security events grouped by action, rule, source and/or country, for a \
             zone or the account. Answers \"firewall events by action and rule today\".",
@@ -111,7 +133,7 @@ pub const ROUTES: &[Route] = &[
         run: |a| {
             firewall_request(a)
                 .and_then(<Component as Guest>::firewall_events)
-                .map(|r| render::firewall_json(&r))
+                .and_then(|r| json::text(&render::firewall(&r)))
         },
     },
 ];
