@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import Ajv from "ajv";
 import Ajv2020 from "ajv/dist/2020.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +35,16 @@ const EXPECTED_TOOLS = [
   "graphql_firewall_events",
 ];
 
+// One call per tool (connect included), shared with the Python client and the Rust tests.
+const TOOL_CALLS = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(join(HERE, "..", "mcp-client", "tool_calls.json"), "utf8"))).filter(
+    ([name]) => !name.startsWith("_"),
+  ),
+);
+const SERVICE_META = "cf-harness/service";
+const SERVICE_BY_PREFIX = { docs_: "documentation", dns_: "dns-analytics", graphql_: "graphql-analytics" };
+const DOCS_PAGE = "https://developers.cloudflare.com/fundamentals/api/get-started/create-token/";
+
 // Every check, in the order it runs; one that never ran counts as failed.
 const CHECKS = [
   "initialize",
@@ -43,7 +55,15 @@ const CHECKS = [
   "call-docs-search",
   "call-dns-report",
   "bad-argument",
+  "tool-titles-annotations-service",
+  "output-schemas-valid",
+  "call-every-tool-against-its-output-schema",
+  "resource-template",
+  "resource-read",
+  "prompt-troubleshoot-connection",
 ];
+// Over stdio only: over HTTP the notification goes to the session's GET stream.
+const STDIO_CHECKS = ["list-changed-after-connect"];
 const HTTP_CHECKS = ["http-no-token-is-401"];
 const CREDENTIALS = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "ENABLED_SERVICES"];
 
@@ -233,6 +253,98 @@ async function runChecks(report, client, transport) {
     expect(error.field === "limit", `error.field is ${short(error.field)}, want "limit": ${short(error)}`);
     return error.message;
   });
+
+  const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+  await runCheck(report, "tool-titles-annotations-service", async () => {
+    const bad = [];
+    for (const t of tools) {
+      const a = t.annotations ?? {};
+      if (!t.title?.trim()) bad.push(`${t.name}: no title`);
+      if (a.idempotentHint !== true || a.openWorldHint !== true || a.destructiveHint !== false) {
+        bad.push(`${t.name}: annotations ${short(a)}`);
+      }
+      const want = Object.entries(SERVICE_BY_PREFIX).find(([prefix]) => t.name.startsWith(prefix))?.[1];
+      const got = t._meta?.[SERVICE_META];
+      if (got !== want) bad.push(`${t.name}: _meta[${SERVICE_META}] is ${short(got)}, want ${short(want)}`);
+    }
+    expect(!bad.length, bad.join("; "));
+  });
+
+  // Draft-07, as the schemas say ($schema), compiled by Ajv as the SDK's own validator does.
+  const ajv7 = new Ajv({ strict: false, allErrors: true });
+  const validators = {};
+  await runCheck(report, "output-schemas-valid", async () => {
+    const bad = [];
+    for (const t of tools) {
+      if (t.outputSchema?.type !== "object") {
+        bad.push(`${t.name}: outputSchema is ${short(t.outputSchema, 80)}`);
+        continue;
+      }
+      try {
+        validators[t.name] = ajv7.compile(t.outputSchema);
+      } catch (e) {
+        bad.push(`${t.name}: ${e.message}`);
+      }
+    }
+    expect(!bad.length, bad.join("; "));
+    return `${Object.keys(validators).length} schemas`;
+  });
+
+  await runCheck(report, "call-every-tool-against-its-output-schema", async () => {
+    // The SDK's callTool checks structuredContent against outputSchema itself (and throws on a
+    // mismatch); the explicit check below does not rely on it.
+    const called = [];
+    for (const [name, args] of Object.entries(TOOL_CALLS)) {
+      if (name === "connect") continue; // last, in its own check: it changes the catalog
+      const out = await callOk(client, name, args);
+      const validate = validators[name];
+      expect(validate, `${name}: no compiled output schema`);
+      expect(validate(out), `${name}: ${ajv7.errorsText(validate.errors)}`);
+      called.push(name);
+    }
+    const missing = tools.map((t) => t.name).filter((n) => !called.includes(n));
+    expect(!missing.length, `tool_calls.json has no call for ${short(missing)}`);
+    // An error result: the SDK 1.x checks its structuredContent against the schema too.
+    const result = await client.callTool({ name: "docs_search", arguments: { query: "x", limit: 0 } });
+    const error = result.structuredContent?.error ?? {};
+    expect("docs_url" in error, `error has no docs_url key: ${short(error)}`);
+    expect(validators.docs_search(result.structuredContent), ajv7.errorsText(validators.docs_search.errors));
+    return `${called.length} tools and an error`;
+  });
+
+  await runCheck(report, "resource-template", async () => {
+    const uris = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    expect(uris.includes("https://developers.cloudflare.com/{+path}"), `templates: ${short(uris)}`);
+    return uris[0];
+  });
+
+  await runCheck(report, "resource-read", async () => {
+    const [first] = (await client.readResource({ uri: DOCS_PAGE })).contents;
+    expect(first?.mimeType === "text/markdown", `mimeType is ${short(first?.mimeType)}`);
+    expect(first.text?.includes("API token"), `text: ${short(first.text)}`);
+    return `${first.text.length} characters of Markdown`;
+  });
+
+  await runCheck(report, "prompt-troubleshoot-connection", async () => {
+    const result = await client.getPrompt({ name: "troubleshoot-connection", arguments: { service: "dns-analytics" } });
+    const text = result.messages.map((m) => m.content?.text ?? "").join(" ");
+    for (const words of ["verify", "Zone -> Analytics -> Read"]) {
+      expect(text.includes(words), `the prompt does not mention ${words}: ${short(text)}`);
+    }
+    return `${result.messages.length} messages`;
+  });
+
+  if (client.listChanged) {
+    await runCheck(report, "list-changed-after-connect", async () => {
+      await callOk(client, "connect", TOOL_CALLS.connect);
+      let timer;
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new CheckFailed("no notifications/tools/list_changed within 10 s")), 10_000);
+      });
+      await Promise.race([client.listChanged, late]).finally(() => clearTimeout(timer));
+      return "notifications/tools/list_changed";
+    });
+  }
   return null;
 }
 
@@ -301,7 +413,7 @@ async function main() {
   }
   const target = url ? `${url} over Streamable HTTP` : `${basename(command[0])} ${command.slice(1).join(" ")} over stdio`;
   console.log(`MCP client test: ${target} (TypeScript MCP SDK ${SDK_VERSION}, Node ${process.version})`);
-  const report = new Report(url ? [...HTTP_CHECKS, ...CHECKS] : CHECKS);
+  const report = new Report(url ? [...HTTP_CHECKS, ...CHECKS] : [...CHECKS, ...STDIO_CHECKS]);
   const missing = CREDENTIALS.filter((k) => !process.env[k]);
   if (missing.length) return report.finish(`${missing.join(", ")} not set`);
 
@@ -319,6 +431,10 @@ async function main() {
       transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: httpHeaders() } });
     } else {
       const env = Object.fromEntries([...CREDENTIALS, "PATH", "HOME"].filter((k) => k in process.env).map((k) => [k, process.env[k]]));
+      // Resolved when the server says the tool list changed (after connect).
+      client.listChanged = new Promise((resolve) => {
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve());
+      });
       transport = new StdioClientTransport({ command: command[0], args: command.slice(1), env, cwd: process.cwd(), stderr: "pipe" });
       transport.stderr?.on("data", (chunk) => {
         stderr = (stderr + chunk).slice(-4000);

@@ -485,3 +485,29 @@ async fn a_graphql_fragment_bomb_is_refused_before_it_is_sent_naming_its_bound()
     );
     session.finish().await;
 }
+
+/// A network failure names the host that could not be reached or resolved, in words, as an
+/// MCP tool error of kind `transport` with the shape every error has.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_failure_names_the_host_it_could_not_reach_or_resolve() {
+    for (upstream, words) in [
+        (
+            format!("http://127.0.0.1:{}", closed_port()),
+            "api.cloudflare.com refused the connection",
+        ),
+        (
+            "https://unreachable.invalid".to_string(),
+            "api.cloudflare.com could not be resolved",
+        ),
+    ] {
+        let session = Session::spawn(cf_harness_upstream(&upstream, ALL), &[]).await;
+        let result = session.call("dns_list_zones", json!({})).await;
+        let error = tool_error(&result);
+        assert_eq!(error["kind"], "transport", "{upstream}: {error}");
+        let message = error["message"].as_str().expect("a message");
+        assert!(message.contains(words), "{upstream}: {message}");
+        assert!(error["hint"].is_string(), "{upstream}: {error}");
+        assert!(error.get("docs_url").is_some(), "{upstream}: {error}");
+        session.finish().await;
+    }
+}

@@ -124,6 +124,26 @@ async fn a_session_lists_the_catalog_and_calls_each_kind_of_tool() {
         let annotations = tool.annotations.as_ref().expect("annotations");
         assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
         assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
+        assert_eq!(annotations.idempotent_hint, Some(true), "{}", tool.name);
+        assert_eq!(annotations.open_world_hint, Some(true), "{}", tool.name);
+        assert!(
+            tool.title.as_ref().is_some_and(|t| !t.is_empty()),
+            "{}",
+            tool.name
+        );
+        // The result's schema, or the error envelope an isError result carries.
+        let output = tool.output_schema.as_ref().expect("an output schema");
+        assert_eq!(output["type"], "object", "{}", tool.name);
+        let branches = output["anyOf"].as_array().expect("anyOf");
+        assert_eq!(branches.len(), 2, "{}", tool.name);
+        assert_eq!(branches[1]["required"], json!(["error"]), "{}", tool.name);
+        let service = tool.meta.as_ref().and_then(|m| m.get("cf-harness/service"));
+        let want = ["docs_", "dns_", "graphql_"]
+            .iter()
+            .zip(["documentation", "dns-analytics", "graphql-analytics"])
+            .find(|(prefix, _)| tool.name.starts_with(*prefix))
+            .map(|(_, service)| json!(service));
+        assert_eq!(service, want.as_ref(), "{}", tool.name);
         assert_eq!(
             tool.input_schema.get("additionalProperties"),
             Some(&json!(false))
@@ -272,7 +292,44 @@ async fn tools_of_disabled_services_are_not_listed_and_refused() {
     let refused = session
         .call("dns_report", json!({ "zone": "github.com" }))
         .await;
-    assert_eq!(tool_error(&refused)["kind"], "service-disabled");
+    let error = tool_error(&refused);
+    assert_eq!(error["kind"], "service-disabled");
+    assert_eq!(error["service"], "dns-analytics");
+    let message = error["message"].as_str().expect("a message");
+    assert!(
+        message.contains("DNS Analytics"),
+        "names itself in words: {message}"
+    );
+    let hint = error["hint"].as_str().expect("a hint");
+    assert!(
+        hint.contains("ENABLED_SERVICES") && hint.contains("X-Cloudflare-Enabled-Services"),
+        "says how to enable it: {hint}"
+    );
+    session.finish().await;
+}
+
+/// A permission failure names the permission as the dashboard's token form does, links the
+/// permissions page, and its hint links the dashboard's API Tokens page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permission_failure_names_the_dashboard_permission_and_links_the_page() {
+    let fake = FakeCloudflare::spawn(Scenario::Missing(Permission::ZoneAnalyticsRead));
+    let session = Session::start(&fake, ALL, &[]).await;
+    let refused = session
+        .call("dns_report", json!({ "zone": "github.com" }))
+        .await;
+    let error = tool_error(&refused);
+    assert_eq!(error["kind"], "forbidden", "{error}");
+    assert_eq!(error["permission"], "Zone → Analytics → Read", "{error}");
+    assert_eq!(
+        error["docs_url"],
+        "https://developers.cloudflare.com/fundamentals/api/reference/permissions/"
+    );
+    let hint = error["hint"].as_str().expect("a hint");
+    assert!(
+        hint.contains("Zone → Analytics → Read")
+            && hint.contains("https://dash.cloudflare.com/profile/api-tokens"),
+        "{hint}"
+    );
     session.finish().await;
 }
 
