@@ -1,6 +1,6 @@
 //! `cf-harness` as a user runs it: exit codes, JSON, and the token never printed.
 
-use crate::common::{ALL, cf_harness, cf_harness_on, json, plugin, succeeded};
+use crate::common::{ALL, cf_harness, cf_harness_on, json, plugin, stdout, succeeded};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Scenario, TOKEN};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -444,4 +444,54 @@ fn token_files_that_could_block_or_never_end_are_refused() {
         "no warning: {stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every tool's result, `connect` included, validates against the output schema `tools` lists
+/// for it, checked with the jsonschema crate (the three SDK clients check the same over MCP).
+#[test]
+fn every_tools_result_validates_against_its_output_schema() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let calls: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("../../../tests/mcp-client/tool_calls.json"))
+            .expect("tool_calls.json is a JSON object");
+    let mut schemas = std::collections::BTreeMap::new();
+    // Without an account only connect and verify are listed; with one, every other tool.
+    let unconnected = cf_harness()
+        .arg("--plugin")
+        .arg(plugin())
+        .args(["--json", "tools"])
+        .output();
+    let connected = cf_harness_on(&fake, ALL).args(["--json", "tools"]).output();
+    for output in [unconnected, connected] {
+        for tool in json(&output.expect("cf-harness runs"))
+            .as_array()
+            .expect("a list")
+        {
+            let name = tool["name"].as_str().expect("a name").to_string();
+            schemas.insert(name, tool["output_schema"].clone());
+        }
+    }
+    assert_eq!(schemas.len(), 17, "every tool: {:?}", schemas.keys());
+    for (name, schema) in &schemas {
+        let arguments = calls
+            .get(name)
+            .unwrap_or_else(|| panic!("tool_calls.json has {name}"));
+        let validator = jsonschema::validator_for(schema)
+            .unwrap_or_else(|e| panic!("{name}: the output schema does not compile: {e}"));
+        assert!(
+            !validator.is_valid(&serde_json::json!({})),
+            "{name}: the schema requires its fields"
+        );
+        let output = cf_harness_on(&fake, ALL)
+            .args(["--json", "call", name, &arguments.to_string()])
+            .output()
+            .expect("cf-harness runs");
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stdout(&output));
+        let result = json(&output);
+        let problems: Vec<String> = validator
+            .iter_errors(&result)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
 }
