@@ -56,6 +56,7 @@ lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p host-harness -p connector-tests -p cf-bench --all-targets -- -D warnings
 	$(CARGO) clippy -p plugin --lib --tests -p graphql-bounds -- -D warnings
+	$(CARGO) clippy -p tool-output --all-targets --features schema -- -D warnings
 	$(CARGO) clippy -p plugin -p hostile-plugin -p ungranted-plugin --target $(WASM_TARGET) -- -D warnings
 
 clean:

@@ -9,6 +9,7 @@ cargo=${CARGO:-cargo}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$cargo" test -p plugin --lib -p graphql-bounds 2>&1 | tee -a "$log"
+"$cargo" test -p tool-output --features schema 2>&1 | tee -a "$log"
 "$cargo" test -p host-harness -p connector-tests 2>&1 | tee -a "$log"
 # The MCP interoperability test with the official SDKs, on the cf-harness and fake-cloudflare
 # binaries the cargo tests above built. A failure still lets the total print, then fails the run.

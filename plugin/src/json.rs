@@ -29,9 +29,7 @@ pub fn error(e: &Error) -> out::ToolError<'_> {
             body.status = Some(f.status);
             body.codes = Some(&f.codes);
             body.hint.clone_from(&f.hint);
-            body.permission = f
-                .permission
-                .map(|p| crate::cloudflare::catalog::dashboard_name(p));
+            body.permission = f.permission.map(crate::cloudflare::catalog::dashboard_name);
         }
         Error::RateLimited(limit) => {
             body.limiter = Some(name(limit.limiter));

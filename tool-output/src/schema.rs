@@ -61,3 +61,77 @@ fn strip_rust_formats(schema: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "$ref" || (key == "format" && !inner.is_string()) {
+                        found.push(format!("{path}.{key}"));
+                    }
+                    if key == "format" && inner.as_str().is_some_and(|f| f.contains("int")) {
+                        found.push(format!("{path}.format"));
+                    }
+                    walk(inner, &format!("{path}.{key}"), found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, path, found)),
+            _ => {}
+        }
+    }
+
+    /// Every result schema is a self-contained object schema: no `$ref` to resolve, no Rust
+    /// number formats, its fields required.
+    #[test]
+    fn every_result_schema_is_an_inline_object_with_required_fields() {
+        let results = results();
+        assert_eq!(results.len(), 17, "one per tool");
+        for (name, schema) in results
+            .iter()
+            .chain([&("ERROR", of::<crate::ErrorEnvelope>())])
+        {
+            assert_eq!(schema["type"], "object", "{name}");
+            assert!(
+                schema.get("$schema").is_none(),
+                "{name}: nested, so no $schema"
+            );
+            let required = schema["required"].as_array().map_or(0, Vec::len);
+            assert!(required > 0, "{name}: {schema}");
+            let mut refs = Vec::new();
+            walk(schema, name, &mut refs);
+            assert!(refs.is_empty(), "{name}: {refs:?}");
+        }
+    }
+
+    #[test]
+    fn the_error_envelope_requires_the_error_and_its_four_fields() {
+        let schema = of::<crate::ErrorEnvelope>();
+        assert_eq!(schema["required"], serde_json::json!(["error"]));
+        let error = &schema["properties"]["error"];
+        for field in ["kind", "message", "hint", "docs_url"] {
+            assert!(error["properties"][field].is_object(), "{field}: {error}");
+        }
+        assert!(
+            error["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&"kind".into()) && r.contains(&"message".into()))
+        );
+    }
+
+    #[test]
+    fn each_limiter_has_its_own_limits_page() {
+        let api = crate::docs_url("rate-limited", Some("api"));
+        let graphql = crate::docs_url("rate-limited", Some("graphql"));
+        assert!(api.is_some_and(|u| u.ends_with("/fundamentals/api/reference/limits/")));
+        assert!(graphql.is_some_and(|u| u.ends_with("/analytics/graphql-api/limits/")));
+        assert_eq!(crate::docs_url("rate-limited", Some("docs")), None);
+        assert_eq!(
+            crate::dashboard_name("zone-analytics-read"),
+            Some("Zone → Analytics → Read")
+        );
+    }
+}
