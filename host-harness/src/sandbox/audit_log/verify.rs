@@ -243,47 +243,56 @@ impl VerifyReport {
     /// The readable report.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        match &self.broken {
-            Some(broken) => {
-                out.push_str(&format!("audit log chain BROKEN at {}\n", broken.message()));
-                out.push_str(&format!(
-                    "  {} line(s) before it are intact{}\n",
-                    self.lines,
-                    match &self.last_hash {
-                        Some(hash) => format!(", the last hashed {hash}"),
-                        None => String::new(),
-                    }
-                ));
+        if let Some(broken) = &self.broken {
+            out.push_str("audit log chain broken\n");
+            out.push_str(&format!("  {}\n", broken.message()));
+            out.push_str(&format!(
+                "  before it: {} intact",
+                count(self.lines, "line")
+            ));
+            if let Some(hash) = &self.last_hash {
+                out.push_str(&format!(", the last hashed {hash}"));
             }
-            None => {
-                out.push_str(&format!(
-                    "audit log chain intact: {} file(s), {} line(s)\n",
-                    self.files.len(),
-                    self.lines
-                ));
-                let width = self.files.iter().map(|f| f.name.len()).max().unwrap_or(0);
-                for file in &self.files {
-                    out.push_str(&format!("  {:width$}  {} line(s)\n", file.name, file.lines));
-                }
-                match (self.begins_chain(), &self.first_prev) {
-                    (Some(true), _) => {
-                        out.push_str("  begins the chain (its first `prev` is 64 zeros)\n")
-                    }
-                    (Some(false), Some(prev)) => out.push_str(&format!(
-                        "  continues a chain begun in an older file (its first `prev` is {prev}): \
-                         give the older files first to check them too\n"
-                    )),
-                    _ => {}
-                }
-                if let Some(hash) = &self.last_hash {
-                    out.push_str(&format!("  last hash {hash}\n"));
-                    out.push_str(
-                        "  Lines cut from the end leave no break: compare the last hash with one \
-                         kept elsewhere.\n",
-                    );
-                }
-            }
+            out.push('\n');
+            return out;
+        }
+        out.push_str(&format!(
+            "audit log chain intact: {}, {}\n",
+            count(self.files.len() as u64, "file"),
+            count(self.lines, "line")
+        ));
+        let width = self.files.iter().map(|f| f.name.len()).max().unwrap_or(0);
+        for file in &self.files {
+            out.push_str(&format!(
+                "  {:width$}  {}\n",
+                file.name,
+                count(file.lines, "line")
+            ));
+        }
+        match (self.begins_chain(), &self.first_prev) {
+            (Some(true), _) => out.push_str("  begins the chain: its first `prev` is 64 zeros\n"),
+            (Some(false), Some(prev)) => out.push_str(&format!(
+                "  continues a chain begun in an older file (its first `prev` is {prev}): give \
+                 the older files first to check them too\n"
+            )),
+            _ => {}
+        }
+        if let Some(hash) = &self.last_hash {
+            out.push_str(&format!("  last hash {hash}\n"));
+            out.push_str(
+                "  Lines cut from the end of the newest file leave no break: compare this last \
+                 hash with one kept elsewhere.\n",
+            );
         }
         out
+    }
+}
+
+/// "1 line", "3 lines".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
