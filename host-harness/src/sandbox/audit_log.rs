@@ -719,6 +719,11 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("cannot read {}: ", dir.join("nothing").display()))
         );
+        let error = verify(&[dir.clone()]).expect_err("a folder");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot read {}: not a regular file", dir.display())
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -139,7 +139,12 @@ pub fn verify(files: &[PathBuf]) -> Result<VerifyReport, VerifyError> {
             file: path.clone(),
             error,
         };
-        let mut reader = BufReader::new(File::open(path).map_err(failed)?);
+        let file = File::open(path).map_err(failed)?;
+        // A FIFO or a device such as /dev/zero could block or never end.
+        if !file.metadata().map_err(failed)?.is_file() {
+            return Err(failed(std::io::Error::other("not a regular file")));
+        }
+        let mut reader = BufReader::new(file);
         let mut checked = CheckedFile {
             name: name.clone(),
             lines: 0,
