@@ -150,7 +150,20 @@ impl AuditLog {
 impl Chain {
     fn open(path: &Path, max_bytes: Option<u64>) -> std::io::Result<Chain> {
         let file = open_append(path)?;
-        let size = file.metadata()?.len();
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            // A pipe or a device (`/dev/stderr`): nothing to read back, nothing to rename.
+            return Ok(Chain {
+                path: path.to_path_buf(),
+                file,
+                last: [0; 32],
+                size: 0,
+                partial: false,
+                max_bytes: None,
+                stale: false,
+            });
+        }
+        let size = metadata.len();
         let (last, partial) = if size > 0 {
             let tail = last_line(path)?;
             (tail.hash, tail.partial)
