@@ -732,7 +732,7 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("cannot read {}: ", dir.join("nothing").display()))
         );
-        let error = verify(&[dir.clone()]).expect_err("a folder");
+        let error = verify(std::slice::from_ref(&dir)).expect_err("a folder");
         assert_eq!(
             error.to_string(),
             format!("cannot read {}: not a regular file", dir.display())
