@@ -79,6 +79,10 @@ struct Cli {
     /// private to the user; token-like argument values redacted; never the token).
     #[arg(long, global = true, value_name = "PATH")]
     audit_log: Option<PathBuf>,
+    /// Rotate the audit log before it grows past this many MiB (fractions allowed): PATH
+    /// becomes PATH.1, older ones PATH.2, PATH.3, … (none deleted). Default: no rotation.
+    #[arg(long, global = true, value_name = "MIB", value_parser = audit_log_mib)]
+    audit_log_max_mib: Option<f64>,
     /// Log each outbound request to stderr.
     #[arg(long, short, global = true)]
     verbose: bool,
@@ -128,6 +132,24 @@ enum Command {
         #[arg(id = "audit_plugin", value_name = "PLUGIN")]
         plugin: Option<PathBuf>,
     },
+    /// Check an audit log (--audit-log) for lines edited, removed, reordered or cut short.
+    AuditLog {
+        #[command(subcommand)]
+        command: AuditLogCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditLogCommand {
+    /// Walk the hash chain through the files and report the first line that breaks it.
+    ///
+    /// Give the rotated files oldest first: `log.2 log.1 log`. Needs no token, account or
+    /// plugin. Exits 0 when the chain holds, 1 at a break, 2 when a file cannot be read.
+    Verify {
+        /// The log's files, oldest first.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `--cpu-seconds`, `--read-timeout`: a positive number of seconds, at most an hour.
@@ -136,6 +158,21 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
         _ => Err(format!("{text:?} is not a number of seconds in (0, 3600]")),
     }
+}
+
+/// `--audit-log-max-mib`: a positive number of MiB, at most 1 TiB.
+fn audit_log_mib(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 1_048_576.0 => Ok(m),
+        _ => Err(format!("{text:?} is not a number of MiB in (0, 1048576]")),
+    }
+}
+
+/// The audit log's size limit in bytes (at least one), or the default.
+fn audit_log_max_bytes(cli: &Cli) -> Option<u64> {
+    cli.audit_log_max_mib
+        .map(|mib| ((mib * 1024.0 * 1024.0) as u64).max(1))
+        .or(crate::sandbox::audit_log::DEFAULT_MAX_BYTES)
 }
 
 /// Parses the command line and runs the command; what `cf-harness`'s `main` is.
@@ -232,6 +269,12 @@ fn is_verify_without_arguments(tool: &str, arguments: &str) -> bool {
 }
 
 async fn run(cli: Cli) -> Outcome {
+    if let Command::AuditLog {
+        command: AuditLogCommand::Verify { files },
+    } = &cli.command
+    {
+        return verify_audit_log(cli.json, files);
+    }
     let token = match (&cli.command, &cli.token_file) {
         // The audit reads no credentials; `serve` takes each tenant's from its requests, unless
         // it serves one tenant behind a client key.
@@ -273,8 +316,13 @@ async fn run(cli: Cli) -> Outcome {
             }
         };
     }
+    if cli.audit_log_max_mib.is_some() && cli.audit_log.is_none() {
+        printer
+            .err("error: --audit-log-max-mib rotates the log --audit-log PATH writes: give both");
+        return Outcome::Usage;
+    }
     let audit_log = match &cli.audit_log {
-        Some(path) => match AuditLog::open(path, token.clone()) {
+        Some(path) => match AuditLog::open_with(path, token.clone(), audit_log_max_bytes(&cli)) {
             Ok(log) => Some(Arc::new(log)),
             Err(e) => {
                 printer.err(&format!(
@@ -399,7 +447,13 @@ async fn run(cli: Cli) -> Outcome {
         }
         // Refused above: every other command has a connection.
         (Command::Connect | Command::Verify | Command::Call { .. }, None)
-        | (Command::Mcp { .. } | Command::Audit { .. } | Command::Serve(_), _) => Outcome::Usage,
+        | (
+            Command::Mcp { .. }
+            | Command::Audit { .. }
+            | Command::AuditLog { .. }
+            | Command::Serve(_),
+            _,
+        ) => Outcome::Usage,
     }
 }
 
@@ -509,6 +563,23 @@ fn audit(
         printer.out(&crate::audit::render(&report));
     }
     if report.loads {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}
+
+/// `cf-harness audit-log verify FILE…`: 0 when the chain holds, 1 at a break, 2 when a file
+/// cannot be read. Reads no credentials; the report holds file names, line numbers and hashes,
+/// never a line's content.
+fn verify_audit_log(json: bool, files: &[PathBuf]) -> Outcome {
+    let printer = Printer { token: None, json };
+    let report = match crate::sandbox::audit_log::verify(files) {
+        Ok(report) => report,
+        Err(e) => return printer.host_error("usage", &e.to_string()),
+    };
+    printer.show(|| report.to_json(), || report.to_text());
+    if report.ok() {
         Outcome::Success
     } else {
         Outcome::Failure

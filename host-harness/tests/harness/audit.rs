@@ -2,11 +2,13 @@
 //! hostile component load, a component that imports `wasi:sockets` and `wasi:filesystem` is refused,
 //! naming the imports, both by the CLI and by `Harness::load`.
 
-use crate::common::{cf_harness, json, plugin, stdout, succeeded};
-use cf_fake::built_component;
+use crate::common::{
+    ALL, audit_log_verify, cf_harness, cf_harness_on, json, plugin, stdout, succeeded,
+};
+use cf_fake::{FakeCloudflare, Scenario, built_component};
 use host_harness::audit::{Access, UngrantedImports, ungranted_imports};
 use host_harness::{Harness, Limits};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -463,4 +465,211 @@ fn every_limit_flag_reaches_the_sandbox_the_audit_describes() {
         let refused = audit(&[plugin.to_str().expect("UTF-8 path"), bad[0], bad[1]]);
         assert_eq!(refused.status.code(), Some(2), "{bad:?}");
     }
+}
+
+/// A folder of its own for one test's audit logs.
+fn log_folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cf-audit-chain-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+/// `PATH.n`.
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    PathBuf::from(format!("{}.{n}", path.display()))
+}
+
+fn log_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("readable")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_log(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").expect("written");
+}
+
+fn sha256_line(line: &str) -> String {
+    Sha256::digest(line.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The break `verify` reported, once it exited 1.
+fn break_of(files: &[PathBuf]) -> Value {
+    let (code, report) = audit_log_verify(files);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["ok"], false, "{report:#}");
+    report["break"].clone()
+}
+
+#[test]
+fn audit_log_verify_names_the_line_edited_removed_swapped_or_cut_short() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let dir = log_folder("tamper");
+    let path = dir.join("audit.jsonl");
+    let flag = path.to_str().expect("UTF-8 temp path");
+    let run = |args: &[&str]| {
+        let output = cf_harness_on(&fake, ALL)
+            .args(["--audit-log", flag])
+            .args(args)
+            .output()
+            .expect("cf-harness runs");
+        assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    };
+    // Two processes: the second goes on with the chain the first left.
+    run(&["verify", "--json"]);
+    run(&["connect"]);
+    let lines = log_lines(&path);
+    assert!(
+        lines.len() >= 8,
+        "connect, verify and its requests, connect"
+    );
+    let first: Value = serde_json::from_str(&lines[0]).expect("JSON line");
+    assert_eq!(first["prev"], "0".repeat(64));
+
+    let (code, report) = audit_log_verify(std::slice::from_ref(&path));
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["lines"], lines.len());
+    assert_eq!(report["begins_chain"], true);
+    assert_eq!(report["last_hash"], sha256_line(&lines[lines.len() - 1]));
+    assert_eq!(report["break"], Value::Null);
+
+    let copy = dir.join("tampered.jsonl");
+    let name = copy.display().to_string();
+    let tampered = |change: &dyn Fn(&mut Vec<String>)| {
+        let mut changed = lines.clone();
+        change(&mut changed);
+        write_log(&copy, &changed);
+        break_of(std::slice::from_ref(&copy))
+    };
+
+    // Line 3 edited: line 4 no longer follows it.
+    let found = tampered(&|l| l[2] = l[2].replacen("\"type\":\"", "\"type\":\"x", 1));
+    assert_eq!(
+        (&found["kind"], &found["file"], &found["line"]),
+        (&json!("prev_mismatch"), &json!(name), &json!(4))
+    );
+    assert_eq!(found["previous"]["line"], 3);
+    assert!(
+        found["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("line 4: its `prev` does not match line 3")),
+        "{found}"
+    );
+    // Line 3 removed: the old line 4, now 3, does not follow line 2.
+    let found = tampered(&|l| {
+        l.remove(2);
+    });
+    assert_eq!(
+        (&found["kind"], &found["line"]),
+        (&json!("prev_mismatch"), &json!(3))
+    );
+    // Lines 5 and 6 swapped: the first out of place is line 5.
+    let found = tampered(&|l| l.swap(4, 5));
+    assert_eq!(
+        (&found["kind"], &found["line"]),
+        (&json!("prev_mismatch"), &json!(5))
+    );
+    // The last line cut short.
+    let mut cut = lines.join("\n");
+    cut.truncate(cut.len() - 20);
+    std::fs::write(&copy, cut).expect("written");
+    let found = break_of(std::slice::from_ref(&copy));
+    assert_eq!(
+        (&found["kind"], &found["line"]),
+        (&json!("truncated"), &json!(lines.len()))
+    );
+
+    // A file that is not there is a usage error.
+    let (code, report) = audit_log_verify(&[dir.join("nothing.jsonl")]);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert_eq!(report["error"]["kind"], "usage", "{report:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn audit_log_rotation_keeps_one_chain_across_files_and_verify_finds_one_removed() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let dir = log_folder("rotation");
+    let path = dir.join("audit.jsonl");
+    let flag = path.to_str().expect("UTF-8 temp path");
+    // 0.001 MiB: 1,048 bytes, two or three lines a file.
+    let output = cf_harness_on(&fake, ALL)
+        .args([
+            "--audit-log",
+            flag,
+            "--audit-log-max-mib",
+            "0.001",
+            "verify",
+            "--json",
+        ])
+        .output()
+        .expect("cf-harness runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let mut files: Vec<PathBuf> = (1..)
+        .map(|n| rotated(&path, n))
+        .take_while(|p| p.exists())
+        .collect();
+    assert!(files.len() >= 2, "{} rotated files", files.len());
+    files.reverse();
+    files.push(path.clone());
+    let mut total = 0;
+    for (older, newer) in files.iter().zip(&files[1..]) {
+        let last = log_lines(older).pop().expect("a line");
+        let first: Value = serde_json::from_str(&log_lines(newer)[0]).expect("JSON line");
+        assert_eq!(
+            first["prev"],
+            sha256_line(&last),
+            "{} follows {}",
+            newer.display(),
+            older.display()
+        );
+    }
+    for file in &files {
+        let size = std::fs::metadata(file).expect("exists").len();
+        let lines = log_lines(file).len();
+        assert!(
+            size <= 1_048 || lines == 1,
+            "{} is {size} bytes",
+            file.display()
+        );
+        total += lines;
+    }
+    let (code, report) = audit_log_verify(&files);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["lines"], total);
+    assert_eq!(report["begins_chain"], true);
+    assert_eq!(report["files"].as_array().map(Vec::len), Some(files.len()));
+
+    // A file removed from the middle: the one after it does not continue the one before.
+    let mut gapped = files.clone();
+    gapped.remove(1);
+    let found = break_of(&gapped);
+    assert_eq!(found["kind"], "file_gap", "{found}");
+    assert_eq!(found["file"], files[2].display().to_string());
+    assert_eq!(found["line"], 1);
+    assert_eq!(found["previous"]["file"], files[0].display().to_string());
+
+    // The limit without a log, or not a positive number of MiB, is a usage error.
+    for args in [
+        &["--audit-log-max-mib", "1", "connect"][..],
+        &["--audit-log", flag, "--audit-log-max-mib", "0", "connect"],
+        &[
+            "--audit-log",
+            flag,
+            "--audit-log-max-mib",
+            "lots",
+            "connect",
+        ],
+    ] {
+        let output = cf_harness_on(&fake, ALL).args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

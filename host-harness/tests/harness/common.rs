@@ -72,3 +72,16 @@ pub fn succeeded(output: &Output) -> Value {
     );
     json(output)
 }
+
+/// `cf-harness audit-log verify --json FILE…` (oldest first): its exit code and its report,
+/// which never holds the token.
+pub fn audit_log_verify(files: &[PathBuf]) -> (Option<i32>, Value) {
+    let output = cf_harness()
+        .args(["audit-log", "verify", "--json"])
+        .args(files)
+        .output()
+        .expect("cf-harness runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout(&output).contains(TOKEN) && !stderr.contains(TOKEN));
+    (output.status.code(), json(&output))
+}

@@ -1,7 +1,7 @@
 //! `cf-harness mcp` as an MCP client runs it: a stdio session through the official Rust SDK's
 //! client, against the fake Cloudflare.
 
-use crate::common::{ALL, cf_harness_on};
+use crate::common::{ALL, audit_log_verify, cf_harness_on};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, Permission, Scenario, TOKEN};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -276,6 +276,9 @@ async fn a_call_that_times_out_gets_a_fresh_instance_for_the_next() {
         .collect();
     let outcomes: Vec<&str> = calls.iter().map(|(_, o)| o.as_str()).collect();
     assert_eq!(outcomes, ["ok", "timeout", "ok"], "{audit}");
+    // One chain through the lines of both instances.
+    let (code, report) = audit_log_verify(std::slice::from_ref(&audit_path));
+    assert_eq!((code, &report["ok"]), (Some(0), &json!(true)), "{report:#}");
     let _ = std::fs::remove_file(&audit_path);
 }
 

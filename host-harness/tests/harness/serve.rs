@@ -2,7 +2,7 @@
 //! Streamable HTTP by the official Rust SDK's client (and by plain HTTP for what the gate
 //! refuses), each tenant with its own token, account and services, against the fake Cloudflare.
 
-use crate::common::{cf_harness, plugin};
+use crate::common::{audit_log_verify, cf_harness, plugin};
 use cf_fake::{ACCOUNT_ID, FakeCloudflare, OTHER_ACCOUNT_ID, SECOND_TENANT_TOKEN, Scenario, TOKEN};
 use host_harness::front::serve::{ACCOUNT_HEADER, SERVICES_HEADER};
 use rmcp::ServiceExt;
@@ -562,6 +562,10 @@ async fn a_tokens_budget_is_held_across_its_sessions_before_cloudflare_must() {
     let log = std::fs::read_to_string(&audit).expect("the audit log");
     assert!(log.contains("over_token_budget"), "{log}");
     assert!(!log.contains(TOKEN) && !log.contains(SECOND_TENANT_TOKEN));
+    // Its sessions, in parallel and of two tenants, wrote one chain.
+    let (code, report) = audit_log_verify(std::slice::from_ref(&audit));
+    assert_eq!((code, &report["ok"]), (Some(0), &json!(true)), "{report:#}");
+    let _ = std::fs::remove_file(&audit);
 }
 
 #[tokio::test]
