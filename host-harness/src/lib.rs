@@ -19,7 +19,7 @@ pub use sandbox::{
     Answer, ApiFailure, AuditLog, CallError, Check, CheckStatus, CompileCache, ConnectOptions,
     ConnectionInfo, GraphqlProblem, Harness, InputProblem, InstancePool, Limits, LoadSource,
     Permission, PluginError, PluginInstance, RateLimit, RateLimiter, SandboxConfig, Service,
-    TokenState, ToolSpec, VerifyReport, dns, docs, graphql,
+    ServiceRule, TokenState, ToolSpec, VerifyReport, dns, docs, graphql,
 };
 
 /// Where `make build` puts the plugin, relative to the workspace root.

@@ -5,8 +5,10 @@
 use super::mcp::McpServer;
 use super::mcp_transport::DEFAULT_MAX_MESSAGE_MIB;
 use super::output::{Outcome, Printer, RedactingStderr};
+use super::policy_file::{self, PolicyFile, PolicyFileError, capped};
 use super::render;
 use super::serve;
+use crate::sandbox::limit_defaults as defaults;
 use crate::{
     ApiToken, AuditLog, CompileCache, ConnectOptions, Harness, Limits, OutboundPolicy, PluginError,
     PluginInstance, SandboxConfig,
@@ -47,26 +49,26 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Wall-clock limit of one plugin call, in seconds.
-    #[arg(long, global = true, default_value_t = 60)]
+    #[arg(long, global = true, default_value_t = defaults::TIMEOUT_SECONDS)]
     timeout: u64,
     /// Longest wait, in seconds, for an answer to begin and between two of its bytes (fractions
     /// allowed); past it the request fails as a transport error.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0, value_parser = positive_seconds)]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = defaults::READ_TIMEOUT_SECONDS, value_parser = positive_seconds)]
     read_timeout: f64,
     /// Linear memory of the plugin instance, in MiB.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, global = true, value_name = "MIB", default_value_t = defaults::MEMORY_MIB, value_parser = clap::value_parser!(u64).range(1..=4096))]
     memory_mib: u64,
     /// Guest CPU time of one plugin call, in seconds (fractions allowed, counted in 10 ms ticks).
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = positive_seconds)]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = defaults::CPU_SECONDS, value_parser = positive_seconds)]
     cpu_seconds: f64,
     /// Largest response body the plugin may receive, in MiB; a larger one ends with an error.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, global = true, value_name = "MIB", default_value_t = defaults::MAX_RESPONSE_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_response_mib: u64,
     /// Largest result one tool call may return, in MiB; a larger one is refused.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, global = true, value_name = "MIB", default_value_t = defaults::MAX_RESULT_MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_result_mib: u64,
     /// Outbound requests one plugin call may make; later ones are denied.
-    #[arg(long, global = true, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, global = true, value_name = "N", default_value_t = defaults::MAX_REQUESTS, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_requests: u32,
     /// Where compiled components are kept between runs (default: the user's cache folder,
     /// e.g. ~/.cache/cf-harness).
@@ -83,6 +85,11 @@ struct Cli {
     /// becomes PATH.1, older ones PATH.2, PATH.3, … (none deleted). Default: no rotation.
     #[arg(long, global = true, value_name = "MIB", value_parser = audit_log_mib)]
     audit_log_max_mib: Option<f64>,
+    /// A reviewed policy file (TOML, docs/policy.md): the component's digest, the services, per
+    /// host the methods and paths, limits as ceilings, the audit log. It can only narrow the
+    /// built-in rules.
+    #[arg(long, global = true, env = "CF_HARNESS_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Log each outbound request to stderr.
     #[arg(long, short, global = true)]
     verbose: bool,
@@ -91,7 +98,22 @@ struct Cli {
     token: Option<String>,
     #[command(subcommand)]
     command: Command,
+    /// The limit flags given on the command line or in the environment, not defaulted (a
+    /// policy file refuses those above its ceilings and lowers the defaults).
+    #[arg(skip)]
+    given: Vec<String>,
 }
+
+/// The limit flags' ids, as clap names them.
+const LIMIT_FLAGS: [&str; 7] = [
+    "timeout",
+    "memory_mib",
+    "cpu_seconds",
+    "read_timeout",
+    "max_response_mib",
+    "max_result_mib",
+    "max_requests",
+];
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -137,6 +159,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Write the policy file (--policy) a security team reviews.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Print today's effective policy as a policy file: the component's SHA-256 (--plugin),
+    /// every service, the built-in host rules, the limits the flags give and the audit log.
+    Init,
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,16 +202,78 @@ fn audit_log_mib(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The audit log's size limit in bytes (at least one), or the default.
-fn audit_log_max_bytes(cli: &Cli) -> Option<u64> {
-    cli.audit_log_max_mib
-        .map(|mib| ((mib * 1024.0 * 1024.0) as u64).max(1))
-        .or(crate::sandbox::audit_log::DEFAULT_MAX_BYTES)
+/// A size in MiB as bytes (at least one).
+fn mib_bytes(mib: f64) -> u64 {
+    ((mib * 1024.0 * 1024.0) as u64).max(1)
+}
+
+/// Where the audit log goes and its size limit: the policy file's when it sets one (a flag
+/// naming another path or a larger size is refused), else the flags', else none.
+fn audit_log_target(
+    cli: &Cli,
+    file: Option<&PolicyFile>,
+) -> Result<(Option<PathBuf>, Option<u64>), PolicyFileError> {
+    let flags_max = cli.audit_log_max_mib.map(mib_bytes);
+    let Some(rule) = file.and_then(|f| f.audit_log.as_ref().map(|rule| (f, rule))) else {
+        return Ok((
+            cli.audit_log.clone(),
+            flags_max.or(crate::sandbox::audit_log::DEFAULT_MAX_BYTES),
+        ));
+    };
+    let (file, rule) = rule;
+    if let Some(path) = &cli.audit_log
+        && path != &rule.path.value
+    {
+        return Err(file.error(
+            rule.path.line,
+            format!(
+                "--audit-log {} differs from the policy's audit_log.path = {}",
+                path.display(),
+                rule.path.value.display()
+            ),
+        ));
+    }
+    let file_max = rule.max_mib.as_ref().map(|m| (mib_bytes(m.value), m.line));
+    let max = match (flags_max, file_max) {
+        (Some(flag), Some((ceiling, line))) if flag > ceiling => {
+            return Err(file.error(
+                line,
+                "--audit-log-max-mib is above the policy's audit_log.max_mib".to_string(),
+            ));
+        }
+        (Some(flag), _) => Some(flag),
+        (None, Some((ceiling, _))) => Some(ceiling),
+        (None, None) => crate::sandbox::audit_log::DEFAULT_MAX_BYTES,
+    };
+    Ok((Some(rule.path.value.clone()), max))
+}
+
+/// `audit --policy`: what the file changes against the built-in rules, before the report.
+fn policy_changes_text(file: &PolicyFile) -> String {
+    let mut text = format!("Policy file {} changes:\n", file.source.display());
+    for change in policy_file::changes(file) {
+        text.push_str(&format!("  {change}\n"));
+    }
+    text
 }
 
 /// Parses the command line and runs the command; what `cf-harness`'s `main` is.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.given = LIMIT_FLAGS
+        .iter()
+        .filter(|id| {
+            matches!(
+                matches.value_source(id),
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            )
+        })
+        .map(|id| id.to_string())
+        .collect();
     if cli.token.is_some() {
         eprintln!(
             "error: the token is never taken on the command line (other users can read it); \
@@ -235,18 +331,87 @@ fn plugin_path(given: &Path) -> PathBuf {
         .unwrap_or_else(|| given.to_path_buf())
 }
 
-fn limits(cli: &Cli) -> Limits {
-    Limits {
-        wall_time: Duration::from_secs(cli.timeout.max(1)),
-        memory_bytes: (cli.memory_mib * 1024 * 1024) as usize,
-        cpu_time: Duration::from_secs_f64(cli.cpu_seconds),
-        first_byte_timeout: Duration::from_secs_f64(cli.read_timeout),
-        between_bytes_timeout: Duration::from_secs_f64(cli.read_timeout),
-        max_response_bytes: cli.max_response_mib * 1024 * 1024,
-        max_requests_per_call: cli.max_requests,
-        max_result_bytes: (cli.max_result_mib * 1024 * 1024) as usize,
-        ..Limits::default()
+/// The limits the flags give, under a policy file's ceilings: a flag given above one is
+/// refused, a default above one is lowered to it.
+fn limits(cli: &Cli, file: Option<&PolicyFile>) -> Result<Limits, PolicyFileError> {
+    let mut timeout = cli.timeout.max(1);
+    let mut memory_mib = cli.memory_mib;
+    let mut cpu_seconds = cli.cpu_seconds;
+    let mut read_timeout = cli.read_timeout;
+    let mut max_response_mib = cli.max_response_mib;
+    let mut max_result_mib = cli.max_result_mib;
+    let mut max_requests = cli.max_requests;
+    if let Some(file) = file {
+        let given = |id: &str| cli.given.iter().any(|g| g == id);
+        let c = &file.limits;
+        timeout = capped(
+            file,
+            "timeout",
+            "timeout_seconds",
+            timeout,
+            given("timeout"),
+            &c.timeout_seconds,
+        )?;
+        memory_mib = capped(
+            file,
+            "memory-mib",
+            "memory_mib",
+            memory_mib,
+            given("memory_mib"),
+            &c.memory_mib,
+        )?;
+        cpu_seconds = capped(
+            file,
+            "cpu-seconds",
+            "cpu_seconds",
+            cpu_seconds,
+            given("cpu_seconds"),
+            &c.cpu_seconds,
+        )?;
+        read_timeout = capped(
+            file,
+            "read-timeout",
+            "read_timeout_seconds",
+            read_timeout,
+            given("read_timeout"),
+            &c.read_timeout_seconds,
+        )?;
+        max_response_mib = capped(
+            file,
+            "max-response-mib",
+            "max_response_mib",
+            max_response_mib,
+            given("max_response_mib"),
+            &c.max_response_mib,
+        )?;
+        max_result_mib = capped(
+            file,
+            "max-result-mib",
+            "max_result_mib",
+            max_result_mib,
+            given("max_result_mib"),
+            &c.max_result_mib,
+        )?;
+        max_requests = capped(
+            file,
+            "max-requests",
+            "max_requests",
+            max_requests,
+            given("max_requests"),
+            &c.max_requests,
+        )?;
     }
+    Ok(Limits {
+        wall_time: Duration::from_secs(timeout),
+        memory_bytes: (memory_mib * 1024 * 1024) as usize,
+        cpu_time: Duration::from_secs_f64(cpu_seconds),
+        first_byte_timeout: Duration::from_secs_f64(read_timeout),
+        between_bytes_timeout: Duration::from_secs_f64(read_timeout),
+        max_response_bytes: max_response_mib * 1024 * 1024,
+        max_requests_per_call: max_requests,
+        max_result_bytes: (max_result_mib * 1024 * 1024) as usize,
+        ..Limits::default()
+    })
 }
 
 /// The connection the host configures, when it has the account and the services: the one
@@ -306,6 +471,16 @@ async fn run(cli: Cli) -> Outcome {
         token: token.clone(),
         json: cli.json,
     };
+    let policy_file = match &cli.policy {
+        Some(path) => match PolicyFile::read(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                printer.err(&format!("error: --policy: {e}"));
+                return Outcome::Usage;
+            }
+        },
+        None => None,
+    };
     let mut policy = OutboundPolicy::cloudflare();
     for spec in &cli.upstreams {
         policy = match policy.with_upstream(spec) {
@@ -316,13 +491,36 @@ async fn run(cli: Cli) -> Outcome {
             }
         };
     }
-    if cli.audit_log_max_mib.is_some() && cli.audit_log.is_none() {
+    if let Some(file) = &policy_file {
+        policy = match file.narrow(policy) {
+            Ok(p) => p,
+            Err(e) => {
+                printer.err(&format!("error: --policy: {e}"));
+                return Outcome::Usage;
+            }
+        };
+    }
+    let limits = match limits(&cli, policy_file.as_ref()) {
+        Ok(limits) => limits,
+        Err(e) => {
+            printer.err(&format!("error: --policy: {e}"));
+            return Outcome::Usage;
+        }
+    };
+    let (audit_log_path, audit_log_max_bytes) = match audit_log_target(&cli, policy_file.as_ref()) {
+        Ok(target) => target,
+        Err(e) => {
+            printer.err(&format!("error: --policy: {e}"));
+            return Outcome::Usage;
+        }
+    };
+    if cli.audit_log_max_mib.is_some() && audit_log_path.is_none() {
         printer
             .err("error: --audit-log-max-mib rotates the log --audit-log PATH writes: give both");
         return Outcome::Usage;
     }
-    let audit_log = match &cli.audit_log {
-        Some(path) => match AuditLog::open_with(path, token.clone(), audit_log_max_bytes(&cli)) {
+    let audit_log = match &audit_log_path {
+        Some(path) => match AuditLog::open_with(path, token.clone(), audit_log_max_bytes) {
             Ok(log) => Some(Arc::new(log)),
             Err(e) => {
                 printer.err(&format!(
@@ -338,8 +536,9 @@ async fn run(cli: Cli) -> Outcome {
     let config = SandboxConfig {
         token: token.clone(),
         policy,
-        limits: limits(&cli),
+        limits,
         audit_log,
+        allowed_services: policy_file.as_ref().and_then(PolicyFile::service_rule),
         ..SandboxConfig::default()
     };
     let plugin = match &cli.command {
@@ -355,13 +554,65 @@ async fn run(cli: Cli) -> Outcome {
             ),
         );
     }
+    // The component a policy file pins, and nothing else, is loaded.
+    let digest = match &policy_file {
+        Some(file)
+            if file.component_sha256.is_some() || matches!(cli.command, Command::Policy { .. }) =>
+        {
+            match std::fs::read(&plugin) {
+                Ok(bytes) => Some(crate::audit::sha256_hex(&bytes)),
+                Err(e) => {
+                    return printer
+                        .host_error("load", &format!("cannot read {}: {e}", plugin.display()));
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Command::Policy {
+        command: PolicyCommand::Init,
+    } = &cli.command
+    {
+        let sha256 = match digest {
+            Some(d) => d,
+            None => match std::fs::read(&plugin) {
+                Ok(bytes) => crate::audit::sha256_hex(&bytes),
+                Err(e) => {
+                    return printer
+                        .host_error("load", &format!("cannot read {}: {e}", plugin.display()));
+                }
+            },
+        };
+        let audit = audit_log_path.as_deref().map(|path| {
+            (
+                path,
+                audit_log_max_bytes.map(|b| b as f64 / (1024.0 * 1024.0)),
+            )
+        });
+        printer.out(&policy_file::init_text(&sha256, &config.limits, audit));
+        return Outcome::Success;
+    }
+    if let (Some(file), Some(digest)) = (&policy_file, &digest)
+        && let Err(e) = file.check_component(digest)
+    {
+        if matches!(cli.command, Command::Audit { .. }) && !printer.json {
+            printer.out(&policy_changes_text(file));
+        }
+        return printer.host_error("policy", &e.to_string());
+    }
     let cache = match (&cli.cache_dir, cli.no_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(CompileCache::new(dir)),
         (None, false) => CompileCache::default_dir().map(CompileCache::new),
     };
     if matches!(cli.command, Command::Audit { .. }) {
-        return audit(&printer, &plugin, &config, cache.as_ref());
+        return audit(
+            &printer,
+            &plugin,
+            &config,
+            policy_file.as_ref(),
+            cache.as_ref(),
+        );
     }
     if let Command::Serve(_) = &cli.command {
         return run_serve(&cli, &printer, plugin, cache, config).await;
@@ -451,6 +702,7 @@ async fn run(cli: Cli) -> Outcome {
             Command::Mcp { .. }
             | Command::Audit { .. }
             | Command::AuditLog { .. }
+            | Command::Policy { .. }
             | Command::Serve(_),
             _,
         ) => Outcome::Usage,
@@ -545,6 +797,7 @@ fn audit(
     printer: &Printer,
     plugin: &Path,
     config: &SandboxConfig,
+    policy: Option<&PolicyFile>,
     cache: Option<&CompileCache>,
 ) -> Outcome {
     let setup = crate::audit::HostSetup {
@@ -558,8 +811,21 @@ fn audit(
         Err(e) => return printer.host_error("load", &format!("{e:#}")),
     };
     if printer.json {
-        printer.out(&serde_json::to_string_pretty(&report).unwrap_or_default());
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let (Some(file), Value::Object(map)) = (policy, &mut value) {
+            map.insert(
+                "policy_file".into(),
+                serde_json::json!({
+                    "path": file.source.display().to_string(),
+                    "changes": policy_file::changes(file),
+                }),
+            );
+        }
+        printer.out(&serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
+        if let Some(file) = policy {
+            printer.out(&policy_changes_text(file));
+        }
         printer.out(&crate::audit::render(&report));
     }
     if report.loads {

@@ -7,6 +7,7 @@ pub mod mcp;
 pub mod mcp_transport;
 pub mod metrics;
 mod output;
+pub mod policy_file;
 mod prompts;
 pub mod render;
 pub mod serve;

@@ -9,21 +9,7 @@ use crate::{
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
-/// Every service, in the order the plugin lists them.
-pub const SERVICES: [Service; 3] = [
-    Service::Documentation,
-    Service::DnsAnalytics,
-    Service::GraphqlAnalytics,
-];
-
-/// A service as users know it (`DNS Analytics`) and as the contract spells it (`dns-analytics`).
-pub fn service_names(service: Service) -> (&'static str, &'static str) {
-    match service {
-        Service::Documentation => ("Documentation", "documentation"),
-        Service::DnsAnalytics => ("DNS Analytics", "dns-analytics"),
-        Service::GraphqlAnalytics => ("GraphQL Analytics", "graphql-analytics"),
-    }
-}
+pub use crate::sandbox::{SERVICES, parse_service, service_names};
 
 pub fn display_name(service: Service) -> &'static str {
     service_names(service).0
@@ -31,19 +17,6 @@ pub fn display_name(service: Service) -> &'static str {
 
 pub fn slug(service: Service) -> &'static str {
     service_names(service).1
-}
-
-/// A service name as users write it (`DNS Analytics`, `dns-analytics`, `dns_analytics`, any
-/// case), folded as the plugin folds `ENABLED_SERVICES`.
-pub fn parse_service(name: &str) -> Option<Service> {
-    let folded: String = name
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect();
-    SERVICES
-        .into_iter()
-        .find(|s| slug(*s).replace('-', "") == folded)
 }
 
 /// A comma-separated list (`--services`, `ENABLED_SERVICES`); an unknown name is
@@ -362,8 +335,9 @@ pub fn error_parts(error: &PluginError) -> (&'static str, String, Option<String>
             "denied-by-host",
             m.clone(),
             Some(
-                "The host lets the plugin reach only the hosts its outbound policy allows \
-                 (`cf-harness audit` shows them)."
+                "The host's policy decides what the plugin may reach and which services a \
+                 connection may enable: `cf-harness audit` shows it (with --policy FILE, what \
+                 that file changes)."
                     .to_string(),
             ),
         ),

@@ -4,8 +4,11 @@
 //! Also here: which addresses a name may resolve to before the host connects
 //! ([`forbidden_address`]), and the checks of host names given to the policy.
 
+mod rules;
+
 use crate::outbound::graphql_guard::GraphqlRefusal;
 use http::{Method, Uri};
+pub use rules::{HostRule, RuleError};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -28,6 +31,8 @@ pub struct OutboundPolicy {
     allowed_hosts: Vec<String>,
     token_host: String,
     upstreams: Vec<Upstream>,
+    /// A policy file's narrowing: per host, the methods and path prefixes allowed.
+    rules: Option<Vec<HostRule>>,
 }
 
 /// What happens to one request.
@@ -68,6 +73,12 @@ pub enum DenyReason {
     },
     /// The token spent its budget on this server (`serve`); the host answered 429 itself.
     OverTokenBudget(crate::outbound::budget::OverBudget),
+    /// Within the built-in rules, but not the policy file's (`--policy`).
+    NotInPolicyFile {
+        method: String,
+        host: String,
+        path: String,
+    },
 }
 
 impl DenyReason {
@@ -85,6 +96,7 @@ impl DenyReason {
             DenyReason::AddressNotAllowed { .. } => "address_not_allowed",
             DenyReason::TooManyRequests { .. } => "too_many_requests",
             DenyReason::OverTokenBudget(_) => "over_token_budget",
+            DenyReason::NotInPolicyFile { .. } => "not_in_policy_file",
         }
     }
 }
@@ -119,6 +131,10 @@ impl fmt::Display for DenyReason {
                 write!(f, "more than {limit} requests in one call")
             }
             DenyReason::OverTokenBudget(over) => f.write_str(&over.message()),
+            DenyReason::NotInPolicyFile { method, host, path } => write!(
+                f,
+                "{method} {host}{path} is not allowed by the policy file (--policy)"
+            ),
         }
     }
 }
@@ -288,6 +304,7 @@ impl OutboundPolicy {
             allowed_hosts: vec![API_HOST.to_string(), DOCS_HOST.to_string()],
             token_host: API_HOST.to_string(),
             upstreams: Vec::new(),
+            rules: None,
         }
     }
 
@@ -411,6 +428,13 @@ impl OutboundPolicy {
         if !reads && !graphql {
             return Decision::Deny(DenyReason::MethodNotAllowed {
                 method: method.to_string(),
+                path: path.to_string(),
+            });
+        }
+        if !self.rules_allow(method, &host, path) {
+            return Decision::Deny(DenyReason::NotInPolicyFile {
+                method: method.to_string(),
+                host,
                 path: path.to_string(),
             });
         }

@@ -9,6 +9,7 @@ use crate::sandbox::bindings::{ConnectorPlugin, ConnectorPluginPre};
 use crate::sandbox::compile_cache::{CompileCache, LoadSource};
 use crate::sandbox::engine::{InstancePool, compile, link};
 use crate::sandbox::limits::{CpuLimitExceeded, EpochTicker, Limits, PeakTrackingLimits};
+use crate::sandbox::services::ServiceRule;
 use anyhow::Context as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub struct SandboxConfig {
     /// The token's outbound budget, shared by the sessions that use it (`serve`); none: only
     /// Cloudflare's own limits apply.
     pub budget: Option<Arc<TokenBudget>>,
+    /// The services a connection may enable (a policy file's `services`): a `connect` asking
+    /// for another is refused before the plugin runs. None: every service.
+    pub allowed_services: Option<ServiceRule>,
 }
 
 /// The store's data: WASI context with no preopens, no environment but what the harness
@@ -167,6 +171,7 @@ impl Harness {
             poisoned: false,
             log,
             audit_log: config.audit_log.clone(),
+            allowed_services: config.allowed_services.clone(),
         })
     }
 }
@@ -180,6 +185,7 @@ pub struct PluginInstance {
     pub(crate) poisoned: bool,
     pub(crate) log: RequestLog,
     pub(crate) audit_log: Option<Arc<AuditLog>>,
+    pub(crate) allowed_services: Option<ServiceRule>,
 }
 
 impl PluginInstance {

@@ -41,18 +41,32 @@ pub struct Limits {
     pub max_result_bytes: usize,
 }
 
+/// The built-in limits in the units their flags and the policy file give them: the one place
+/// their defaults live (`Limits::default`, the flags' defaults and `policy init` read them).
+pub mod defaults {
+    pub const TIMEOUT_SECONDS: u64 = 60;
+    pub const MEMORY_MIB: u64 = 64;
+    pub const CPU_SECONDS: f64 = 5.0;
+    pub const READ_TIMEOUT_SECONDS: f64 = 30.0;
+    pub const MAX_RESPONSE_MIB: u64 = 16;
+    pub const MAX_RESULT_MIB: u64 = 16;
+    pub const MAX_REQUESTS: u32 = 64;
+}
+
+const MIB: u64 = 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            memory_bytes: 64 * 1024 * 1024,
-            cpu_time: Duration::from_secs(5),
-            wall_time: Duration::from_secs(60),
+            memory_bytes: (defaults::MEMORY_MIB * MIB) as usize,
+            cpu_time: Duration::from_secs_f64(defaults::CPU_SECONDS),
+            wall_time: Duration::from_secs(defaults::TIMEOUT_SECONDS),
             connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(30),
-            between_bytes_timeout: Duration::from_secs(30),
-            max_response_bytes: 16 * 1024 * 1024,
-            max_requests_per_call: 64,
-            max_result_bytes: 16 * 1024 * 1024,
+            first_byte_timeout: Duration::from_secs_f64(defaults::READ_TIMEOUT_SECONDS),
+            between_bytes_timeout: Duration::from_secs_f64(defaults::READ_TIMEOUT_SECONDS),
+            max_response_bytes: defaults::MAX_RESPONSE_MIB * MIB,
+            max_requests_per_call: defaults::MAX_REQUESTS,
+            max_result_bytes: (defaults::MAX_RESULT_MIB * MIB) as usize,
         }
     }
 }

@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod instance;
 mod limits;
+mod services;
 mod typed_calls;
 
 pub use audit_log::AuditLog;
@@ -21,5 +22,9 @@ pub use engine::{
 };
 pub use error::{CallError, plugin_error_kind};
 pub use instance::{Harness, PluginInstance, PluginState, SandboxConfig};
-pub use limits::{EPOCH_TICK, Limits, MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
+pub use limits::{
+    EPOCH_TICK, Limits, MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES,
+    defaults as limit_defaults,
+};
+pub use services::{SERVICES, ServiceRule, parse_service, service_names};
 pub use typed_calls::Answer;

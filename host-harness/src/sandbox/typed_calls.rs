@@ -2,7 +2,8 @@
 //! through the one guarded call.
 
 use crate::sandbox::bindings::{
-    ConnectOptions, ConnectionInfo, PluginError, ToolSpec, VerifyReport, dns, docs, graphql,
+    ConnectOptions, ConnectionInfo, PluginError, Service, ToolSpec, VerifyReport, dns, docs,
+    graphql,
 };
 use crate::sandbox::call::json_argument;
 use crate::sandbox::error::CallError;
@@ -16,6 +17,9 @@ pub type Answer<T> = Result<Result<T, PluginError>, CallError>;
 impl PluginInstance {
     /// `connect` of the `connector` interface.
     pub async fn connect(&mut self, options: &ConnectOptions) -> Answer<ConnectionInfo> {
+        if let Some(refused) = self.services_refused(&options.enabled_services) {
+            return Ok(Err(refused));
+        }
         self.guarded(
             "connect",
             || json!({ "account_id": options.account_id, "enabled_services": json_argument(&options.enabled_services) }),
@@ -309,6 +313,19 @@ impl PluginInstance {
 
     /// `call-tool` of the `tools` interface: its result is held to `Limits::max_result_bytes`.
     pub async fn call_tool(&mut self, name: &str, arguments_json: &str) -> Answer<String> {
+        if name == "connect" {
+            let asked: Vec<Service> = serde_json::from_str::<Value>(arguments_json)
+                .ok()
+                .and_then(|args| args.get("enabled_services").cloned())
+                .and_then(|list| list.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|name| name.as_str().and_then(crate::sandbox::parse_service))
+                .collect();
+            if let Some(refused) = self.services_refused(&asked) {
+                return Ok(Err(refused));
+            }
+        }
         let arguments = || {
             let parsed = serde_json::from_str::<Value>(arguments_json);
             json!({ "name": name, "arguments": parsed.unwrap_or_else(|_| json!("[not JSON]")) })
@@ -327,5 +344,12 @@ impl PluginInstance {
             },
         )
         .await
+    }
+
+    /// `denied-by-host` when the host's policy does not allow one of these services; the
+    /// plugin does not run.
+    fn services_refused(&self, services: &[Service]) -> Option<PluginError> {
+        let rule = self.allowed_services.as_ref()?;
+        rule.refusal(services).map(PluginError::DeniedByHost)
     }
 }

@@ -7,4 +7,5 @@ mod audit;
 mod cli;
 mod errors;
 mod mcp;
+mod policy;
 mod serve;
