@@ -212,7 +212,7 @@ mod tests {
             (rule(API_HOST, &[Method::PUT], &["/"]), "methods"),
             (
                 rule(API_HOST, &[Method::DELETE], &["/client/v4/zones"]),
-                "paths",
+                "methods",
             ),
             (
                 rule(API_HOST, &[Method::POST], &["/client/v4/zones"]),
