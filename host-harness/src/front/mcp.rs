@@ -99,22 +99,20 @@ impl McpServer {
         let cancelled = || HostFailure {
             kind: "cancelled",
             message: "the client cancelled the call".to_string(),
+            hint: None,
         };
         let mut slot = tokio::select! {
             slot = self.inner.instance.lock() => slot,
             () = context.ct.cancelled() => return Err(cancelled()),
         };
         if slot.is_none() {
-            let fresh = self.fresh_instance().await.map_err(|message| HostFailure {
-                kind: "start",
-                message,
-            })?;
-            *slot = Some(fresh);
+            *slot = Some(self.fresh_instance().await?);
         }
         let Some(instance) = slot.as_mut() else {
             return Err(HostFailure {
                 kind: "start",
                 message: "no plugin instance".to_string(),
+                hint: None,
             });
         };
         let outcome = tokio::select! {
@@ -135,6 +133,7 @@ impl McpServer {
                 Err(HostFailure {
                     kind: error.kind(),
                     message: error.to_string(),
+                    hint: None,
                 })
             }
             Err(error) => {
@@ -145,28 +144,38 @@ impl McpServer {
                 Err(HostFailure {
                     kind,
                     message: error.to_string(),
+                    hint: None,
                 })
             }
         }
     }
 
-    async fn fresh_instance(&self) -> Result<PluginInstance, String> {
+    async fn fresh_instance(&self) -> Result<PluginInstance, HostFailure> {
+        let start = |message| HostFailure {
+            kind: "start",
+            message,
+            hint: None,
+        };
         let mut instance = self
             .inner
             .harness
             .instantiate(&self.inner.config)
             .await
-            .map_err(|e| format!("cannot instantiate the plugin: {e:#}"))?;
+            .map_err(|e| start(format!("cannot instantiate the plugin: {e:#}")))?;
         if let Some(options) = &self.inner.connect {
             match instance.connect(options).await {
                 Ok(Ok(_)) => {}
+                // The session's settings are refused (by the plugin, or the host's policy):
+                // that error's kind and fix, not a retry.
                 Ok(Err(error)) => {
-                    return Err(format!(
-                        "the connection settings are refused: {}",
-                        render::error_text(&error)
-                    ));
+                    let (kind, message, hint) = render::error_parts(&error);
+                    return Err(HostFailure {
+                        kind,
+                        message: format!("the connection settings are refused: {message}"),
+                        hint,
+                    });
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(error) => return Err(start(error.to_string())),
             }
         }
         Ok(instance)
@@ -197,6 +206,8 @@ impl McpServer {
 struct HostFailure {
     kind: &'static str,
     message: String,
+    /// What to do; none: retry (the next call runs in a fresh instance).
+    hint: Option<String>,
 }
 
 /// A plugin tool as MCP describes it: its title, its annotations and its service (in `_meta`,
@@ -447,10 +458,10 @@ impl ServerHandler for McpServer {
                     render::host_error_json(
                         failure.kind,
                         &failure.message,
-                        Some(
+                        Some(failure.hint.as_deref().unwrap_or(
                             "The next call runs in a fresh plugin instance; retry, or ask for \
                              less (a shorter range, a smaller limit).",
-                        ),
+                        )),
                     ),
                     true,
                 )

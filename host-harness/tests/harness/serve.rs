@@ -903,3 +903,29 @@ async fn a_timeout_replaces_only_that_sessions_instance() {
     let again = other.ok("docs_read", json!({ "url": DOCS_PAGE })).await;
     assert_eq!(again["from_cache"], true, "{again}");
 }
+
+/// `serve --policy FILE` holds every tenant to the file: a session whose headers enable a
+/// service it does not allow gets `denied-by-host` and sends nothing; one within it works.
+#[tokio::test]
+async fn serve_holds_every_tenant_to_the_policy_file() {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let policy = std::env::temp_dir().join(format!("cf-serve-policy-{}.toml", std::process::id()));
+    std::fs::write(&policy, "services = [\"Documentation\"]\n").expect("writable");
+    let server = Server::start(&fake, &["--policy", policy.to_str().expect("path")]).await;
+    let allowed = server.session(TOKEN, ACCOUNT_ID, "Documentation").await;
+    allowed.ok("docs_products", json!({})).await;
+    let before = fake.requests().len();
+    let wider = server
+        .session(TOKEN, ACCOUNT_ID, "Documentation,DNS Analytics")
+        .await;
+    let refused = wider.call("dns_list_zones", json!({})).await;
+    assert_eq!(refused.is_error, Some(true), "{refused:?}");
+    let error = &refused.structured_content.expect("structured content")["error"];
+    assert_eq!(error["kind"], "denied-by-host", "{error}");
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "nothing was sent for the refused tenant"
+    );
+    let _ = std::fs::remove_file(&policy);
+}
