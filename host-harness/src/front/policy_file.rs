@@ -33,6 +33,55 @@ pub struct Ceilings {
     pub max_requests: Option<Pinned<u32>>,
 }
 
+/// A limit as `audit --policy` shows it: its key, its ceiling and line when the file sets one,
+/// and the built-in default.
+type CeilingEntry = (&'static str, Option<(String, usize)>, String);
+
+impl Ceilings {
+    fn entries(&self) -> [CeilingEntry; 7] {
+        fn set<T: fmt::Display>(c: &Option<Pinned<T>>) -> Option<(String, usize)> {
+            c.as_ref().map(|c| (c.value.to_string(), c.line))
+        }
+        [
+            (
+                "timeout_seconds",
+                set(&self.timeout_seconds),
+                defaults::TIMEOUT_SECONDS.to_string(),
+            ),
+            (
+                "memory_mib",
+                set(&self.memory_mib),
+                defaults::MEMORY_MIB.to_string(),
+            ),
+            (
+                "cpu_seconds",
+                set(&self.cpu_seconds),
+                defaults::CPU_SECONDS.to_string(),
+            ),
+            (
+                "read_timeout_seconds",
+                set(&self.read_timeout_seconds),
+                defaults::READ_TIMEOUT_SECONDS.to_string(),
+            ),
+            (
+                "max_response_mib",
+                set(&self.max_response_mib),
+                defaults::MAX_RESPONSE_MIB.to_string(),
+            ),
+            (
+                "max_result_mib",
+                set(&self.max_result_mib),
+                defaults::MAX_RESULT_MIB.to_string(),
+            ),
+            (
+                "max_requests",
+                set(&self.max_requests),
+                defaults::MAX_REQUESTS.to_string(),
+            ),
+        ]
+    }
+}
+
 /// Where the audit log goes, and its rotation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditLogRule {
@@ -534,57 +583,13 @@ pub fn changes(file: &PolicyFile) -> Vec<String> {
             ));
         }
     }
-    let built_in = crate::Limits::default();
-    let mut limit = |key: &str, ceiling: Option<String>, default: String, line: Option<usize>| {
-        if let (Some(c), Some(line)) = (ceiling, line) {
+    for (key, ceiling, default) in file.limits.entries() {
+        if let Some((value, line)) = ceiling {
             out.push(format!(
-                "limits: {key} at most {c} (built-in default {default}) (line {line})"
+                "limits: {key} at most {value} (built-in default {default}) (line {line})"
             ));
         }
-    };
-    let l = &file.limits;
-    limit(
-        "timeout_seconds",
-        l.timeout_seconds.as_ref().map(|c| c.value.to_string()),
-        defaults::TIMEOUT_SECONDS.to_string(),
-        l.timeout_seconds.as_ref().map(|c| c.line),
-    );
-    limit(
-        "memory_mib",
-        l.memory_mib.as_ref().map(|c| c.value.to_string()),
-        defaults::MEMORY_MIB.to_string(),
-        l.memory_mib.as_ref().map(|c| c.line),
-    );
-    limit(
-        "cpu_seconds",
-        l.cpu_seconds.as_ref().map(|c| c.value.to_string()),
-        defaults::CPU_SECONDS.to_string(),
-        l.cpu_seconds.as_ref().map(|c| c.line),
-    );
-    limit(
-        "read_timeout_seconds",
-        l.read_timeout_seconds.as_ref().map(|c| c.value.to_string()),
-        defaults::READ_TIMEOUT_SECONDS.to_string(),
-        l.read_timeout_seconds.as_ref().map(|c| c.line),
-    );
-    limit(
-        "max_response_mib",
-        l.max_response_mib.as_ref().map(|c| c.value.to_string()),
-        defaults::MAX_RESPONSE_MIB.to_string(),
-        l.max_response_mib.as_ref().map(|c| c.line),
-    );
-    limit(
-        "max_result_mib",
-        l.max_result_mib.as_ref().map(|c| c.value.to_string()),
-        defaults::MAX_RESULT_MIB.to_string(),
-        l.max_result_mib.as_ref().map(|c| c.line),
-    );
-    limit(
-        "max_requests",
-        l.max_requests.as_ref().map(|c| c.value.to_string()),
-        built_in.max_requests_per_call.to_string(),
-        l.max_requests.as_ref().map(|c| c.line),
-    );
+    }
     if let Some(a) = &file.audit_log {
         out.push(format!(
             "audit log: always written to {}{} (line {})",
@@ -600,4 +605,74 @@ pub fn changes(file: &PolicyFile) -> Vec<String> {
         out.push("nothing: the file sets no rule".to_string());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PolicyFile, PolicyFileError> {
+        PolicyFile::parse(Path::new("policy.toml"), text)
+    }
+
+    #[test]
+    fn each_refusal_names_the_line_that_asked_for_it() {
+        let cases = [
+            (
+                "services = [\"documentation\"]\n[component]\nsha256 = \"abc\"\n",
+                3,
+            ),
+            ("\n\nservices = [\"workers\"]\n", 3),
+            ("services = []\n", 1),
+            ("[limits]\nmemory_mib = 0\n", 2),
+            ("[limits]\nmemory_mib = \"lots\"\n", 2),
+            ("[audit_log]\npath = \"\"\n", 2),
+            ("services = [\"documentation\"\n", 1),
+            (
+                "[[hosts]]\nhost = \"api.cloudflare.com\"\nmethods = [\"G E T\"]\npaths = [\"/\"]\n",
+                3,
+            ),
+        ];
+        for (text, line) in cases {
+            let error = parse(text).expect_err(text);
+            assert_eq!(error.line, Some(line), "{text:?}: {error}");
+            assert!(
+                !error.message.contains("Spanned"),
+                "words, not types: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_file_narrows_nothing() {
+        let file = parse("").expect("an empty file is a policy");
+        assert!(file.component_sha256.is_none() && file.services.is_none() && file.hosts.is_none());
+        let policy = file.narrow(OutboundPolicy::cloudflare()).expect("narrows");
+        assert_eq!(policy, OutboundPolicy::cloudflare());
+        assert_eq!(changes(&file), ["nothing: the file sets no rule"]);
+    }
+
+    #[test]
+    fn the_digest_is_compared_lowercase_and_a_ceiling_lowers_a_default() {
+        let digest = "AB".repeat(32);
+        let file = parse(&format!(
+            "[component]\nsha256 = \"{digest}\"\n[limits]\ntimeout_seconds = 10\n"
+        ))
+        .expect("valid");
+        assert!(file.check_component(&digest.to_ascii_lowercase()).is_ok());
+        let other = file
+            .check_component(&"0".repeat(64))
+            .expect_err("another digest");
+        assert_eq!(other.line, Some(2));
+        let c = &file.limits.timeout_seconds;
+        assert_eq!(
+            capped(&file, "timeout", "timeout_seconds", 60, false, c),
+            Ok(10)
+        );
+        assert_eq!(
+            capped(&file, "timeout", "timeout_seconds", 5, true, c),
+            Ok(5)
+        );
+        assert!(capped(&file, "timeout", "timeout_seconds", 20, true, c).is_err());
+    }
 }
