@@ -5,7 +5,7 @@ WASM_DIR    := target/$(WASM_TARGET)/release
 PLUGIN      := $(WASM_DIR)/cloudflare_connector.wasm
 
 .PHONY: all build plugin harness demo test mcp-client-test lint clean wasm-target bench
-.PHONY: fuzz scale-test
+.PHONY: fuzz scale-test size-report
 
 all: build
 
@@ -40,6 +40,14 @@ BENCH_ARGS ?=
 bench: plugin
 	$(CARGO) build --release -p host-harness -p cf-bench
 	target/release/cf-bench $(BENCH_ARGS)
+
+# Where the component's bytes go, by crate and by function: the plugin built unstripped (its
+# name section kept) into target/size-report, read by bench's `component-size`.
+size-report: wasm-target
+	CARGO_PROFILE_RELEASE_LTO=true $(CARGO) build --release --target $(WASM_TARGET) -p plugin \
+	  --target-dir target/size-report --config 'profile.release.package.plugin.strip=false'
+	$(CARGO) run --release -q -p cf-bench --bin component-size -- \
+	  target/size-report/$(WASM_TARGET)/release/cloudflare_connector.wasm $(SIZE_ARGS)
 
 # cf-harness mcp (stdio) and cf-harness serve (Streamable HTTP) driven by the official MCP SDKs:
 # Python 1.x and 2.x (virtualenvs in target/) and TypeScript (tests/mcp-client-ts/node_modules).
