@@ -879,6 +879,10 @@ async fn outbound_records_say_what_happened_and_never_hold_the_token() {
     assert_eq!(allowed.status, Some(200));
     assert!(allowed.response_bytes > 0);
     assert!(allowed.token_injected);
+    assert_eq!(
+        allowed.token_echoed, 0,
+        "all-permissions never echoes the token"
+    );
     assert_eq!(allowed.upstream.as_deref(), Some(fake.url().as_str()));
     let denied = &log[1];
     assert_eq!(denied.decision, Verdict::Denied);
@@ -906,6 +910,7 @@ async fn outbound_records_say_what_happened_and_never_hold_the_token() {
         "deny_code",
         "upstream",
         "token_injected",
+        "token_echoed",
         "status",
         "response_bytes",
         "duration_ms",
