@@ -1,11 +1,13 @@
 //! Where the API token comes from, and a type that never shows it.
 
 mod redact;
+mod scrub;
 
 pub use redact::MIN_RUN as REDACT_MIN_RUN;
 #[doc(hidden)]
 pub use redact::fuzz_entry as fuzz_redact;
 pub use redact::is_token_char;
+pub use scrub::ResponseScrub;
 
 use std::fmt;
 use std::io::Read as _;
@@ -219,17 +221,23 @@ impl ApiToken {
         value
     }
 
-    /// Hides the token in text about to be shown (a last line of defence for logs): as it is,
-    /// in any case, percent-encoded or JSON-escaped, and any piece of it of
-    /// [`REDACT_MIN_RUN`] characters or more.
     /// A keyed hash of the token (BLAKE3): what `serve` binds a session to and its logs name.
     /// Without the key it says nothing about the token; its `Eq` is constant-time.
     pub fn fingerprint(&self, key: &[u8; 32]) -> blake3::Hash {
         blake3::keyed_hash(key, self.value.as_bytes())
     }
 
+    /// Hides the token in text about to be shown (a last line of defence for logs): as it is,
+    /// in any case, percent-encoded or JSON-escaped, and any piece of it of
+    /// [`REDACT_MIN_RUN`] characters or more.
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
+    }
+
+    /// What takes the token out of one response before the guest reads it (its headers, and
+    /// its body as it streams): for the answers to requests the token was added to.
+    pub fn response_scrub(&self) -> ResponseScrub {
+        ResponseScrub::new(&self.value, self.redactor.clone())
     }
 }
 

@@ -16,7 +16,8 @@
 //! Cloudflare's schema (see [`validate_graphql`]); introspection is answered from it.
 //!
 //! Layout: [`server`] (the handle, its thread and the recorded requests), [`router`] (by host,
-//! then by path), [`scenarios`], [`broken`] (answers that break off or stall), [`rest`] (the
+//! then by path), [`scenarios`], [`broken`] (answers that break off or stall), [`echo`] (answers
+//! that quote the request's `Authorization` back), [`rest`] (the
 //! v4 REST endpoints and the legacy DNS report),
 //! [`graphql`], [`docs_site`]; the synthetic data in `analytics`, `dns_events` and
 //! `http_events`; dates and times in [`calendar`] (chrono, so that the fake checks the
@@ -27,6 +28,7 @@ mod broken;
 mod calendar;
 mod dns_events;
 mod docs_site;
+mod echo;
 mod graphql;
 mod http_aggregates;
 mod http_events;
@@ -43,6 +45,7 @@ pub use calendar::{rfc3339, unix_now};
 pub use dns_events::{
     DNS_EVENT_HOURS, DNS_EVENTS_PER_HOUR, HourlyDnsEvent, dns_event_times, hourly_query_count,
 };
+pub use echo::{ECHO_HEADER, ECHO_KEY, PIECE_BYTES, REQUEST_HEADERS_HEADER};
 pub use graphql::{
     BUDGET_EXCEEDED_MESSAGE, QUOTA_EXCEEDED_MESSAGE, graphql_schema, validate_graphql,
 };

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::broken::{self, Break};
+use crate::echo;
 use crate::inflation::inflate_response;
 use crate::rest::envelope::{
     QueryParams, envelope_error, invalid_token, no_route, text_response, unauthorized,
@@ -61,6 +62,15 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         API_HOST => route_api(scenario, &recorded),
         DOCS_HOST => route_docs(scenario, &recorded),
         _ => text_response(StatusCode::NOT_FOUND, "unknown host\n"),
+    };
+    let response = match recorded.header("authorization") {
+        Some(authorization)
+            if scenario == Scenario::EchoesAuthorization && recorded.host == API_HOST =>
+        {
+            let in_pieces = recorded.path == format!("{API_PREFIX}/user/tokens/verify");
+            echo::echo(response, authorization, in_pieces).await
+        }
+        _ => response,
     };
     let inflation = *shared
         .graphql_inflation

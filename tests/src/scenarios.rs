@@ -97,6 +97,13 @@ pub enum Scenario {
     /// The docs host answers every request with HTTP 429 and `Retry-After: 12` (its own
     /// limit, Cloudflare's error 1015 page); the API answers as [`Scenario::AllPermissions`].
     DocsRateLimited,
+    /// As [`Scenario::AllPermissions`], but every API answer quotes the request's
+    /// `Authorization` back, as a proxy does in an error page or a debugging header: in
+    /// `x-echoed-authorization`, inside `x-request-headers`, and in a JSON body as
+    /// `"echo": {"authorization": …}`. The token verification answer (`/user/tokens/verify`) is
+    /// sent 5 bytes at a time, with its `Content-Length`, so the token straddles the chunks
+    /// read (see `echo.rs`).
+    EchoesAuthorization,
 }
 
 impl Scenario {
@@ -128,6 +135,7 @@ impl Scenario {
         Scenario::DroppedMidBody,
         Scenario::TrickledBody,
         Scenario::DocsRateLimited,
+        Scenario::EchoesAuthorization,
     ];
 
     /// The names accepted by `FromStr` (and by `fake-cloudflare --scenario`).
@@ -158,6 +166,7 @@ impl Scenario {
         "dropped-mid-body",
         "trickled-body",
         "docs-rate-limited",
+        "echoes-authorization",
     ];
 
     /// The kebab-case name of this scenario.

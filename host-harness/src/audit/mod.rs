@@ -112,6 +112,8 @@ pub struct OutboundReport {
     pub token_never_sent_to: Vec<String>,
     /// What becomes of an `Authorization` header the guest sets.
     pub guest_authorization: &'static str,
+    /// What becomes of the token when an answer carries it back (an upstream echoing it).
+    pub token_in_answers: &'static str,
     pub upstreams: Vec<UpstreamReport>,
     /// What is denied before leaving the host.
     pub denied: Vec<String>,

@@ -151,6 +151,8 @@ pub fn describe_policy(policy: &OutboundPolicy) -> OutboundReport {
         token_sent_to,
         token_never_sent_to,
         guest_authorization: "dropped: the guest never authenticates itself",
+        token_in_answers: "replaced by [REDACTED] in the headers and the body of each answer to a \
+                           request that carried it, before the guest reads them",
         upstreams,
         denied,
     }
@@ -206,6 +208,11 @@ mod tests {
         assert_eq!(report.ports, [443]);
         assert!(!report.credentials_in_url);
         assert_eq!(report.token_sent_to, [crate::outbound::policy::API_HOST]);
+        assert!(
+            report
+                .token_in_answers
+                .starts_with("replaced by [REDACTED]")
+        );
         assert_eq!(
             report.token_never_sent_to,
             [crate::outbound::policy::DOCS_HOST]

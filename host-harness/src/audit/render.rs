@@ -163,6 +163,11 @@ pub fn render(report: &AuditReport) -> String {
         "  guest's Authorization header: {}",
         o.guest_authorization
     );
+    let _ = writeln!(
+        s,
+        "  the token in an answer: {}",
+        wrap_text(o.token_in_answers, 26, 96)
+    );
     if o.upstreams.is_empty() {
         let _ = writeln!(
             s,

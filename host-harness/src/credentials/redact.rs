@@ -20,7 +20,8 @@ pub fn is_token_char(c: char) -> bool {
 /// token are still most of a secret, while 16 characters of ordinary text are never one by chance.
 pub const MIN_RUN: usize = 16;
 
-const REDACTED: &str = "[REDACTED]";
+/// What stands in the token's place, here and in the responses the guest reads (`scrub.rs`).
+pub(super) const REDACTED: &str = "[REDACTED]";
 
 /// How much of a long run is searched at a time.
 const RUN_CHUNK: usize = 64 * 1024;

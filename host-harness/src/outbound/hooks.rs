@@ -2,7 +2,7 @@
 //! check, credential injection, then the host's own sender (resolve, vet the addresses,
 //! connect, TLS), host timeouts and the response size limit.
 
-use crate::credentials::ApiToken;
+use crate::credentials::{ApiToken, ResponseScrub};
 use crate::outbound::body::GuardedBody;
 use crate::outbound::budget::{OverBudget, Spend, TokenBudget};
 use crate::outbound::graphql_guard;
@@ -155,6 +155,7 @@ impl WasiHttpHooks for OutboundHooks {
             deny_code: None,
             upstream: None,
             token_injected: false,
+            token_echoed: 0,
             status: None,
             response_bytes: 0,
             duration_ms: 0,
@@ -202,9 +203,13 @@ impl WasiHttpHooks for OutboundHooks {
         let headers = request.headers_mut();
         headers.remove(http::header::AUTHORIZATION);
         let mut token_injected = false;
+        // An answer to a request carrying the token could carry it back (an upstream echoing
+        // the request): it is taken out before the guest reads the answer.
+        let mut scrub = None;
         if inject_token && let Some(token) = &self.token {
             headers.insert(http::header::AUTHORIZATION, token.bearer_header());
             token_injected = true;
+            scrub = Some(token.response_scrub());
         }
         // The allowed name, as checked: the same one is resolved and verified by TLS.
         match http::HeaderValue::from_str(&host) {
@@ -296,6 +301,7 @@ impl WasiHttpHooks for OutboundHooks {
                 max_response_bytes,
                 slot.clone(),
                 None,
+                scrub,
             )
             .await;
             if let Err(error) = &sent {
@@ -395,7 +401,9 @@ async fn buffer_graphql_request(
 
 /// Sends one allowed request, as `wasmtime_wasi_http::default_send_request` does, but to a
 /// vetted address, on a pooled connection when one is idle, and with the response body counted
-/// and capped. `tls` replaces the Web PKI connector in unit tests.
+/// and capped. `tls` replaces the Web PKI connector in unit tests. With `scrub` (the request
+/// carried the token), the token is taken out of the response's headers and body, and the
+/// `Content-Length` of a body that could be rewritten is removed: the guest reads to the end.
 #[allow(clippy::too_many_arguments)] // each is one of the host's settings for this request
 pub(crate) async fn send_vetted(
     mut request: http::Request<WasiBody>,
@@ -406,6 +414,7 @@ pub(crate) async fn send_vetted(
     max_response_bytes: u64,
     slot: RecordSlot,
     tls: Option<&tokio_rustls::TlsConnector>,
+    mut scrub: Option<ResponseScrub>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let mut connection = ready_connection(&target, resolver, pool, timeouts, &slot, tls).await?;
     // A HEAD response's length is that of the GET it stands for: no body follows.
@@ -435,25 +444,35 @@ pub(crate) async fn send_vetted(
     let between_bytes = timeouts.between_bytes.max(Duration::from_nanos(1));
     let mut between = tokio::time::interval(between_bytes);
     between.reset();
-    let response = response.map(|incoming| {
-        // A response without a body (HEAD, an empty one) is complete already: its connection
-        // goes back now, as the guest may never read the empty body.
-        let reuse = if http_body::Body::is_end_stream(&incoming) {
-            pool.put(target, connection);
-            None
-        } else {
-            Some((pool.clone(), target, connection))
-        };
-        GuardedBody {
-            incoming,
-            between_bytes: between,
-            limit: max_response_bytes,
-            received: 0,
-            slot,
-            finished: false,
-            reuse,
+    let (mut parts, incoming) = response.into_parts();
+    // A response without a body (HEAD, an empty one) is complete already: its connection goes
+    // back now, as the guest may never read the empty body.
+    let empty = http_body::Body::is_end_stream(&incoming);
+    if let Some(scrub) = &mut scrub {
+        let changed = scrub.headers(&mut parts.headers);
+        slot.update(|record| record.token_echoed = changed);
+        // The body's length may change; a HEAD's (that of the GET it stands for) does not.
+        if !empty && !bodiless {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
         }
-        .boxed_unsync()
-    });
-    Ok(response)
+    }
+    let reuse = if empty {
+        pool.put(target, connection);
+        None
+    } else {
+        Some((pool.clone(), target, connection))
+    };
+    let body = GuardedBody {
+        incoming,
+        between_bytes: between,
+        limit: max_response_bytes,
+        received: 0,
+        slot,
+        finished: false,
+        reuse,
+        scrub,
+        trailers: None,
+    }
+    .boxed_unsync();
+    Ok(http::Response::from_parts(parts, body))
 }

@@ -38,6 +38,11 @@ pub struct OutboundRecord {
     /// Where an `--upstream` redirect sent it (`scheme://authority`).
     pub upstream: Option<String>,
     pub token_injected: bool,
+    /// How often the answer carried the token back (an upstream echoing the request): header
+    /// names and values changed or removed, and occurrences in the body, each replaced by
+    /// `[REDACTED]` before the guest read it. Counted as the body streams; `0` when it never
+    /// did, and for answers to requests the token was not added to (they are not scrubbed).
+    pub token_echoed: u64,
     /// The response's status, when one came.
     pub status: Option<u16>,
     /// Response body bytes received so far (counted as the body streams).

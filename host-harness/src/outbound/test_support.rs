@@ -23,6 +23,7 @@ pub(crate) fn slot() -> RecordSlot {
         deny_code: None,
         upstream: None,
         token_injected: false,
+        token_echoed: 0,
         status: None,
         response_bytes: 0,
         duration_ms: 0,
@@ -80,6 +81,7 @@ pub(crate) async fn send(
         max_response_bytes,
         slot,
         tls,
+        None,
     )
     .await
 }

@@ -174,6 +174,12 @@ fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
         outbound["token_never_sent_to"],
         serde_json::json!(["developers.cloudflare.com"])
     );
+    assert!(
+        outbound["token_in_answers"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("replaced by [REDACTED]")),
+        "{outbound}"
+    );
     let hosts = outbound["hosts"].as_array().expect("hosts");
     let api = &hosts[0];
     assert_eq!(api["host"], "api.cloudflare.com");

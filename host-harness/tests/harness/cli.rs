@@ -109,6 +109,7 @@ fn ready_in(scenario: Scenario) -> bool {
             | Scenario::AccountOwnedToken
             | Scenario::ExpiringSoon
             | Scenario::TokenDetailsReadable
+            | Scenario::EchoesAuthorization
     )
 }
 
@@ -174,6 +175,64 @@ fn the_token_is_never_printed_in_any_scenario() {
         }
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Against an upstream quoting the request back (`echoes-authorization`), `cf-harness call`
+/// prints whole answers without the token, and the audit log says how often each answer carried
+/// it back, never the token: the plugin was handed `[REDACTED]`, not the token.
+#[test]
+fn an_upstream_echoing_the_token_is_scrubbed_and_the_audit_log_says_so() {
+    let fake = FakeCloudflare::spawn(Scenario::EchoesAuthorization);
+    let path = std::env::temp_dir().join(format!("cf-audit-echo-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let log_flag = path.to_str().expect("UTF-8 temp path");
+    for (tool, check) in [("verify", "ready"), ("dns_list_zones", "zones")] {
+        let output = run(
+            &fake,
+            ALL,
+            &["--audit-log", log_flag, "--json", "call", tool],
+        );
+        let result = succeeded(&output);
+        assert!(!result[check].is_null(), "{tool}: {result}");
+        for bytes in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains(TOKEN) && !text.contains("f3b2a9e7d4c6b1a"),
+                "{tool}"
+            );
+            assert!(
+                !text.contains("[REDACTED]"),
+                "{tool}: the plugin never quotes the echo"
+            );
+        }
+    }
+    assert_eq!(
+        succeeded(&run(&fake, ALL, &["--json", "call", "verify"]))["ready"],
+        true
+    );
+    let text = std::fs::read_to_string(&path).expect("the log is written");
+    assert!(!text.contains(TOKEN));
+    let requests: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|l| l["type"] == "request")
+        .collect();
+    assert!(requests.len() >= 5, "{text}");
+    for request in &requests {
+        let echoed = if request["token_injected"] == true {
+            3
+        } else {
+            0
+        };
+        assert_eq!(request["token_echoed"], echoed, "{request}");
+    }
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.header("authorization") == Some(format!("Bearer {TOKEN}").as_str())),
+        "the fake received the token, and echoed it"
+    );
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

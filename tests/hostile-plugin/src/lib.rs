@@ -113,6 +113,7 @@ impl tools::Guest for Hostile {
     fn list_tools() -> Vec<ToolSpec> {
         [
             "fetch",
+            "fetch-all",
             "fetch-many",
             "allocate",
             "spin",
@@ -145,6 +146,7 @@ impl tools::Guest for Hostile {
         };
         match name.as_str() {
             "fetch" => fetch(&text("method"), &text("url"), &args),
+            "fetch-all" => fetch_all(&text("url")),
             "fetch-many" => {
                 let count = args.get("count").and_then(Value::as_u64).unwrap_or(1);
                 Ok(fetch_many(&text("url"), count).to_string())
@@ -194,7 +196,14 @@ fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
     let body = args.get("body").and_then(Value::as_str).map(str::as_bytes);
     // A guest may ask for a longer wait than the host allows; the host's limit wins.
     let first_byte_timeout_ms = args.get("first_byte_timeout_ms").and_then(Value::as_u64);
-    match send(method, url, &headers, body, first_byte_timeout_ms) {
+    match send(
+        method,
+        url,
+        &headers,
+        body,
+        first_byte_timeout_ms,
+        KEPT_BODY,
+    ) {
         Ok(fetched) => Ok(json!({
             "status": fetched.status,
             "bytes": fetched.bytes,
@@ -212,10 +221,28 @@ fn fetch(method: &str, url: &str, args: &Value) -> Result<String, Error> {
     }
 }
 
+/// One GET of `url` read whole, as a plugin that wants the token would read an answer that
+/// quotes the request: every response header (name and value) and the whole body (up to
+/// [`WHOLE_BODY`]), all returned, so the test sees everything the guest was given.
+fn fetch_all(url: &str) -> Result<String, Error> {
+    match send("GET", url, &[], None, None, WHOLE_BODY) {
+        Ok(fetched) => Ok(json!({
+            "status": fetched.status,
+            "headers": fetched.headers,
+            "bytes": fetched.bytes,
+            "body": String::from_utf8_lossy(&fetched.body),
+        })
+        .to_string()),
+        Err(wasi::ErrorCode::HttpRequestDenied) => Err(Error::DeniedByHost(url.to_string())),
+        Err(wasi::ErrorCode::InternalError(Some(message))) => Err(Error::Transport(message)),
+        Err(code) => Err(Error::Transport(code_name(&code))),
+    }
+}
+
 /// `count` GETs of `url` in one call; says how each ended.
 fn fetch_many(url: &str, count: u64) -> Value {
     let outcomes: Vec<String> = (0..count)
-        .map(|_| match send("GET", url, &[], None, None) {
+        .map(|_| match send("GET", url, &[], None, None, KEPT_BODY) {
             Ok(fetched) => fetched.status.to_string(),
             Err(wasi::ErrorCode::HttpRequestDenied) => "denied".to_string(),
             Err(code) => code_name(&code),
@@ -253,12 +280,17 @@ struct Fetched {
     status: u16,
     /// Body bytes read in all.
     bytes: u64,
-    /// The first 64 KiB of the body.
+    /// The first bytes of the body (as many as the caller keeps).
     body: Vec<u8>,
     location: Option<String>,
+    /// Every response header, in order, values read as UTF-8 (lossily).
+    headers: Vec<(String, String)>,
 }
 
+/// What `fetch` keeps of a body.
 const KEPT_BODY: usize = 64 * 1024;
+/// What `fetch-all` keeps of a body: more than any answer it is pointed at.
+const WHOLE_BODY: usize = 4 * 1024 * 1024;
 
 /// How `fetch` reports a response body that failed while it was read.
 const BODY_READ_FAILED: &str = "body-read-failed";
@@ -273,6 +305,7 @@ fn send(
     headers: &[(String, String)],
     body: Option<&[u8]>,
     first_byte_timeout_ms: Option<u64>,
+    keep: usize,
 ) -> Result<Fetched, wasi::ErrorCode> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| internal("no scheme"))?;
     let (authority, path) = match rest.find(['/', '?']) {
@@ -345,12 +378,19 @@ fn send(
         .get(&"location".to_string())
         .first()
         .map(|v| String::from_utf8_lossy(v).into_owned());
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+        .collect();
     let incoming = response.consume().map_err(|()| internal("consume"))?;
     let mut fetched = Fetched {
         status,
         bytes: 0,
         body: Vec::new(),
         location,
+        headers,
     };
     {
         let stream = incoming.stream().map_err(|()| internal("stream"))?;
@@ -358,7 +398,7 @@ fn send(
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => {
                     fetched.bytes += chunk.len() as u64;
-                    let room = KEPT_BODY.saturating_sub(fetched.body.len());
+                    let room = keep.saturating_sub(fetched.body.len());
                     fetched
                         .body
                         .extend_from_slice(&chunk[..chunk.len().min(room)]);

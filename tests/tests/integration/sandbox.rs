@@ -879,6 +879,10 @@ async fn outbound_records_say_what_happened_and_never_hold_the_token() {
     assert_eq!(allowed.status, Some(200));
     assert!(allowed.response_bytes > 0);
     assert!(allowed.token_injected);
+    assert_eq!(
+        allowed.token_echoed, 0,
+        "all-permissions never echoes the token"
+    );
     assert_eq!(allowed.upstream.as_deref(), Some(fake.url().as_str()));
     let denied = &log[1];
     assert_eq!(denied.decision, Verdict::Denied);
@@ -906,6 +910,7 @@ async fn outbound_records_say_what_happened_and_never_hold_the_token() {
         "deny_code",
         "upstream",
         "token_injected",
+        "token_echoed",
         "status",
         "response_bytes",
         "duration_ms",
@@ -1144,4 +1149,101 @@ async fn a_pooled_harness_serves_from_its_slots_and_says_when_they_are_full() {
         .instantiate(&config)
         .await
         .expect("a dropped instance frees its slot");
+}
+
+/// The value of each response header named `name` the guest read (`fetch-all`'s `headers`).
+fn header_values<'a>(read: &'a Value, name: &str) -> Vec<&'a str> {
+    read["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .filter(|pair| {
+            pair[0]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .filter_map(|pair| pair[1].as_str())
+        .collect()
+}
+
+/// An upstream that quotes the request back (scenario `echoes-authorization`: two headers and
+/// the JSON body, the verify answer 5 bytes at a time) hands the guest none of the token: every
+/// header and the whole body it read hold `[REDACTED]` where the token was, and still parse.
+#[tokio::test]
+async fn an_upstream_echoing_the_token_hands_the_guest_none_of_it() {
+    let fake = FakeCloudflare::spawn(Scenario::EchoesAuthorization);
+    let mut instance = hostile(&sandbox(&fake)).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let paths = ["/client/v4/user/tokens/verify", "/client/v4/zones"];
+    for path in paths {
+        let url = format!("https://{API_HOST}{path}");
+        let text = instance
+            .call_tool("fetch-all", &json!({ "url": url }).to_string())
+            .await
+            .expect("no trap")
+            .expect("allowed");
+        // Everything the guest read, as it handed it back.
+        for form in [
+            TOKEN.to_string(),
+            TOKEN.to_ascii_lowercase(),
+            "f3b2a9e7d4c6b1a".into(),
+        ] {
+            assert!(
+                !text.contains(&form),
+                "{path}: the guest read the token: {text}"
+            );
+        }
+        let read: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(read["status"], 200, "{path}");
+        assert_eq!(
+            header_values(&read, cf_fake::ECHO_HEADER),
+            ["Bearer [REDACTED]"],
+            "{path}"
+        );
+        let quoted = header_values(&read, cf_fake::REQUEST_HEADERS_HEADER);
+        assert_eq!(
+            quoted,
+            ["host=api.cloudflare.com; authorization=Bearer [REDACTED]; accept=*/*"],
+            "{path}"
+        );
+        // The body's length changed: no Content-Length promises the upstream's, and the guest
+        // read to the end.
+        assert!(header_values(&read, "content-length").is_empty(), "{path}");
+        let body_text = read["body"].as_str().expect("body");
+        assert_eq!(read["bytes"], body_text.len(), "{path}");
+        let body: Value = serde_json::from_str(body_text).expect("the body is whole JSON");
+        assert_eq!(
+            body[cf_fake::ECHO_KEY]["authorization"],
+            "Bearer [REDACTED]"
+        );
+        assert_eq!(body["success"], true, "{path}");
+    }
+    // The docs host never gets the token, so its answers are not scrubbed.
+    let docs = fetch(
+        &mut instance,
+        json!({ "url": format!("https://{DOCS_HOST}/llms.txt") }),
+    )
+    .await
+    .expect("allowed");
+    assert_eq!(docs["status"], 200);
+
+    // The precondition: the fake did receive the token, and echoed it; without the scrub the
+    // guest would have read it (the fake's own test shows the echo: `echo.rs`).
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests[..2] {
+        assert_eq!(request.header("authorization"), Some(bearer.as_str()));
+    }
+    assert_eq!(requests[2].header("authorization"), None);
+    // The host's records say how often it came back (two headers and the body), never what.
+    let log = instance.outbound_log();
+    for record in &log[..2] {
+        assert!(record.token_injected, "{}", record.path);
+        assert_eq!(record.token_echoed, 3, "{}", record.path);
+        assert_eq!(record.error, None, "{}", record.path);
+    }
+    assert!(!log[2].token_injected);
+    assert_eq!(log[2].token_echoed, 0);
+    let serialized = serde_json::to_string(&log).expect("records serialise");
+    assert!(!serialized.contains(TOKEN), "{serialized}");
 }

@@ -1,6 +1,6 @@
 //! `verify` against each scenario of the fake Cloudflare.
 
-use crate::common::{ALL_SERVICES, api_requests, check, verify_on};
+use crate::common::{ALL_SERVICES, api_requests, check, connected, sandbox, tool, verify_on};
 use cf_fake::{Permission as FakePermission, Scenario, TOKEN};
 use host_harness::{
     CheckStatus, Permission, PluginError, RateLimit, RateLimiter, Service, TokenState, VerifyReport,
@@ -397,4 +397,46 @@ async fn only_documentation_needs_no_token_and_sends_nothing_to_the_api() {
     assert!(report.ready);
     assert!(api_requests(&requests).is_empty());
     assert_eq!(report.checks.len(), 1);
+}
+
+/// An upstream quoting the request back (`echoes-authorization`) changes nothing the real
+/// plugin reads: `verify` is ready (its answer came 5 bytes at a time, without the upstream's
+/// Content-Length), a tool's result is whole, neither holds the token, and every answer the
+/// token was added to was scrubbed before the plugin read it.
+#[tokio::test]
+async fn an_upstream_echoing_the_token_changes_nothing_the_plugin_reads() {
+    let fake = cf_fake::FakeCloudflare::spawn(Scenario::EchoesAuthorization);
+    let mut instance = connected(&sandbox(&fake), &ALL_SERVICES).await;
+    let report = instance.verify().await.expect("no trap").expect("a report");
+    assert!(report.ready, "{report:#?}");
+    assert_eq!(report.token.state, TokenState::Active);
+    let zones = tool(&mut instance, "dns_list_zones", serde_json::json!({}))
+        .await
+        .expect("zones");
+    assert_eq!(
+        zones["zones"].as_array().map(Vec::len),
+        Some(cf_fake::ZONE_IDS.len())
+    );
+    for seen in [format!("{report:?}"), zones.to_string()] {
+        assert!(!seen.contains(TOKEN) && !seen.contains("f3b2a9e7d4c6b1a"));
+    }
+    let bearer = format!("Bearer {TOKEN}");
+    let requests = fake.requests();
+    let api = api_requests(&requests);
+    assert!(api.len() >= 5, "{}", api.len());
+    assert!(
+        api.iter()
+            .all(|r| r.header("authorization") == Some(bearer.as_str())),
+        "the fake received the token, and echoed it"
+    );
+    let log = instance.outbound_log();
+    for record in &log {
+        if record.token_injected {
+            // The two headers, and the body when it is a JSON object (every answer here).
+            assert_eq!(record.token_echoed, 3, "{}", record.path);
+        } else {
+            assert_eq!(record.token_echoed, 0, "{}", record.path);
+        }
+    }
+    assert_eq!(log.iter().filter(|r| r.token_injected).count(), api.len());
 }
