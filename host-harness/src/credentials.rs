@@ -7,7 +7,7 @@ pub use redact::MIN_RUN as REDACT_MIN_RUN;
 #[doc(hidden)]
 pub use redact::fuzz_entry as fuzz_redact;
 pub use redact::is_token_char;
-pub use scrub::ResponseScrub;
+pub use scrub::{ResponseScrub, body_marker};
 
 use std::fmt;
 use std::io::Read as _;

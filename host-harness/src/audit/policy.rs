@@ -151,8 +151,9 @@ pub fn describe_policy(policy: &OutboundPolicy) -> OutboundReport {
         token_sent_to,
         token_never_sent_to,
         guest_authorization: "dropped: the guest never authenticates itself",
-        token_in_answers: "replaced by [REDACTED] in the headers and the body of each answer to a \
-                           request that carried it, before the guest reads them",
+        token_in_answers: "replaced by [REDACTED] in the headers, and by a marker as long as \
+                           the token in the body, of each answer to a request that carried it, \
+                           before the guest reads them",
         upstreams,
         denied,
     }

@@ -3,7 +3,9 @@
 //! the guest the token the host added.
 //!
 //! A body is scrubbed as it streams, never buffered whole: [`BodyScrubber`] replaces each
-//! occurrence of the token, in any ASCII case, by [`REDACTED`], and keeps back between chunks
+//! occurrence of the token, in any ASCII case, by a marker of the token's own length
+//! ([`body_marker`], `[REDACTED***…]`), so the answer's `Content-Length` stays true and the guest
+//! can size its buffer from it; it keeps back between chunks
 //! only the end of what came that could begin the token (fewer bytes than the token), so a token
 //! split across chunks is still caught; the rest is passed on at the end. The scan is `memmem`
 //! over a lowercased copy of each chunk: linear in the body, whatever it holds.
@@ -18,10 +20,26 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use std::sync::Arc;
 
-/// Replaces the token, in any ASCII case, by [`REDACTED`] in a body read as a stream of chunks.
+/// What stands for the token in a body: `[REDACTED` and `]` around `*`s, as long as the token
+/// (only `*`s for a token shorter than `[REDACTED]`), so the body keeps its length.
+pub fn body_marker(length: usize) -> Vec<u8> {
+    let tag = REDACTED.as_bytes();
+    if length < tag.len() {
+        return vec![b'*'; length];
+    }
+    let mut marker = tag[..tag.len() - 1].to_vec();
+    marker.resize(length - 1, b'*');
+    marker.push(b']');
+    marker
+}
+
+/// Replaces the token, in any ASCII case, by [`body_marker`] in a body read as a stream of
+/// chunks.
 pub(super) struct BodyScrubber {
     /// Finds the token, lowercased.
     finder: memmem::Finder<'static>,
+    /// What replaces it: as long as the token.
+    marker: Vec<u8>,
     /// The end of what came so far that could begin the token: fewer bytes than the token.
     held: Vec<u8>,
     /// The bytes being searched, lowercased (kept to reuse its allocation).
@@ -39,6 +57,7 @@ impl BodyScrubber {
 
     fn with(finder: memmem::Finder<'static>) -> Self {
         BodyScrubber {
+            marker: body_marker(finder.needle().len()),
             finder,
             held: Vec::new(),
             lower: Vec::new(),
@@ -82,7 +101,7 @@ impl BodyScrubber {
         for at in self.finder.find_iter(&self.lower) {
             let out = out.get_or_insert_with(|| BytesMut::with_capacity(data.len()));
             out.extend_from_slice(&data[copied..at]);
-            out.extend_from_slice(REDACTED.as_bytes());
+            out.extend_from_slice(&self.marker);
             copied = at + length;
             self.found += 1;
         }
@@ -238,6 +257,23 @@ mod tests {
         scrub(body, &cuts)
     }
 
+    /// What the body gets in place of [`TOKEN`].
+    fn marker() -> String {
+        String::from_utf8(body_marker(TOKEN.len())).expect("ASCII")
+    }
+
+    #[test]
+    fn the_marker_is_as_long_as_the_token_so_the_length_stays_true() {
+        for length in [1, 5, 9, 10, 11, 40, 64] {
+            assert_eq!(body_marker(length).len(), length);
+        }
+        assert_eq!(body_marker(10), b"[REDACTED]");
+        assert_eq!(body_marker(12), b"[REDACTED**]");
+        assert_eq!(body_marker(3), b"***");
+        let body = format!("a {TOKEN} b");
+        assert_eq!(whole(body.as_bytes()).0.len(), body.len());
+    }
+
     fn text(out: (Vec<u8>, u64)) -> (String, u64) {
         (String::from_utf8(out.0).expect("UTF-8"), out.1)
     }
@@ -247,9 +283,9 @@ mod tests {
         let body = format!(r#"{{"echo":"Bearer {TOKEN}","ok":true}}"#);
         assert_eq!(
             text(whole(body.as_bytes())),
-            (r#"{"echo":"Bearer [REDACTED]","ok":true}"#.to_string(), 1)
+            (format!(r#"{{"echo":"Bearer {}","ok":true}}"#, marker()), 1)
         );
-        assert_eq!(text(whole(TOKEN.as_bytes())), ("[REDACTED]".to_string(), 1));
+        assert_eq!(text(whole(TOKEN.as_bytes())), (marker(), 1));
     }
 
     #[test]
@@ -258,7 +294,7 @@ mod tests {
         for cut in 0..=body.len() {
             assert_eq!(
                 text(scrub(body.as_bytes(), &[cut])),
-                ("x [REDACTED] y".to_string(), 1),
+                (format!("x {} y", marker()), 1),
                 "cut at {cut}"
             );
         }
@@ -269,7 +305,7 @@ mod tests {
         let body = format!("Authorization: Bearer {TOKEN}\r\n");
         assert_eq!(
             text(bytes_one_by_one(body.as_bytes())),
-            ("Authorization: Bearer [REDACTED]\r\n".to_string(), 1)
+            (format!("Authorization: Bearer {}\r\n", marker()), 1)
         );
     }
 
@@ -278,7 +314,8 @@ mod tests {
         let upper = TOKEN.to_ascii_uppercase();
         let lower = TOKEN.to_ascii_lowercase();
         let body = format!("{TOKEN}{TOKEN} a {upper} b {lower}");
-        let expected = "[REDACTED][REDACTED] a [REDACTED] b [REDACTED]".to_string();
+        let m = marker();
+        let expected = format!("{m}{m} a {m} b {m}");
         assert_eq!(text(whole(body.as_bytes())), (expected.clone(), 4));
         assert_eq!(
             text(bytes_one_by_one(body.as_bytes())),
@@ -298,7 +335,7 @@ mod tests {
         }
         // The token's start twice, then the token: only the token goes.
         let body = format!("{}{}{TOKEN}", &TOKEN[..10], &TOKEN[..30]);
-        let expected = format!("{}{}[REDACTED]", &TOKEN[..10], &TOKEN[..30]);
+        let expected = format!("{}{}{}", &TOKEN[..10], &TOKEN[..30], marker());
         assert_eq!(text(bytes_one_by_one(body.as_bytes())), (expected, 1));
     }
 
@@ -357,10 +394,7 @@ mod tests {
     #[test]
     fn a_one_character_token_keeps_nothing_back() {
         let mut scrubber = BodyScrubber::new("q");
-        assert_eq!(
-            &scrubber.push(Bytes::from_static(b"aqQb"))[..],
-            b"a[REDACTED][REDACTED]b"
-        );
+        assert_eq!(&scrubber.push(Bytes::from_static(b"aqQb"))[..], b"a**b");
         assert!(!scrubber.holding());
     }
 
@@ -403,7 +437,10 @@ mod tests {
             headers["x-request-headers"],
             "host=api.cloudflare.com; authorization=Bearer [REDACTED]; accept=*/*"
         );
-        assert_eq!(headers["x-latin1"].as_bytes(), b"caf\xe9 [REDACTED]");
+        // A value that is not UTF-8 is scanned as bytes, as a body is.
+        let mut latin1 = b"caf\xe9 ".to_vec();
+        latin1.extend(body_marker(TOKEN.len()));
+        assert_eq!(headers["x-latin1"].as_bytes(), &latin1[..]);
         assert!(headers["x-echo"].is_sensitive());
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(scrub.found(), 4);
@@ -433,7 +470,7 @@ mod tests {
         assert!(scrub.holding());
         out.extend_from_slice(&scrub.push(Bytes::from(TOKEN[9..].to_string())));
         out.extend_from_slice(&scrub.finish());
-        assert_eq!(out, b"[REDACTED] [REDACTED]");
+        assert_eq!(out, format!("{m} {m}", m = marker()).as_bytes());
         assert_eq!(scrub.found(), 3);
     }
 }

@@ -186,11 +186,8 @@ where
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        // A scrubbed body's length is not the one the upstream declared.
-        match self.scrub {
-            Some(_) => http_body::SizeHint::default(),
-            None => self.incoming.size_hint(),
-        }
+        // A scrubbed body keeps its length: the marker is as long as the token.
+        self.incoming.size_hint()
     }
 }
 
@@ -283,10 +280,11 @@ mod tests {
         trailers.insert("x-echo", format!("Bearer {TOKEN}").parse().expect("value"));
         frames.push(Frame::trailers(trailers));
         let body = guarded(frames, 1 << 20, true);
-        assert_eq!(http_body::Body::size_hint(&body).exact(), None);
         let (data, trailers, error, slot) = read(body).await;
         assert!(error.is_none(), "{error:?}");
-        let expected = r#"{"echo":"Bearer [REDACTED]","tail":"cfut_"}"#;
+        let marker =
+            String::from_utf8(crate::credentials::body_marker(TOKEN.len())).expect("ASCII");
+        let expected = format!(r#"{{"echo":"Bearer {marker}","tail":"cfut_"}}"#);
         assert_eq!(String::from_utf8_lossy(&data), expected);
         let trailers = trailers.expect("the trailers, after the data");
         assert_eq!(trailers["x-echo"], "Bearer [REDACTED]");
@@ -297,16 +295,20 @@ mod tests {
 
     #[tokio::test]
     async fn the_size_limit_counts_the_bytes_passed_to_the_guest() {
-        // 41 bytes from the upstream, 10 to the guest.
+        // The marker is as long as the token: the limit counts the same bytes either way.
+        let length = TOKEN.len();
         let frames = || vec![Frame::data(Bytes::from_static(TOKEN.as_bytes()))];
-        let (data, _, error, slot) = read(guarded(frames(), 10, true)).await;
+        let (data, _, error, slot) = read(guarded(frames(), length as u64, true)).await;
         assert!(error.is_none(), "{error:?}");
-        assert_eq!(data, b"[REDACTED]");
-        assert_eq!(slot.log.lock().expect("log")[0].response_bytes, 10);
-        let (data, _, error, _) = read(guarded(frames(), 9, true)).await;
+        assert_eq!(data, crate::credentials::body_marker(length));
+        assert_eq!(
+            slot.log.lock().expect("log")[0].response_bytes,
+            length as u64
+        );
+        let (data, _, error, _) = read(guarded(frames(), length as u64 - 1, true)).await;
         assert!(data.is_empty());
         assert!(
-            matches!(error, Some(HttpError::HttpResponseBodySize(Some(10)))),
+            matches!(error, Some(HttpError::HttpResponseBodySize(Some(n))) if n == length as u64),
             "{error:?}"
         );
         // Kept back, then passed on at the end: still counted against the limit.

@@ -451,10 +451,8 @@ pub(crate) async fn send_vetted(
     if let Some(scrub) = &mut scrub {
         let changed = scrub.headers(&mut parts.headers);
         slot.update(|record| record.token_echoed = changed);
-        // The body's length may change; a HEAD's (that of the GET it stands for) does not.
-        if !empty && !bodiless {
-            parts.headers.remove(http::header::CONTENT_LENGTH);
-        }
+        // The body keeps its length (the marker is as long as the token): Content-Length
+        // stays, and the guest sizes its buffer from it.
     }
     let reuse = if empty {
         pool.put(target, connection);

@@ -1168,7 +1168,8 @@ fn header_values<'a>(read: &'a Value, name: &str) -> Vec<&'a str> {
 
 /// An upstream that quotes the request back (scenario `echoes-authorization`: two headers and
 /// the JSON body, the verify answer 5 bytes at a time) hands the guest none of the token: every
-/// header and the whole body it read hold `[REDACTED]` where the token was, and still parse.
+/// header it read holds `[REDACTED]` where the token was, the body a marker as long as the
+/// token (`[REDACTED***…]`), and both still parse.
 #[tokio::test]
 async fn an_upstream_echoing_the_token_hands_the_guest_none_of_it() {
     let fake = FakeCloudflare::spawn(Scenario::EchoesAuthorization);
@@ -1206,15 +1207,19 @@ async fn an_upstream_echoing_the_token_hands_the_guest_none_of_it() {
             ["host=api.cloudflare.com; authorization=Bearer [REDACTED]; accept=*/*"],
             "{path}"
         );
-        // The body's length changed: no Content-Length promises the upstream's, and the guest
-        // read to the end.
-        assert!(header_values(&read, "content-length").is_empty(), "{path}");
+        // The marker is as long as the token: the body keeps its length, and the Content-Length
+        // the upstream declared stays true (the guest sizes its buffer from it).
         let body_text = read["body"].as_str().expect("body");
         assert_eq!(read["bytes"], body_text.len(), "{path}");
+        for declared in header_values(&read, "content-length") {
+            assert_eq!(declared, body_text.len().to_string(), "{path}");
+        }
         let body: Value = serde_json::from_str(body_text).expect("the body is whole JSON");
+        let marker =
+            String::from_utf8(host_harness::credentials::body_marker(TOKEN.len())).expect("ASCII");
         assert_eq!(
             body[cf_fake::ECHO_KEY]["authorization"],
-            "Bearer [REDACTED]"
+            format!("Bearer {marker}")
         );
         assert_eq!(body["success"], true, "{path}");
     }
