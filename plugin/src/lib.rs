@@ -4,6 +4,9 @@
 //! The modules under `cloudflare/` and `connection.rs` are pure logic over the [`http::Transport`]
 //! trait, so they are unit-tested natively; `exports/` holds the `Guest` implementations.
 
+// The WIT world it is built for, in a custom section `cf-harness audit` reads (build.rs).
+include!(concat!(env!("OUT_DIR"), "/wit_world.rs"));
+
 /// Generated from `wit/`; kept in its own module so our `cloudflare` and `exports` modules do
 /// not collide with the generated ones.
 #[allow(unsafe_code)] // the generated ABI glue is unsafe by nature

@@ -9,6 +9,8 @@
 #[cfg(feature = "schema")]
 pub mod schema;
 
+pub mod component;
+
 mod dns;
 mod docs;
 mod error;

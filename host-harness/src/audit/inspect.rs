@@ -209,10 +209,12 @@ pub fn audit(
             }
         })
         .collect();
-    let exports = ty
+    let exports: Vec<Item> = ty
         .exports(engine)
         .map(|(name, ext)| item(engine, &names, name, &ext.ty))
         .collect();
+    let export_names: Vec<&str> = exports.iter().map(|e| e.name.as_str()).collect();
+    let metadata = crate::audit::metadata::read(bytes, &export_names);
     let refused_imports = ungranted_imports(engine, component);
     let load_error = link(engine, component).err().map(|e| format!("{e:#}"));
     AuditReport {
@@ -220,6 +222,7 @@ pub fn audit(
             path: None,
             size_bytes: bytes.len() as u64,
             sha256: sha256_hex(bytes),
+            metadata,
         },
         loads: load_error.is_none(),
         load_error,

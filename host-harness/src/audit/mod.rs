@@ -12,6 +12,7 @@
 //! The audit uses the sandbox (its compile, link and grants), never the reverse.
 
 mod inspect;
+mod metadata;
 mod policy;
 mod render;
 
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 pub use crate::sandbox::{Access, RefusedImport, UngrantedImports, classify, ungranted_imports};
 pub use inspect::{audit, audit_file, sha256_hex};
+pub use metadata::{ComponentMetadata, Producer, ProducersField};
 pub use policy::{describe_limits, describe_policy};
 pub use render::render;
 
@@ -63,6 +65,8 @@ pub struct ComponentFile {
     pub size_bytes: u64,
     /// Lowercase hexadecimal SHA-256 of the file's bytes.
     pub sha256: String,
+    /// What the file says of its build: producers, package, declared world.
+    pub metadata: ComponentMetadata,
 }
 
 /// Requests of one method set to one host that the policy lets through.

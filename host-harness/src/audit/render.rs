@@ -57,6 +57,7 @@ pub fn render(report: &AuditReport) -> String {
     );
     let _ = writeln!(s, "  size    {} bytes", c.size_bytes);
     let _ = writeln!(s, "  sha256  {}", c.sha256);
+    render_metadata(&mut s, &c.metadata);
     if report.loads {
         let _ = writeln!(
             s,
@@ -238,6 +239,47 @@ pub fn render(report: &AuditReport) -> String {
     let _ = writeln!(s, "  requests        {} per call", l.max_requests_per_call);
     let _ = writeln!(s, "  tool result     {}", bytes(l.max_result_bytes));
     s
+}
+
+/// The component's account of its build, under its digest.
+fn render_metadata(s: &mut String, m: &crate::audit::ComponentMetadata) {
+    let package = m
+        .package
+        .as_deref()
+        .unwrap_or("(its exports name no single package)");
+    let _ = writeln!(s, "  package {package}");
+    let world = match (&m.world, m.world_matches_exports) {
+        (Some(world), true) => world.clone(),
+        (Some(world), false) => format!("{world} (declared; its exports are not of this package)"),
+        (None, _) => "(not declared: a built component keeps no world name)".to_string(),
+    };
+    let _ = writeln!(s, "  world   {world}");
+    if m.producers.is_empty() {
+        let _ = writeln!(
+            s,
+            "  built   (no producers section: stripped or not recorded)"
+        );
+    }
+    for field in &m.producers {
+        let values: Vec<String> = field
+            .values
+            .iter()
+            .map(|p| match p.version.as_str() {
+                "" => p.name.clone(),
+                v => format!("{} {v}", p.name),
+            })
+            .collect();
+        let label = format!("  {}", field.field);
+        let indent = " ".repeat(label.len().max(16) + 1);
+        let _ = writeln!(
+            s,
+            "{label:<16} {}",
+            wrap(&values, &indent, 96 - indent.len())
+        );
+    }
+    if let Some(problem) = &m.unreadable {
+        let _ = writeln!(s, "  (a section could not be read: {problem})");
+    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,76 @@ fn audit_json_has_imports_exports_policy_limits_and_the_hash() {
     assert_eq!(limits["max_tables"], 16);
 }
 
+/// The producers' names of one field of `component.metadata.producers`, with their versions.
+fn producers<'a>(report: &'a Value, field: &str) -> Vec<(&'a str, &'a str)> {
+    report["component"]["metadata"]["producers"]
+        .as_array()
+        .expect("producers")
+        .iter()
+        .filter(|f| f["field"] == field)
+        .flat_map(|f| f["values"].as_array().expect("values"))
+        .map(|v| {
+            (
+                v["name"].as_str().expect("name"),
+                v["version"].as_str().expect("version"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn audit_shows_what_the_component_says_of_its_build() {
+    let plugin = plugin();
+    let path = plugin.to_str().expect("UTF-8 path");
+    let report = succeeded(&audit(&[path, "--json"]));
+    let metadata = &report["component"]["metadata"];
+    assert_eq!(metadata["package"], "cloudflare:connector@0.1.0");
+    assert_eq!(
+        metadata["world"],
+        "cloudflare:connector/connector-plugin@0.1.0"
+    );
+    assert_eq!(metadata["world_matches_exports"], true);
+    assert_eq!(metadata["unreadable"], Value::Null);
+    assert!(
+        producers(&report, "language").contains(&("Rust", "")),
+        "{metadata:#}"
+    );
+    let tools = producers(&report, "processed-by");
+    for tool in ["rustc", "wit-component"] {
+        let version = tools
+            .iter()
+            .find(|(name, _)| *name == tool)
+            .map(|(_, version)| *version)
+            .unwrap_or_else(|| panic!("no {tool} in {metadata:#}"));
+        assert!(
+            version.starts_with(|c: char| c.is_ascii_digit()),
+            "{tool} {version}"
+        );
+    }
+
+    let text = stdout(&audit(&[path]));
+    for needle in [
+        "package cloudflare:connector@0.1.0",
+        "world   cloudflare:connector/connector-plugin@0.1.0",
+        "language",
+        "processed-by",
+        "Rust",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+
+    // A component that declares no world says so, rather than guessing one.
+    let hostile = hostile_plugin();
+    let report = succeeded(&audit(&[hostile.to_str().expect("UTF-8 path"), "--json"]));
+    assert_eq!(report["component"]["metadata"]["world"], Value::Null);
+    assert_eq!(
+        report["component"]["metadata"]["world_matches_exports"],
+        false
+    );
+    let text = stdout(&audit(&[hostile.to_str().expect("UTF-8 path")]));
+    assert!(text.contains("world   (not declared"), "{text}");
+}
+
 #[test]
 fn audit_needs_no_credentials() {
     // A malformed token in the environment and an unreadable token file stop every other
