@@ -8,7 +8,8 @@
 //! budget, …): a panic here, as in the parser, is a bug.
 
 use crate::cloudflare::envelope::ApiReply;
-use crate::cloudflare::{graphql, graphql_analytics, graphql_query, settings};
+use crate::cloudflare::graphql::Keep;
+use crate::cloudflare::{graphql, graphql_query, settings};
 use crate::docs::{llms, markdown, rank, target};
 use crate::error;
 use crate::http::{DOCS_HOST, Request, Response};
@@ -103,8 +104,21 @@ pub fn graphql_response(data: &[u8]) {
     for &status in STATUSES {
         let parsed = graphql::parse(&request, response(status, data));
         // Capping arrays changes what is kept, never whether the answer reads.
-        let capped = graphql::parse_capped(&request, response(status, data), 1);
+        let capped = graphql::parse_kept(&request, response(status, data), Keep::FirstItems(1));
         assert_eq!(capped.is_ok(), parsed.is_ok());
+        // So does cutting `data` to a size while it is read; a cut keeps no more than it got.
+        let whole = parsed.as_ref().map_or(0, |a| a.data.to_string().len());
+        for max_bytes in [whole / 2, 64, 0] {
+            let cut = graphql::parse_kept(
+                &request,
+                response(status, data),
+                Keep::DataFitting(max_bytes),
+            );
+            assert_eq!(cut.is_ok(), parsed.is_ok());
+            for list in cut.iter().flat_map(|a| &a.cuts) {
+                assert!(list.kept < list.received, "{list:?}");
+            }
+        }
         match parsed {
             Ok(answer) => {
                 assert!((200..300).contains(&status) || !answer.data.is_null());
@@ -120,7 +134,7 @@ pub fn graphql_response(data: &[u8]) {
     }
 }
 
-fn read_data(mut data: Value) {
+fn read_data(data: Value) {
     for node in [
         data.pointer("/viewer/zones/0"),
         data.pointer("/viewer/accounts/0"),
@@ -138,13 +152,6 @@ fn read_data(mut data: Value) {
             if let Some(limits) = settings::read(node, dataset, 10_000) {
                 assert!((1..=10_000).contains(&limits.max_page_size));
             }
-        }
-    }
-    let size = data.to_string().len();
-    for max_bytes in [size / 2, 64, 0] {
-        let cuts = graphql_analytics::cut_to_size(&mut data, max_bytes);
-        for cut in &cuts {
-            assert!(cut.rows_returned <= cut.rows_received, "{cut:?}");
         }
     }
 }

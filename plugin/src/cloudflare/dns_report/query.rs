@@ -5,7 +5,7 @@
 use super::read::{Group, Grouped, groups_of, problem_messages, zero_count};
 use super::{DATASET, field, is_numeric, metric_field};
 use crate::cloudflare::catalog::{grant_hint, lacking};
-use crate::cloudflare::graphql::{self, Answer};
+use crate::cloudflare::graphql::{self, Answer, Keep};
 use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::DatasetLimits;
 use crate::http::Transport;
@@ -148,7 +148,9 @@ pub(super) fn run_graphql(
 ) -> Result<Result<Value, Vec<GraphqlProblem>>, Error> {
     let request = graphql::request(query, &variables);
     let response = transport.send(&request)?;
-    let Answer { mut data, problems } = graphql::parse_capped(&request, response, max_rows)
+    let Answer {
+        mut data, problems, ..
+    } = graphql::parse_kept(&request, response, Keep::FirstItems(max_rows))
         // A REST-envelope refusal from the GraphQL endpoint: say which permission it needs.
         .map_err(lacking(scope.analytics_permission()))?;
     // A report is whole or it is wrong: any problem (a failed `total` beside good `rows`

@@ -2,20 +2,18 @@
 //! against the datasets' limits, large results cut to size), dataset limits, and ready-made
 //! reports whose queries pass every user value as a variable.
 //!
-//! Cut along its seams: [`query`] (custom queries), [`cut`] (cutting a result to size) and
-//! [`reports`] (the ready-made reports). This file holds what they share: hints for GraphQL
+//! Cut along its seams: [`query`] (custom queries, their results cut to size while read, see
+//! `graphql::Keep`) and [`reports`] (the ready-made reports). This file holds what they share: hints for GraphQL
 //! problems, sending, the schema and the datasets' limits.
 
-mod cut;
 mod query;
 mod reports;
 
-pub use cut::cut_to_size;
 pub use query::query;
 pub use reports::{firewall_events, grouped_query, http_traffic, top_http, traffic_query};
 
 use crate::cloudflare::catalog::{grant_hint, lacking};
-use crate::cloudflare::graphql::{self, Answer};
+use crate::cloudflare::graphql::{self, Answer, Keep};
 use crate::cloudflare::schema_index::{self, SchemaIndex};
 use crate::cloudflare::scope::Scope;
 use crate::cloudflare::settings::{self, DatasetLimits};
@@ -124,7 +122,12 @@ fn send(
     let mut body = Map::new();
     body.insert("query".into(), Value::from(query));
     body.insert("variables".into(), variables.clone());
-    send_body(transport, &Value::Object(body), permission)
+    send_body(
+        transport,
+        &Value::Object(body),
+        permission,
+        Keep::FirstItems(usize::MAX),
+    )
 }
 
 /// The scope's node of a report answer; any problem fails the report.
@@ -280,15 +283,16 @@ fn preflight(
 }
 
 /// Sends a prepared body. A REST-envelope refusal is the matching API error with the
-/// permission to add; GraphQL problems get their hints.
+/// permission to add; GraphQL problems get their hints. The answer holds what `keep` keeps.
 fn send_body(
     transport: &dyn Transport,
     body: &Value,
     permission: Permission,
+    keep: Keep,
 ) -> Result<Answer, Error> {
     let request = crate::http::Request::graphql(body.to_string().into_bytes());
     let response = transport.send(&request)?;
-    let mut answer = graphql::parse(&request, response).map_err(lacking(permission))?;
+    let mut answer = graphql::parse_kept(&request, response, keep).map_err(lacking(permission))?;
     answer.problems = with_hints(answer.problems, permission);
     Ok(answer)
 }

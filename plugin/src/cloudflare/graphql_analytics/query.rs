@@ -1,15 +1,15 @@
 //! Custom read-only queries: checked, scope tags filled, ranges checked against the datasets'
 //! limits, large results cut to size.
 
-use super::cut::cut_to_size;
 use super::{AnalyticsCache, DEFAULT_MAX_BYTES, limits, preflight, send_body};
+use crate::cloudflare::graphql::{Keep, ListCut};
 use crate::cloudflare::graphql_query;
 use crate::cloudflare::scope::Scope;
 use crate::cloudflare::zones;
 use crate::error::invalid;
 use crate::http::Transport;
 use crate::time::{Range, rfc3339};
-use crate::wit_analytics::{QueryRequest, QueryResult};
+use crate::wit_analytics::{Cut, QueryRequest, QueryResult};
 use crate::wit_types::{Error, Permission};
 use serde_json::{Map, Value};
 
@@ -125,19 +125,34 @@ pub fn query(
         body.insert("operationName".into(), Value::from(name.as_str()));
     }
     let body = Value::Object(body);
-    let answer = send_body(transport, &body, permission)?;
+    let max_bytes = request.max_bytes.unwrap_or(DEFAULT_MAX_BYTES).max(1024) as usize;
+    // Cut while read: rows past `max_bytes` are never built.
+    let answer = send_body(transport, &body, permission, Keep::DataFitting(max_bytes))?;
     if answer.data.is_null() && !answer.problems.is_empty() {
         return Err(Error::QueryRejected(answer.problems));
     }
-    let max_bytes = request.max_bytes.unwrap_or(DEFAULT_MAX_BYTES).max(1024) as usize;
-    let mut data = answer.data;
-    let cuts = cut_to_size(&mut data, max_bytes);
     Ok(QueryResult {
-        data: data.to_string(),
+        data: answer.data.to_string(),
         problems: answer.problems,
         filled,
         datasets,
-        cuts,
+        cuts: described(&answer.cuts, max_bytes),
         notes,
     })
+}
+
+/// The cuts as the result says them, with how to ask for less.
+pub(super) fn described(cuts: &[ListCut], max_bytes: usize) -> Vec<Cut> {
+    cuts.iter()
+        .map(|cut| Cut {
+            path: cut.path_text(),
+            rows_returned: cut.kept as u32,
+            rows_received: cut.received as u32,
+            advice: format!(
+                "{} of {} rows fit in {max_bytes} bytes; ask for fewer rows (a smaller limit), a \
+                 shorter range, or add a filter; or raise max-bytes",
+                cut.kept, cut.received
+            ),
+        })
+        .collect()
 }

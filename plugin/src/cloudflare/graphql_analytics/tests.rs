@@ -167,7 +167,7 @@ fn a_large_result_is_cut_at_a_row_boundary() {
         .map(|i| json!({"count": 1, "dimensions": {"clientRequestPath": format!("/p/{i:05}")}}))
         .collect();
     let mut data = json!({"viewer": {"zones": [{"top": rows}]}});
-    let cuts = cut_to_size(&mut data, 16 * 1024);
+    let cuts = cut_as_read(&mut data, 16 * 1024);
     assert!(data.to_string().len() <= 16 * 1024);
     assert_eq!(cuts.len(), 1);
     assert_eq!(cuts[0].path, "viewer.zones[0].top");
@@ -180,7 +180,29 @@ fn a_large_result_is_cut_at_a_row_boundary() {
     assert!(cuts[0].rows_returned > 100, "as many rows as fit are kept");
 }
 
-/// `cut_to_size` before it sized the lists once: every cut serialized the whole again.
+/// Cuts `data` as the query tool does: while reading the bytes of an answer that holds it.
+fn cut_as_read(data: &mut Value, max_bytes: usize) -> Vec<crate::wit_analytics::Cut> {
+    let body = json!({ "data": data.take() }).to_string().into_bytes();
+    let answer = cut_body(&body, max_bytes).expect("a GraphQL answer");
+    *data = answer.data;
+    query::described(&answer.cuts, max_bytes)
+}
+
+fn cut_body(body: &[u8], max_bytes: usize) -> Result<Answer, Error> {
+    let response = Response {
+        status: 200,
+        retry_after: None,
+        body: body.to_vec(),
+        content_type: None,
+    };
+    graphql::parse_kept(
+        &graphql::request("{ x }", &json!({})),
+        response,
+        Keep::DataFitting(max_bytes),
+    )
+}
+
+/// The cut as it was before it ran while reading: every cut serialized the whole again: every cut serialized the whole again.
 fn cut_by_reserializing(data: &mut Value, max_bytes: usize) -> Vec<(String, u32, u32)> {
     fn lists(value: &Value, path: String, out: &mut Vec<(String, usize)>) {
         match value {
@@ -256,12 +278,16 @@ fn cuts_are_the_same_as_when_each_cut_serialized_the_whole() {
         json!({"o": [{"in": [{"p": "x".repeat(500)}, {"p": "y".repeat(500)}]},
                      {"in": [{"p": "z".repeat(400)}, {"p": 1}]}],
                "s": [{"q": "w".repeat(200)}, {"q": 2}]}),
+        json!({"kinds": [{"f": 1.5e-7, "g": 1e21, "h": -0.0, "i": u64::MAX, "j": i64::MIN},
+                         {"f": 0.1, "g": null, "h": true, "i": false, "j": [], "k": {}},
+                         {"f": -12.25, "g": [1, "two", 3.5], "h": 0, "i": -1}],
+               "flat": [1, 2, 3], "one": [{"only": "x"}]}),
     ];
     for shape in shapes {
         let whole = shape.to_string().len();
         for max_bytes in [0, 10, 100, 300, 700, whole / 2, whole - 1, whole] {
             let (mut ours, mut theirs) = (shape.clone(), shape.clone());
-            let cuts: Vec<(String, u32, u32)> = cut_to_size(&mut ours, max_bytes)
+            let cuts: Vec<(String, u32, u32)> = cut_as_read(&mut ours, max_bytes)
                 .into_iter()
                 .map(|c| (c.path, c.rows_returned, c.rows_received))
                 .collect();
@@ -275,6 +301,75 @@ fn cuts_are_the_same_as_when_each_cut_serialized_the_whole() {
     }
 }
 
+/// Sizes come from what the tree would hold, not from the bytes: spacing, escapes and number
+/// forms that serde_json writes differently are sized as it writes them.
+#[test]
+fn an_answer_is_sized_as_its_tree_serializes() {
+    let body = br#" { "data" : { "rows" : [ { "n" : 1E3 , "m" : 1.50, "z": -0, "e": 0e0 },
+        {"s": "\u0041\/\u00e9\ud83d\ude00", "t": "tab\there"}, {"big": 123456789012345678901234567890},
+        {"neg": -9223372036854775808, "u": 18446744073709551615} ] }, "errors": [] } "#;
+    let tree: Value = serde_json::from_slice(body).expect("valid JSON");
+    let whole = tree["data"].to_string().len();
+    for max_bytes in 0..=whole {
+        let mut theirs = tree["data"].clone();
+        let expected = cut_by_reserializing(&mut theirs, max_bytes);
+        let answer = cut_body(body, max_bytes).expect("a GraphQL answer");
+        let cuts: Vec<(String, u32, u32)> = query::described(&answer.cuts, max_bytes)
+            .into_iter()
+            .map(|c| (c.path, c.rows_returned, c.rows_received))
+            .collect();
+        assert_eq!(cuts, expected, "{max_bytes}");
+        assert_eq!(answer.data, theirs, "{max_bytes}");
+    }
+}
+
+/// JSON lets an object repeat a key and the tree keeps the last value: such an answer is cut
+/// as its tree reads, not as its bytes do. (No two lists tie: the oracle breaks ties otherwise.)
+#[test]
+fn an_answer_that_repeats_a_key_is_cut_as_its_tree_reads() {
+    let long = "x".repeat(300);
+    let body = format!(
+        r#"{{"data":{{"a":[{{"x":"{long}"}},{{"x":"{long}"}}],"b":[{{"v":"{long}","v":10}},{{"v":2}},{{"v":3}}],"a":[{{"y":1}},{{"y":2}},{{"y":3}}]}}}}"#
+    );
+    let tree: Value = serde_json::from_str(&body).expect("valid JSON");
+    assert_eq!(tree["data"]["a"], json!([{"y": 1}, {"y": 2}, {"y": 3}]));
+    let whole = tree["data"].to_string().len();
+    for max_bytes in 0..=whole {
+        let mut theirs = tree["data"].clone();
+        let expected = cut_by_reserializing(&mut theirs, max_bytes);
+        let answer = cut_body(body.as_bytes(), max_bytes).expect("a GraphQL answer");
+        let cuts: Vec<(String, u32, u32)> = query::described(&answer.cuts, max_bytes)
+            .into_iter()
+            .map(|c| (c.path, c.rows_returned, c.rows_received))
+            .collect();
+        assert_eq!(cuts, expected, "{max_bytes}");
+        assert_eq!(answer.data, theirs, "{max_bytes}");
+    }
+}
+
+/// Rows that the cut drops are never built, but they are read as strictly as kept ones: an
+/// answer with invalid UTF-8 or an out-of-range number in its last row is no answer at any size.
+#[test]
+fn rows_past_the_cut_are_read_as_strictly_as_kept_ones() {
+    let good = br#"{"data":{"rows":[{"a":"first row, kept"},{"a":"last row, dropped"}]}}"#;
+    assert!(cut_body(good, 1024).is_ok());
+    let bad_text = [
+        &br#"{"data":{"rows":[{"a":"first row, kept"},{"a":""#[..],
+        b"\xff\xfe",
+        br#""}]}}"#,
+    ]
+    .concat();
+    let bad_number = br#"{"data":{"rows":[{"a":"first row, kept"},{"a":1e400}]}}"#;
+    for body in [&bad_text[..], &bad_number[..]] {
+        for max_bytes in [0, 30, 1024, usize::MAX] {
+            assert!(
+                matches!(cut_body(body, max_bytes), Err(Error::Upstream(_))),
+                "{max_bytes}"
+            );
+        }
+    }
+}
+
 /// Found by timing what the `graphql_response` fuzzer runs on large inputs: 2000 sibling
 /// lists took 5 s to cut (each cut serialized the whole result and every list again).
 #[test]
@@ -283,7 +378,7 @@ fn many_small_lists_are_cut_in_one_pass() {
         .map(|i| (format!("a{i:05}"), json!([{"x": 1}, {"x": 2}])))
         .collect();
     let mut data = Value::Object(data);
-    let cuts = cut_to_size(&mut data, 1024);
+    let cuts = cut_as_read(&mut data, 1024);
     assert_eq!(cuts.len(), 20_000);
     assert_eq!(cuts[0].path, "a00000");
     assert!(cuts.iter().all(|c| c.rows_returned == 0));

@@ -4,9 +4,13 @@ use crate::cloudflare::envelope::{ApiReply, Envelope, not_an_answer, what_came_b
 use crate::error::classify;
 use crate::http::{Request, Response};
 use crate::wit_types::{Error, GraphqlProblem, RateLimit, RateLimiter};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value, json};
-use std::fmt;
+use serde_json::{Value, json};
+
+mod cut;
+mod tree;
+
+pub use cut::{ListCut, Step};
+pub use tree::Keep;
 
 /// The request for a query; every user value goes in `variables`, never into the text.
 pub fn request(query: &str, variables: &Value) -> Request {
@@ -19,6 +23,8 @@ pub fn request(query: &str, variables: &Value) -> Request {
 pub struct Answer {
     pub data: Value,
     pub problems: Vec<GraphqlProblem>,
+    /// The lists of `data` cut to what [`Keep`] kept (none for [`Keep::FirstItems`]).
+    pub cuts: Vec<ListCut>,
 }
 
 /// How many `errors[]` entries an answer keeps, and how much of each message: an upstream that
@@ -85,20 +91,17 @@ fn problem(raw: &Value) -> GraphqlProblem {
 /// Reads a GraphQL response. The endpoint may answer an authentication failure with the REST
 /// envelope instead of a GraphQL body: that becomes the matching API error.
 pub fn parse(request: &Request, response: Response) -> Result<Answer, Error> {
-    parse_capped(request, response, usize::MAX)
+    parse_kept(request, response, Keep::FirstItems(usize::MAX))
 }
 
-/// [`parse`], keeping at most `max_items` items of any array: the rest are read past, never
-/// built. A report that needs 10,001 rows of a 5 MiB answer builds the tree of those rows only.
-pub fn parse_capped(
-    request: &Request,
-    mut response: Response,
-    max_items: usize,
-) -> Result<Answer, Error> {
+/// [`parse`], building only what `keep` keeps: the rest is read past, never built. A report
+/// that needs 10,001 rows of a 5 MiB answer builds the tree of those rows only; a query cut to
+/// 256 KiB builds the rows that fit.
+pub fn parse_kept(request: &Request, mut response: Response, keep: Keep) -> Result<Answer, Error> {
     // A success status over what is not JSON (a proxy's page, a cut-off or non-UTF-8 body) is
     // no answer at all, said as the REST reads say it.
-    let mut value = match capped_value(&response.body, max_items) {
-        Ok(value) => value,
+    let (mut value, cuts) = match tree::read(&response.body, keep) {
+        Ok(read) => read,
         Err(_) => {
             let what = what_came_back(request.host, &response);
             let error = not_an_answer(response.status, format!("{}: {what}", request.describe()));
@@ -166,160 +169,8 @@ pub fn parse_capped(
             .map(Value::take)
             .unwrap_or(Value::Null),
         problems,
+        cuts,
     })
-}
-
-/// A JSON document as a [`Value`] whose arrays keep their first `max_items` items.
-fn capped_value(body: &[u8], max_items: usize) -> serde_json::Result<Value> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = CappedValue { max_items }.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// Builds a [`Value`] as serde_json's own visitor does, but stops keeping array items after
-/// `max_items` (the deserializer's nesting limit still applies).
-#[derive(Clone, Copy)]
-struct CappedValue {
-    max_items: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for CappedValue {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CappedValue {
-    type Value = Value;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        self.deserialize(deserializer)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while items.len() < self.max_items {
-            match seq.next_element_seed(self)? {
-                Some(item) => items.push(item),
-                None => return Ok(Value::Array(items)),
-            }
-        }
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(self)?;
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
-/// Reads a value as strictly as building it would (UTF-8 in strings, numbers in range), keeping
-/// nothing: a capped answer reads exactly when the whole one does. (`IgnoredAny` would let
-/// invalid UTF-8 through.)
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        self.deserialize(deserializer)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Skip)?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
-    }
 }
 
 /// A status that is an error by itself keeps its meaning even when the body is not JSON.
@@ -360,7 +211,7 @@ mod tests {
     fn a_capped_parse_keeps_the_first_items_of_every_array_and_reads_past_the_rest() {
         let body = r#"{"data":{"rows":[{"a":[1,2,3]},{"a":[]},{"a":[4]}],"total":[{"n":1.5}]},
                        "errors":[{"message":"m","path":["x",0,"y"]}]}"#;
-        let capped = parse_capped(
+        let capped = parse_kept(
             &request("{ x }", &json!({})),
             Response {
                 status: 200,
@@ -368,7 +219,7 @@ mod tests {
                 body: body.as_bytes().to_vec(),
                 content_type: None,
             },
-            2,
+            Keep::FirstItems(2),
         )
         .expect("graphql body");
         assert_eq!(
@@ -376,6 +227,10 @@ mod tests {
             json!({"rows": [{"a": [1, 2]}, {"a": []}], "total": [{"n": 1.5}]})
         );
         assert_eq!(capped.problems[0].path, vec!["x", "0"]);
+    }
+
+    fn capped_value(body: &[u8], max_items: usize) -> serde_json::Result<Value> {
+        tree::read(body, Keep::FirstItems(max_items)).map(|(value, _)| value)
     }
 
     #[test]
@@ -394,6 +249,10 @@ mod tests {
         for bad in [r#"{"a":1} trailing"#, r#"{"a":"#, "[1,]", "NaN", "1e400"] {
             assert!(capped_value(bad.as_bytes(), usize::MAX).is_err(), "{bad}");
             assert!(capped_value(bad.as_bytes(), 0).is_err(), "{bad} (capped)");
+            assert!(
+                tree::read(bad.as_bytes(), Keep::DataFitting(0)).is_err(),
+                "{bad} (cut)"
+            );
         }
         // What the cap reads past is checked as strictly: invalid UTF-8, a number out of range.
         for bad in [
@@ -407,6 +266,8 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+            let in_data = [&b"{\"data\":"[..], bad, b"}"].concat();
+            assert!(tree::read(&in_data, Keep::DataFitting(0)).is_err());
         }
     }
 
