@@ -22,6 +22,11 @@ pub(crate) struct Cli {
     /// Where to write the results as JSON (default: target/bench.json).
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
+    /// Instead of the bench: call `verify` in the sandbox, on a fresh connected instance each
+    /// time, for this many seconds, and print the calls per second (a loop to profile, see
+    /// docs/performance.md).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) verify_loop: Option<f64>,
 }
 
 /// How many times each measurement runs.

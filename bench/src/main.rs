@@ -59,10 +59,13 @@ fn main() -> anyhow::Result<()> {
     println!("component: {}", component.display());
     println!();
 
-    let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(seconds) = cli.verify_loop {
+        return runtime.block_on(verify_loop(&plugin, seconds));
+    }
+    let started = Instant::now();
     let mut bench = Bench {
         plugin,
         cf_harness,
@@ -99,6 +102,25 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&json_path, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     println!("- written to {}", json_path.display());
+    Ok(())
+}
+
+/// `verify` over and over for `seconds`, for a profiler to watch.
+async fn verify_loop(plugin: &Path, seconds: f64) -> anyhow::Result<()> {
+    let fake = FakeCloudflare::spawn(Scenario::AllPermissions);
+    let config = sandbox(&fake)?;
+    let harness = host_harness::Harness::load_with(plugin, None)?;
+    let (started, mut calls) = (Instant::now(), 0u64);
+    while started.elapsed().as_secs_f64() < seconds {
+        let mut instance = setup::connected(&harness, &config).await?;
+        setup::verify(&mut instance).await?;
+        calls += 1;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "{calls} verify calls in {elapsed:.1} s: {:.1}/s",
+        calls as f64 / elapsed
+    );
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use super::Bench;
 use crate::calls::Call;
-use crate::report::{MIB, Row, Unit, below, median, median_seconds};
+use crate::report::{MIB, Row, Unit, at_most, median, median_seconds};
 use crate::setup::connected;
 use anyhow::anyhow;
 use cf_fake::FakeCloudflare;
@@ -107,7 +107,7 @@ impl Bench {
         fake.set_graphql_inflation(None);
         let time = format!("{name}: time");
         let memory = format!("{name}: peak linear memory");
-        let memory_target = below(48.0 * MIB);
+        let memory_target = at_most(32.0 * MIB);
         match &failure {
             Some(error) => self.push(Row::failed(&time, Unit::Seconds, error, None)),
             None => self.push(Row::new(

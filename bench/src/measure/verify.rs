@@ -73,7 +73,7 @@ impl Bench {
             Unit::Ratio,
             sandboxed / native,
             self.runs.verify,
-            at_most(1.5),
+            at_most(1.2),
         ));
         self.push(Row::new(
             "verify, native, a connection each (info)",

@@ -9,13 +9,19 @@ use serde::Serialize;
 use std::fmt;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// The engine every plugin runs on (and the audit inspects them with); part of the compile
 /// cache's key.
 pub(crate) fn engine_config(pool: Option<InstancePool>) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
+    // For `perf`: names the compiled functions in /tmp/perf-<pid>.map (docs/performance.md).
+    if std::env::var_os("CF_HARNESS_PERF_MAP").is_some() {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     if let Some(pool) = pool {
         // Slots sized by the store's own limits (`limits.rs`), so a slot holds any instance
         // the limiter lets grow.
