@@ -1,4 +1,6 @@
-//! Unit tests of reports and time series over a queued transport (legacy.rs has its own).
+//! Unit tests of reports over a queued transport, and the fixtures they share (legacy.rs has
+//! its own). The queries checked against the schema are in `schema.rs`, time series in
+//! `timeseries.rs`.
 
 use super::query::order_by;
 use super::timeseries::bucket_count;
@@ -11,107 +13,12 @@ use crate::wit_dns::{FilterOperator, Series, SortKey, SortOrder};
 use crate::wit_types::{GraphqlProblem, TimeRange};
 use std::collections::BTreeMap;
 
+mod schema;
+mod timeseries;
+
 pub(super) const ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
 pub(super) const ZONE: &str = "234234243423aaabb334342aaa343433";
 pub(super) const NOW: i64 = 1_795_705_200; // 2026-11-26T15:00:00Z
-
-fn every_filter() -> Vec<DimensionFilter> {
-    let mut filters = Vec::new();
-    for &d in Dimension::VARIANTS {
-        let value = match d {
-            Dimension::IpVersion => "6",
-            Dimension::ResponseCached | Dimension::ResponseStale => "1",
-            _ => "x",
-        };
-        for operator in [
-            FilterOperator::Equals,
-            FilterOperator::NotEquals,
-            FilterOperator::InList,
-            FilterOperator::NotInList,
-        ] {
-            let values = match operator {
-                FilterOperator::Equals | FilterOperator::NotEquals => vec![value.into()],
-                _ => vec![value.into(), value.into()],
-            };
-            filters.push(DimensionFilter {
-                dimension: d,
-                operator,
-                values,
-            });
-        }
-    }
-    filters
-}
-
-#[test]
-fn every_query_the_plugin_can_send_validates_against_the_schema() {
-    let range = Range {
-        since: NOW - 3600,
-        until: NOW,
-    };
-    for account_level in [false, true] {
-        let (tag, value) = if account_level {
-            ("accountTag", ACCOUNT)
-        } else {
-            ("zoneTag", ZONE)
-        };
-        assert_valid(
-            &settings::query(account_level, &[DATASET]),
-            &json!({ tag: value }),
-        );
-        let dimensions: Vec<Dimension> = Dimension::VARIANTS
-            .iter()
-            .copied()
-            .filter(|d| account_level || *d != Dimension::ZoneTag)
-            .collect();
-        let filters: Vec<DimensionFilter> = every_filter()
-            .into_iter()
-            .filter(|f| account_level || f.dimension != Dimension::ZoneTag)
-            .collect();
-        let mut shapes: Vec<Vec<&str>> = vec![vec![]];
-        shapes.extend(dimensions.iter().map(|d| vec![field(*d)]));
-        shapes.push(dimensions.iter().map(|d| field(*d)).collect());
-        for b in [Bucket::FiveMinutes, Bucket::Hour, Bucket::Day] {
-            shapes.push(vec![bucket_field(b)]);
-            shapes.push(vec![field(Dimension::QueryType), bucket_field(b)]);
-        }
-        let mut orders: Vec<Sort> = Metric::VARIANTS
-            .iter()
-            .map(|m| Sort {
-                key: SortKey::Metric(*m),
-                order: SortOrder::Descending,
-            })
-            .collect();
-        orders.extend(dimensions.iter().map(|d| Sort {
-            key: SortKey::Dimension(*d),
-            order: SortOrder::Ascending,
-        }));
-        for fields in &shapes {
-            for metrics in [&Metric::VARIANTS[..1], Metric::VARIANTS] {
-                for with_total in [false, true] {
-                    let query = report_query(account_level, fields, metrics, with_total);
-                    for sort in &orders {
-                        let variables = json!({
-                            tag: value,
-                            "filter": graphql_filter(&range, &filters),
-                            "limit": 101,
-                            "orderBy": [order_by(sort)],
-                        });
-                        assert_valid(&query, &variables);
-                    }
-                }
-            }
-        }
-        for b in [Bucket::FiveMinutes, Bucket::Hour, Bucket::Day] {
-            let query = report_query(account_level, &[bucket_field(b)], Metric::VARIANTS, false);
-            assert_valid(
-                &query,
-                &json!({ tag: value, "filter": graphql_filter(&range, &[]), "limit": 10,
-                         "orderBy": [format!("{}_ASC", bucket_field(b))] }),
-            );
-        }
-    }
-}
 
 pub(super) fn zone_body(plan: &str) -> String {
     json!({"success": true, "errors": [], "messages": [], "result": {
@@ -478,89 +385,4 @@ pub(super) fn fixture(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("fixture")
-}
-
-#[test]
-fn a_timeseries_fills_every_bucket_per_group() {
-    let top = rows_body(
-        json!([
-            {"count": 30, "dimensions": {"queryType": "A"}},
-            {"count": 10, "dimensions": {"queryType": "AAAA"}}
-        ]),
-        40,
-    );
-    let points = rows_body(
-        json!([
-            {"count": 20, "dimensions": {"queryType": "A", "datetimeHour": "2026-11-26T12:00:00Z"}},
-            {"count": 10, "dimensions": {"queryType": "A", "datetimeHour": "2026-11-26T14:00:00Z"}},
-            {"count": 10, "dimensions": {"queryType": "AAAA", "datetimeHour": "2026-11-26T13:00:00Z"}}
-        ]),
-        0,
-    );
-    let t = Queued::new(vec![
-        Response::ok(&zone_body("Free Website")),
-        Response::ok(&settings_body(604_800, 691_200)),
-        Response::ok(&top),
-        Response::ok(&points),
-    ]);
-    let r = timeseries(
-        &t,
-        &mut DnsCache::default(),
-        ACCOUNT,
-        &ReportRequest {
-            range: TimeRange {
-                since: Some("12h".into()),
-                until: None,
-            },
-            limit: None,
-            ..request(vec![Dimension::QueryType], vec![])
-        },
-        None,
-        NOW,
-    )
-    .expect("series");
-    assert_eq!(r.bucket, Bucket::Hour);
-    assert_eq!(r.series.len(), 2);
-    assert_eq!(r.series[0].points.len(), 12);
-    assert_eq!(r.series[0].query_count, 30);
-    let at = |s: &Series, time: &str| {
-        s.points
-            .iter()
-            .find(|p| p.time == time)
-            .map(|p| p.metrics[0].value)
-    };
-    assert_eq!(at(&r.series[0], "2026-11-26T12:00:00Z"), Some(20.0));
-    assert_eq!(at(&r.series[0], "2026-11-26T13:00:00Z"), Some(0.0));
-    assert_eq!(r.totals[0].value, 40.0);
-    let second = t.body(3);
-    assert_eq!(
-        second["variables"]["filter"]["AND"][0]["OR"],
-        json!([{"queryType": "A"}, {"queryType": "AAAA"}])
-    );
-    assert_valid(
-        second["query"].as_str().unwrap_or_default(),
-        &second["variables"],
-    );
-}
-
-#[test]
-fn buckets_follow_the_range_and_count_the_partial_first_one() {
-    let r = |s: i64| Range { since: 0, until: s };
-    assert_eq!(auto_bucket(&r(3600)), Bucket::FiveMinutes);
-    assert_eq!(auto_bucket(&r(86_400)), Bucket::Hour);
-    assert_eq!(auto_bucket(&r(30 * 86_400)), Bucket::Day);
-    let aligned = Range {
-        since: NOW - 86_400,
-        until: NOW,
-    };
-    assert_eq!(bucket_count(&aligned, Bucket::Hour), 24);
-    let unaligned = Range {
-        since: NOW + 1033 - 86_400,
-        until: NOW + 1033,
-    };
-    assert_eq!(bucket_count(&unaligned, Bucket::Hour), 25);
-    assert_eq!(
-        fill_points(&unaligned, Bucket::Hour, &BTreeMap::new()).len(),
-        25
-    );
 }
