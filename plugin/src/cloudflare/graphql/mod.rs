@@ -146,16 +146,7 @@ pub fn parse_kept(request: &Request, mut response: Response, keep: Keep) -> Resu
     // A failing status with no data (absent or null) is the status's error: a 429 with
     // `data: null` is a rate limit, whatever `errors` says.
     if !(200..300).contains(&response.status) && value.get("data").is_none_or(Value::is_null) {
-        return Err(classify(
-            response.status,
-            &[],
-            "GraphQL request failed",
-            RateLimit {
-                limiter: RateLimiter::Graphql,
-                retry_after: response.retry_after,
-            },
-            None,
-        ));
+        return Err(status_error(&response));
     }
     let problems = value
         .get("errors")
@@ -178,17 +169,22 @@ fn classify_or(response: &Response, fallback: Error) -> Error {
     if (200..300).contains(&response.status) {
         fallback
     } else {
-        classify(
-            response.status,
-            &[],
-            "GraphQL request failed",
-            RateLimit {
-                limiter: RateLimiter::Graphql,
-                retry_after: response.retry_after,
-            },
-            None,
-        )
+        status_error(response)
     }
+}
+
+/// The error a failing status says by itself (a 429 is GraphQL's own rate limit).
+fn status_error(response: &Response) -> Error {
+    classify(
+        response.status,
+        &[],
+        "GraphQL request failed",
+        RateLimit {
+            limiter: RateLimiter::Graphql,
+            retry_after: response.retry_after,
+        },
+        None,
+    )
 }
 
 #[cfg(test)]
