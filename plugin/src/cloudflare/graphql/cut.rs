@@ -4,7 +4,7 @@
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use super::tree::Skip;
@@ -79,11 +79,14 @@ pub fn plan(measured: &Measured, max_bytes: usize) -> Vec<ListCut> {
     let mut order: Vec<&List> = measured.lists.iter().collect();
     order.sort_by_key(|list| std::cmp::Reverse(list.size));
     let mut cuts: Vec<ListCut> = Vec::new();
+    // The rows kept of each list cut so far, by path: a list is looked up by its own path's
+    // prefixes, not against every cut (which made thousands of cuts quadratic).
+    let mut kept_at: HashMap<&[Step], usize> = HashMap::new();
     for list in order {
         if size <= max_bytes {
             break;
         }
-        if cuts.iter().any(|cut| drops(cut, &list.path)) {
+        if dropped(&kept_at, &list.path) {
             continue;
         }
         let received = list.rows.len();
@@ -93,6 +96,7 @@ pub fn plan(measured: &Measured, max_bytes: usize) -> Vec<ListCut> {
             kept -= 1;
             size -= list.rows[kept] + usize::from(kept > 0);
         }
+        kept_at.insert(&list.path, kept);
         cuts.push(ListCut {
             path: list.path.clone(),
             kept,
@@ -102,11 +106,13 @@ pub fn plan(measured: &Measured, max_bytes: usize) -> Vec<ListCut> {
     cuts
 }
 
-/// Whether `cut` drops the row that holds `path`.
-fn drops(cut: &ListCut, path: &[Step]) -> bool {
-    path.len() > cut.path.len()
-        && path.starts_with(&cut.path)
-        && matches!(path[cut.path.len()], Step::Index(i) if i >= cut.kept)
+/// Whether a cut already planned drops a row that holds `path`: at each step into a row, the
+/// list before it may be cut above that row.
+fn dropped(kept_at: &HashMap<&[Step], usize>, path: &[Step]) -> bool {
+    path.iter().enumerate().any(|(depth, step)| match step {
+        Step::Index(row) => kept_at.get(&path[..depth]).is_some_and(|kept| row >= kept),
+        Step::Key(_) => false,
+    })
 }
 
 /// The length of a string as JSON, quotes and escapes included (as serde_json writes it).
